@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# System packages ecert's demo and tests use. Safe to run repeatedly; needs root (or sudo) for apt.
+set -euo pipefail
+need=()
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+if ! fc-list 2>/dev/null | grep -qi -E "Noto (Sans|Serif) CJK|WenQuanYi|Droid Sans Fallback"; then
+  need+=(fonts-noto-cjk fontconfig)
+fi
+if [ "${#need[@]}" -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  if command -v apt-get >/dev/null 2>&1; then
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "install-system-deps: please install: ${need[*]}" >&2
+  fi
+fi

@@ -1,0 +1,5 @@
+import sys
+
+from ecert.cli import main
+
+sys.exit(main())

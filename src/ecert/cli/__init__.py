@@ -1,0 +1,87 @@
+"""Command-line interface: a thin shell over the library.
+
+Only argument parsing and printing live here; every decision is made by library
+code a Python user can call too.  Each command group is a module of this package
+exposing ``register(subparsers)``; ``main(argv) -> int`` is the only place that
+prints errors and returns exit codes:
+
+* 0 - success / valid
+* 1 - the input was processed and found invalid
+* 2 - usage error or unreadable input
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ecert.errors import EcertError
+
+# command-group modules, in the order they appear in --help
+_COMMAND_MODULES = (
+    "ecert.cli.demo",
+    "ecert.cli.ids",
+    "ecert.cli.catalog",
+    "ecert.cli.collect",
+    "ecert.cli.keys",
+    "ecert.cli.issue",
+    "ecert.cli.verify",
+    "ecert.cli.qr",
+    "ecert.cli.registry",
+)
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose usage errors exit with 2 and one readable line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ecert",
+        description="Electronic certificates and licences (电子证照): collect, issue, sign, verify.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a command group not built yet
+            if exc.name == name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(handler(args))
+    except EcertError as exc:
+        print(f"ecert: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"ecert: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("ecert: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""The one exception hierarchy of ecert.
+
+Every public function either returns a valid value or raises a subclass of
+:class:`EcertError`.  Errors caused by bad input also subclass :class:`ValueError`
+(as signxml does) so that callers' existing ``except ValueError`` clauses keep
+working, and :class:`InvalidSignature` subclasses cryptography's exception of the
+same name.  Each error says *what* was wrong, *where* (field, character position,
+file) and *what was expected*, and keeps those parts as attributes for programs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature as _CryptographyInvalidSignature
+
+__all__ = [
+    "CertificateError",
+    "CollectionError",
+    "EcertError",
+    "FieldProblem",
+    "FontNotFound",
+    "InputError",
+    "InvalidCertificate",
+    "InvalidChecksum",
+    "InvalidCode",
+    "InvalidComponent",
+    "InvalidFormat",
+    "InvalidIdentifier",
+    "InvalidKey",
+    "InvalidLength",
+    "InvalidMetadata",
+    "InvalidPackage",
+    "InvalidQRPayload",
+    "InvalidSignature",
+    "InvalidTypeDefinition",
+    "RegistryError",
+    "TrustError",
+    "UnknownType",
+    "UnsafePackage",
+    "UnsupportedAlgorithm",
+]
+
+
+def _describe(message: str, *, where: str | None, expected: str | None, value: object | None) -> str:
+    parts = [message]
+    if where:
+        parts.append(f"at {where}")
+    text = " ".join(parts)
+    if value is not None:
+        text += f" (got {value!r})"
+    if expected:
+        text += f"; expected {expected}"
+    return text
+
+
+class EcertError(Exception):
+    """Root of every error ecert raises on purpose."""
+
+
+class InputError(EcertError, ValueError):
+    """Input (a string, a record, a file) is not acceptable.
+
+    ``where`` names the place (a field, ``position 7``, a file inside a package),
+    ``expected`` says what would have been accepted, ``value`` quotes the input.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        where: str | None = None,
+        expected: str | None = None,
+        value: object | None = None,
+    ) -> None:
+        self.message = message
+        self.where = where
+        self.expected = expected
+        self.value = value
+        super().__init__(_describe(message, where=where, expected=expected, value=value))
+
+
+# --- codes (GB 32100, GB 11643, GB 11714, ISO/IEC 7064) -------------------------------------
+
+
+class InvalidCode(InputError):
+    """A code (USCC, citizen ID number, organisation code...) is not valid.
+
+    ``position`` is the 0-based character index the problem concerns, when there is one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        value: object | None = None,
+        position: int | None = None,
+        expected: str | None = None,
+        where: str | None = None,
+    ) -> None:
+        self.position = position
+        if where is None and position is not None:
+            where = f"position {position + 1}"
+        super().__init__(message, where=where, expected=expected, value=value)
+
+
+class InvalidLength(InvalidCode):
+    """The code has the wrong number of characters."""
+
+
+class InvalidFormat(InvalidCode):
+    """A character or a part of the code has the wrong shape."""
+
+
+class InvalidChecksum(InvalidCode):
+    """The check character does not match the body."""
+
+
+class InvalidComponent(InvalidCode):
+    """A part of the code (region, birth date, registration authority...) does not exist."""
+
+
+# --- identifiers, metadata, types, collection ---------------------------------------------
+
+
+class InvalidIdentifier(InputError):
+    """An e-certificate identifier (GB/T 36904) is not valid."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        value: object | None = None,
+        field: str | None = None,
+        position: int | None = None,
+        expected: str | None = None,
+    ) -> None:
+        self.field = field
+        self.position = position
+        where_parts = [p for p in (field, None if position is None else f"position {position + 1}") if p]
+        super().__init__(message, where=", ".join(where_parts) or None, expected=expected, value=value)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """One problem with one field of a record or of metadata."""
+
+    field: str
+    message: str
+    value: object | None = None
+    expected: str | None = None
+
+    def __str__(self) -> str:
+        return _describe(f"{self.field}: {self.message}", where=None, expected=self.expected, value=self.value)
+
+
+class _ProblemsError(InputError):
+    def __init__(self, summary: str, problems: Iterable[FieldProblem]) -> None:
+        self.problems: tuple[FieldProblem, ...] = tuple(problems)
+        details = "; ".join(str(p) for p in self.problems)
+        super().__init__(f"{summary}: {details}" if details else summary)
+        # keep the summary (without details) available for short displays
+        self.summary = summary
+
+
+class InvalidMetadata(_ProblemsError):
+    """Core metadata (GB/T 36903) is missing required elements or holds invalid values.
+
+    ``problems`` lists every problem found, each with the element it concerns.
+    """
+
+    def __init__(self, problems: Iterable[FieldProblem], summary: str = "invalid core metadata") -> None:
+        super().__init__(summary, problems)
+
+
+class CollectionError(_ProblemsError):
+    """A source record cannot become a certificate draft; ``problems`` lists *all* problems."""
+
+    def __init__(self, problems: Iterable[FieldProblem], summary: str = "record rejected") -> None:
+        super().__init__(summary, problems)
+
+
+class InvalidTypeDefinition(InputError):
+    """A certificate type definition file does not follow the type schema."""
+
+
+class UnknownType(InputError):
+    """No certificate type with that code is in the catalogue."""
+
+
+# --- cryptography ---------------------------------------------------------------------------
+
+
+class InvalidSignature(EcertError, _CryptographyInvalidSignature):
+    """A signature does not verify (raised by the primitives; reports never raise it)."""
+
+
+class UnsupportedAlgorithm(EcertError, ValueError):
+    """An algorithm (OID or name) is unknown or refused as weak."""
+
+
+class InvalidKey(InputError):
+    """A key cannot be read, is malformed, or does not fit the algorithm."""
+
+
+class InvalidCertificate(InputError):
+    """An X.509 certificate cannot be read or is malformed."""
+
+
+class TrustError(EcertError):
+    """A certificate cannot be validated against the trust store."""
+
+
+# --- OFD packages -----------------------------------------------------------------------------
+
+
+class InvalidPackage(InputError):
+    """An OFD package is malformed: bad ZIP, bad XML, missing or dangling parts."""
+
+
+class UnsafePackage(InvalidPackage):
+    """An OFD package breaks a safety limit (size, count, ratio, path escape, DTD/entities)."""
+
+
+# --- other layers -----------------------------------------------------------------------------
+
+
+class InvalidQRPayload(InputError):
+    """A QR payload does not follow the grammar in spec/qr.md."""
+
+
+class FontNotFound(EcertError):
+    """No font able to draw Chinese text was found (give one by path)."""
+
+
+class RegistryError(EcertError):
+    """The certificate registry refused an operation or is inconsistent."""
+
+
+CertificateError = InvalidCertificate  # short alias used in messages and docs
