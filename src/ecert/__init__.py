@@ -10,7 +10,7 @@ script that only checks codes does not load the OFD or crypto layers.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ecert.errors import *  # noqa: F403  (the hierarchy is part of the top-level API)
 from ecert.errors import __all__ as _error_names
@@ -46,8 +46,3 @@ def __getattr__(name: str) -> Any:
     globals()[name] = value
     return value
 
-
-if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from ecert.collect import CertificateDraft, collect, collect_csv
-    from ecert.identifier import Identifier
-    from ecert.metadata import CoreMetadata

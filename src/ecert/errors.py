@@ -152,7 +152,8 @@ class FieldProblem:
     expected: str | None = None
 
     def __str__(self) -> str:
-        return _describe(f"{self.field}: {self.message}", where=None, expected=self.expected, value=self.value)
+        text = f"{self.field}: {self.message}"
+        return _describe(text, where=None, expected=self.expected, value=self.value)
 
 
 class _ProblemsError(InputError):
