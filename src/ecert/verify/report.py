@@ -1,0 +1,217 @@
+"""The verification report: the single source of truth about what was checked.
+
+As in signxml's ``VerifyResult`` and pyHanko's validation status, verification returns a
+report and ``ok`` is derived from it: ``ok`` is true only when no check failed *and* every
+check the verifier declared essential actually ran and passed.  An empty report, or one
+where a required check is missing (a code path that forgot to run it), is not ok: the
+report fails closed.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ecert.metadata import CoreMetadata
+
+__all__ = ["Check", "Outcome", "ReportBuilder", "SignerSummary", "VerificationReport"]
+
+
+class Outcome(enum.Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    SKIP = "skip"
+
+
+_OUTCOME_ZH = {Outcome.PASS: "通过", Outcome.FAIL: "失败", Outcome.WARN: "警告", Outcome.SKIP: "跳过"}
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One check: a stable machine name, its outcome and a sentence in English and Chinese."""
+
+    name: str
+    outcome: Outcome
+    message: str
+    message_zh: str
+    subject: str | None = None  # e.g. the signature ("Sign_0") or file the check concerns
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "name": self.name,
+            "outcome": self.outcome.value,
+            "message": self.message,
+            "message_zh": self.message_zh,
+        }
+        if self.subject is not None:
+            d["subject"] = self.subject
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class SignerSummary:
+    """Who signed, as far as the verifier could tell, and when they claim to have signed."""
+
+    signature: str
+    kind: str  # "Sign" or "Seal"
+    subject: str | None
+    algorithm: str | None
+    signing_time: datetime | None
+    trusted: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "signature": self.signature,
+            "type": self.kind,
+            "subject": self.subject,
+            "algorithm": self.algorithm,
+            "signing_time": self.signing_time.isoformat() if self.signing_time else None,
+            "trusted": self.trusted,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationReport:
+    """What verification found.  ``metadata`` is read only from signed content."""
+
+    source: str
+    checks: tuple[Check, ...]
+    required: tuple[str, ...]
+    verified_at: datetime
+    metadata: CoreMetadata | None = None
+    signers: tuple[SignerSummary, ...] = ()
+    identifier: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True only when nothing failed and every required check ran and passed."""
+        if not self.checks or any(c.outcome is Outcome.FAIL for c in self.checks):
+            return False
+        passed = {c.name for c in self.checks if c.outcome is Outcome.PASS}
+        return all(name in passed for name in self.required)
+
+    def __bool__(self) -> bool:  # pragma: no cover - explicit is better; kept for convenience
+        return self.ok
+
+    @property
+    def failures(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if c.outcome is Outcome.FAIL)
+
+    @property
+    def warnings(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if c.outcome is Outcome.WARN)
+
+    @property
+    def missing_required(self) -> tuple[str, ...]:
+        passed = {c.name for c in self.checks if c.outcome is Outcome.PASS}
+        return tuple(n for n in self.required if n not in passed)
+
+    def check(self, name: str) -> tuple[Check, ...]:
+        """All checks with this name (several signatures give several)."""
+        return tuple(c for c in self.checks if c.name == name)
+
+    def failed(self, name: str) -> bool:
+        return any(c.outcome is Outcome.FAIL for c in self.check(name))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "ok": self.ok,
+            "identifier": self.identifier,
+            "verified_at": self.verified_at.isoformat(),
+            "checks": [c.to_dict() for c in self.checks],
+            "missing_required": list(self.missing_required),
+            "signers": [s.to_dict() for s in self.signers],
+            "metadata": _metadata_dict(self.metadata),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, sort_keys=False)
+
+    def to_text(self, lang: Literal["en", "zh"] = "en") -> str:
+        """A human summary: verdict line, then one line per check."""
+        if lang == "zh":
+            verdict = "有效" if self.ok else "无效"
+            head = f"{self.source}: {verdict}"
+            if self.identifier:
+                head += f"（证照标识 {self.identifier}）"
+        else:
+            verdict = "VALID" if self.ok else "NOT VALID"
+            head = f"{self.source}: {verdict}"
+            if self.identifier:
+                head += f" (identifier {self.identifier})"
+        lines = [head]
+        for c in self.checks:
+            mark = {"pass": "ok  ", "fail": "FAIL", "warn": "warn", "skip": "skip"}[c.outcome.value]
+            if lang == "zh":
+                mark = _OUTCOME_ZH[c.outcome]
+            subject = f"[{c.subject}] " if c.subject else ""
+            message = c.message_zh if lang == "zh" else c.message
+            lines.append(f"  {mark} {c.name}: {subject}{message}")
+        for name in self.missing_required:
+            if lang == "zh":
+                lines.append(f"  失败 {name}: 必需的检查未执行或未通过")
+            else:
+                lines.append(f"  FAIL {name}: required check did not run or did not pass")
+        return "\n".join(lines)
+
+
+def _metadata_dict(md: CoreMetadata | None) -> dict[str, str] | None:
+    if md is None:
+        return None
+    return dict(md.to_dict(keys="english"))
+
+
+@dataclass
+class ReportBuilder:
+    """Collects checks while a verifier runs; ``build()`` freezes them into a report."""
+
+    source: str
+    required: Sequence[str]
+    verified_at: datetime
+    checks: list[Check] = field(default_factory=list)
+
+    def add(
+        self, name: str, outcome: Outcome, message: str, message_zh: str, subject: str | None = None
+    ) -> Check:
+        c = Check(name, outcome, message, message_zh, subject)
+        self.checks.append(c)
+        return c
+
+    def passed(self, name: str, message: str, message_zh: str, subject: str | None = None) -> Check:
+        return self.add(name, Outcome.PASS, message, message_zh, subject)
+
+    def fail(self, name: str, message: str, message_zh: str, subject: str | None = None) -> Check:
+        return self.add(name, Outcome.FAIL, message, message_zh, subject)
+
+    def warn(self, name: str, message: str, message_zh: str, subject: str | None = None) -> Check:
+        return self.add(name, Outcome.WARN, message, message_zh, subject)
+
+    def skip(self, name: str, message: str, message_zh: str, subject: str | None = None) -> Check:
+        return self.add(name, Outcome.SKIP, message, message_zh, subject)
+
+    def extend(self, checks: Iterable[Check]) -> None:
+        self.checks.extend(checks)
+
+    def build(
+        self,
+        *,
+        metadata: CoreMetadata | None = None,
+        signers: Iterable[SignerSummary] = (),
+        identifier: str | None = None,
+    ) -> VerificationReport:
+        return VerificationReport(
+            source=self.source,
+            checks=tuple(self.checks),
+            required=tuple(self.required),
+            verified_at=self.verified_at,
+            metadata=metadata,
+            signers=tuple(signers),
+            identifier=identifier,
+        )
