@@ -17,32 +17,34 @@ from ecert.errors import __all__ as _error_names
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it
-_LAZY: dict[str, str] = {
-    "Identifier": "ecert.identifier",
-    "CoreMetadata": "ecert.metadata",
-    "catalog": "ecert.catalog",
-    "CertificateType": "ecert.catalog",
-    "collect": "ecert.collect",
-    "collect_csv": "ecert.collect",
-    "CertificateDraft": "ecert.collect",
-    "package": "ecert.package",
-    "Issuer": "ecert.package",
-    "verify": "ecert.verify",
-    "VerificationReport": "ecert.verify",
-    "render": "ecert.render",
-    "issue_batch": "ecert.registry.batch",
+# public name -> (module, attribute); attribute None means the module itself
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "Identifier": ("ecert.identifier", "Identifier"),
+    "CoreMetadata": ("ecert.metadata", "CoreMetadata"),
+    "catalog": ("ecert.catalog", None),
+    "CertificateType": ("ecert.catalog", "CertificateType"),
+    "collect": ("ecert.collect", "collect"),
+    "collect_csv": ("ecert.collect", "collect_csv"),
+    "CertificateDraft": ("ecert.collect", "CertificateDraft"),
+    "package": ("ecert.package", "package"),
+    "Issuer": ("ecert.package", "Issuer"),
+    "verify": ("ecert.verify", "verify"),
+    "VerificationReport": ("ecert.verify", "VerificationReport"),
+    "render": ("ecert.render", "render"),
+    "qr": ("ecert.qr", None),
+    "issue_batch": ("ecert.batch", "issue_batch"),
 }
 
 __all__ = [*_error_names, *_LAZY, "__version__"]
 
 
 def __getattr__(name: str) -> Any:
-    module_name = _LAZY.get(name)
-    if module_name is None:
+    target = _LAZY.get(name)
+    if target is None:
         raise AttributeError(f"module 'ecert' has no attribute {name!r}")
+    module_name, attribute = target
     module = importlib.import_module(module_name)
-    value = module if module_name.endswith("." + name) else getattr(module, name)
+    value = module if attribute is None else getattr(module, attribute)
     globals()[name] = value
     return value
 
