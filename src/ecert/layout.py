@@ -38,6 +38,8 @@ A4_PORTRAIT = (210.0, 297.0)
 A4_LANDSCAPE = (297.0, 210.0)
 
 _LATIN_EM = 0.55
+# characters that must not begin a line (Chinese line-breaking rule, 避头点)
+_NO_LINE_START = frozenset("、，。；：？！）》」』】,.;:?!)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,11 @@ class TextBox:
     text: str
     bold: bool = False
     align: Align = "left"
+
+    @property
+    def baseline(self) -> float:
+        """The y of the text baseline (OFD ``TextCode/@Y`` is a baseline, GB/T 33190 §11.3)."""
+        return self.y + self.size
 
     @property
     def is_label(self) -> bool:
@@ -150,7 +157,7 @@ def wrap_text(text: str, size: float, width: float) -> tuple[str, ...]:
         current_width = 0.0
         for ch in paragraph:
             advance = char_em(ch) * size
-            if current and current_width + advance > width:
+            if current and current_width + advance > width and ch not in _NO_LINE_START:
                 cut = current.rfind(" ")
                 if ch != " " and cut > 0 and all(char_em(c) < 1 for c in current[cut:]):
                     lines.append(current[:cut])
