@@ -55,9 +55,11 @@ def _draws_cjk(path: Path) -> bool:
         font = ImageFont.truetype(str(path), 32)
     except OSError:
         return False
-    probe = font.getmask(_PROBE).getbbox()
-    missing = font.getmask("\U000e01ef\U000e01ef").getbbox()  # unassigned: drawn as .notdef, if at all
-    return probe is not None and probe != missing
+    # a font without these glyphs draws the same .notdef box for both characters
+    first, second = (font.getmask(ch) for ch in _PROBE)
+    if first.getbbox() is None:
+        return False
+    return bytes(first) != bytes(second) or first.size != second.size
 
 
 @functools.lru_cache(maxsize=8)
