@@ -1,0 +1,272 @@
+"""QR payload grammar (spec/qr.md): the offline signed payload and the reference payload.
+
+Offline payload ``EC1:<Base45 of the binary record>`` — what a clerk must see plus the
+issuer's signature, readable without a network::
+
+    record    = header body signature
+    header    = version(1)=0x01 flags(1) alg(1) key_id(8)
+    body      = fields, zlib-compressed when flags bit 0 is set
+    signature = 64 bytes (SM2 or ECDSA P-256 r||s, or Ed25519), over header ‖ body as sent
+
+Reference payload ``[<URL prefix>]ECR1:<identifier>:<SM3 of the signed OFD, 64 hex>`` — lets a
+scanner fetch or match the file.  All characters are in the QR alphanumeric set when the
+department's URL prefix is written in capitals.
+"""
+
+from __future__ import annotations
+
+import enum
+import zlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from ecert.errors import InvalidQRPayload
+from ecert.qr.base45 import b45decode, b45encode
+
+__all__ = [
+    "OFFLINE_PREFIX",
+    "REFERENCE_PREFIX",
+    "Claims",
+    "OfflineRecord",
+    "QRAlgorithm",
+    "ReferencePayload",
+    "decode_offline",
+    "encode_offline",
+    "parse_reference",
+]
+
+OFFLINE_PREFIX = "EC1:"
+REFERENCE_PREFIX = "ECR1:"
+FORMAT_VERSION = 1
+KEY_ID_SIZE = 8
+SIGNATURE_SIZE = 64
+MAX_PAYLOAD_CHARS = 4296  # the largest QR symbol (version 40-L, alphanumeric); anything longer is not ours
+_MAX_BODY = 4096
+
+_FLAG_ZLIB = 0x01
+_FLAG_LONG_TERM = 0x02
+_EPOCH = date(1970, 1, 1)
+
+
+class QRAlgorithm(enum.IntEnum):
+    """Signature algorithm codes of the offline payload (one byte)."""
+
+    SM2_SM3 = 1
+    ECDSA_P256_SHA256 = 2
+    ED25519 = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """The metadata a clerk must see, as carried in the offline payload."""
+
+    certificate_name: str
+    type_code: str
+    number: str
+    issuer_name: str
+    issuer_code: str
+    identifier_issuer: str  # the issuer part of the identifier (usually == issuer_code)
+    serial: str
+    version: int
+    holder_name: str
+    holder_code: str
+    holder_code_type_code: str
+    issue_date: date
+    valid_from: date | None
+    valid_until: date | None
+    long_term: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineRecord:
+    """A decoded offline payload: the claims, who signed (key id, algorithm), the signature
+    and the exact bytes it covers."""
+
+    claims: Claims
+    algorithm: QRAlgorithm
+    key_id: bytes
+    signed_bytes: bytes
+    signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ReferencePayload:
+    prefix: str
+    identifier: str
+    digest: bytes  # SM3 of the signed OFD file
+
+    def __str__(self) -> str:
+        return f"{self.prefix}{REFERENCE_PREFIX}{self.identifier}:{self.digest.hex().upper()}"
+
+
+# --- fields ----------------------------------------------------------------------------------
+
+
+def _varint(n: int) -> bytes:
+    if n < 0:
+        raise ValueError("negative varint")
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def varint(self, what: str) -> int:
+        n = shift = 0
+        while True:
+            if self.pos >= len(self.data):
+                raise InvalidQRPayload("offline payload ends inside a field", where=what)
+            byte = self.data[self.pos]
+            self.pos += 1
+            n |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                return n
+            shift += 7
+            if shift > 35:
+                raise InvalidQRPayload("number too large in offline payload", where=what)
+
+    def text(self, what: str) -> str:
+        length = self.varint(what)
+        end = self.pos + length
+        if end > len(self.data):
+            raise InvalidQRPayload("offline payload ends inside a field", where=what)
+        raw = self.data[self.pos : end]
+        self.pos = end
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidQRPayload("field is not UTF-8 text", where=what) from None
+
+    def day(self, what: str, optional: bool) -> date | None:
+        n = self.varint(what)
+        if optional:
+            if n == 0:
+                return None
+            n -= 1
+        try:
+            return _EPOCH + timedelta(days=n)
+        except OverflowError:
+            raise InvalidQRPayload("date out of range", where=what, value=n) from None
+
+
+_TEXT_FIELDS = (
+    "certificate_name", "type_code", "number", "issuer_name", "issuer_code", "identifier_issuer",
+    "serial", "holder_name", "holder_code", "holder_code_type_code",
+)
+
+
+def _encode_body(c: Claims) -> bytes:
+    out = bytearray()
+    for name in _TEXT_FIELDS:
+        value = getattr(c, name)
+        if name == "identifier_issuer" and value == c.issuer_code:
+            value = ""  # the usual case costs one byte
+        raw = value.encode("utf-8")
+        out += _varint(len(raw)) + raw
+    out += _varint(c.version)
+    out += _varint((c.issue_date - _EPOCH).days)
+    out += _varint(0 if c.valid_from is None else (c.valid_from - _EPOCH).days + 1)
+    out += _varint(0 if c.valid_until is None else (c.valid_until - _EPOCH).days + 1)
+    return bytes(out)
+
+
+def _decode_body(body: bytes, long_term: bool) -> Claims:
+    r = _Reader(body)
+    texts = {name: r.text(name) for name in _TEXT_FIELDS}
+    if not texts["identifier_issuer"]:
+        texts["identifier_issuer"] = texts["issuer_code"]
+    version = r.varint("version")
+    issue_date = r.day("issue_date", optional=False)
+    valid_from = r.day("valid_from", optional=True)
+    valid_until = r.day("valid_until", optional=True)
+    if r.pos != len(body):
+        raise InvalidQRPayload("unexpected bytes after the last field of the offline payload",
+                               where=f"byte {r.pos}")
+    assert issue_date is not None
+    return Claims(
+        version=version, issue_date=issue_date, valid_from=valid_from, valid_until=valid_until,
+        long_term=long_term, **texts,
+    )
+
+
+def signed_part(claims: Claims, algorithm: QRAlgorithm, key_id: bytes) -> bytes:
+    """The bytes the issuer signs: header ‖ body, the body compressed only when that is shorter."""
+    if len(key_id) != KEY_ID_SIZE:
+        raise ValueError("key id must be 8 bytes")
+    body = _encode_body(claims)
+    flags = _FLAG_LONG_TERM if claims.long_term else 0
+    packed = zlib.compress(body, 9)
+    if len(packed) < len(body):
+        body, flags = packed, flags | _FLAG_ZLIB
+    return bytes((FORMAT_VERSION, flags, int(algorithm))) + key_id + body
+
+
+def encode_offline(signed: bytes, signature: bytes) -> str:
+    """The payload text for ``signed`` (from :func:`signed_part`) and its 64-byte signature."""
+    if len(signature) != SIGNATURE_SIZE:
+        raise ValueError("offline payload signatures are 64 bytes (r||s or Ed25519)")
+    return OFFLINE_PREFIX + b45encode(signed + signature)
+
+
+def decode_offline(text: str) -> OfflineRecord:
+    """Parse an offline payload; any malformation raises :class:`InvalidQRPayload`."""
+    text = text.strip()
+    if len(text) > MAX_PAYLOAD_CHARS:
+        raise InvalidQRPayload("payload longer than any QR code holds", value=len(text))
+    if not text.startswith(OFFLINE_PREFIX):
+        raise InvalidQRPayload("not an offline e-certificate payload", value=text[:12],
+                               expected=f"text starting with {OFFLINE_PREFIX!r}")
+    raw = b45decode(text[len(OFFLINE_PREFIX) :])
+    header = 3 + KEY_ID_SIZE
+    if len(raw) < header + SIGNATURE_SIZE + 1:
+        raise InvalidQRPayload("offline payload too short", value=len(raw))
+    version, flags, alg = raw[0], raw[1], raw[2]
+    if version != FORMAT_VERSION:
+        raise InvalidQRPayload("unsupported offline payload version", value=version, expected="1")
+    if flags & ~(_FLAG_ZLIB | _FLAG_LONG_TERM):
+        raise InvalidQRPayload("unknown flags in offline payload", value=flags)
+    try:
+        algorithm = QRAlgorithm(alg)
+    except ValueError:
+        raise InvalidQRPayload("unknown signature algorithm code", value=alg, expected="1, 2 or 3") from None
+    signed, signature = raw[:-SIGNATURE_SIZE], raw[-SIGNATURE_SIZE:]
+    body = signed[header:]
+    if flags & _FLAG_ZLIB:
+        try:
+            d = zlib.decompressobj()
+            body = d.decompress(body, _MAX_BODY)
+            if d.unconsumed_tail or not d.eof:
+                raise InvalidQRPayload("compressed body is truncated or too large")
+        except zlib.error as exc:
+            raise InvalidQRPayload(f"compressed body is corrupt ({exc})") from None
+    claims = _decode_body(body, bool(flags & _FLAG_LONG_TERM))
+    return OfflineRecord(claims, algorithm, signed[3:header], signed, signature)
+
+
+def parse_reference(text: str) -> ReferencePayload:
+    """Parse a reference payload (optionally behind a URL prefix)."""
+    text = text.strip()
+    if len(text) > MAX_PAYLOAD_CHARS:
+        raise InvalidQRPayload("payload longer than any QR code holds", value=len(text))
+    at = text.rfind(REFERENCE_PREFIX)
+    if at < 0:
+        raise InvalidQRPayload("not a reference payload", value=text[:40], expected=f"{REFERENCE_PREFIX}...")
+    prefix, rest = text[:at], text[at + len(REFERENCE_PREFIX) :]
+    identifier, sep, digest_hex = rest.rpartition(":")
+    if not sep or len(digest_hex) != 64:
+        raise InvalidQRPayload("reference payload needs '<identifier>:<64 hex digits>'", value=rest[-70:])
+    try:
+        digest = bytes.fromhex(digest_hex)
+    except ValueError:
+        raise InvalidQRPayload("digest is not hexadecimal", value=digest_hex) from None
+    return ReferencePayload(prefix, identifier, digest)
