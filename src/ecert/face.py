@@ -1,0 +1,108 @@
+"""From a certificate draft to its face: which values are shown, with which labels, in which order.
+
+The face shows the certificate number, then the type's displayed data items in the order its
+definition gives, then the validity period; the issuer's name and the issue date close it.  Each
+shown value keeps the key CustomTags index it by: the pinyin key (ZZBH, CZZT, ...) for core
+metadata, the item name (``KZ_*``) for the type's own items.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from datetime import date
+from typing import TYPE_CHECKING
+
+from PIL import Image, UnidentifiedImageError
+
+from ecert.errors import InputError
+from ecert.layout import FaceField, FaceLayout, FaceSpec, ImageKind, layout_face
+from ecert.metadata.elements import pinyin_key
+
+if TYPE_CHECKING:
+    from ecert.collect import CertificateDraft
+
+__all__ = ["chinese_date", "face_images", "face_layout", "face_spec", "load_image", "validity_text"]
+
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
+MAX_IMAGE_PIXELS = 25_000_000
+
+
+def chinese_date(d: date) -> str:
+    """2026年11月25日 — how dates are printed on Chinese certificates."""
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def validity_text(valid_from: date | None, valid_until: date | None, long_term: bool) -> str:
+    start = chinese_date(valid_from) if valid_from else ""
+    end = "长期" if long_term else (chinese_date(valid_until) if valid_until else "")
+    if start and end:
+        return f"{start}至{end}"
+    return start or end
+
+
+def face_spec(draft: CertificateDraft, *, photo: bool = False, seal: bool = False, qr: bool = True) -> FaceSpec:
+    """The face of ``draft`` as data (see :mod:`ecert.layout` for the geometry)."""
+    md = draft.metadata
+    ctype = draft.cert_type
+    fields: list[FaceField] = [FaceField(pinyin_key("number"), "证照编号", md.number)]
+    shown = {f.key for f in fields}
+    for item in draft.displayed_items():
+        key = pinyin_key(item.name) if not item.name.startswith("KZ_") else item.name
+        if key in shown:
+            continue
+        shown.add(key)
+        fields.append(FaceField(key, item.label, item.text))
+    validity = validity_text(md.valid_from, md.valid_until, md.long_term)
+    if validity:
+        fields.append(FaceField("ZZYXQ", "有效期限", validity))
+    fields.append(FaceField(pinyin_key("identifier"), "证照标识", str(md.identifier)))
+    return FaceSpec(
+        title=ctype.face.title or ctype.name,
+        subtitle=ctype.face.subtitle,
+        fields=tuple(fields),
+        issuer_name=md.issuer_name,
+        issue_date_text=chinese_date(md.issue_date),
+        orientation=ctype.face.orientation,
+        qr=qr,
+        photo=photo,
+        seal=seal,
+    )
+
+
+def face_layout(draft: CertificateDraft, *, photo: bool = False, seal: bool = False, qr: bool = True) -> FaceLayout:
+    return layout_face(face_spec(draft, photo=photo, seal=seal, qr=qr))
+
+
+def load_image(data: bytes, what: str) -> Image.Image:
+    """Open a PNG/JPEG given by a caller (photo, seal), with size limits; errors name ``what``."""
+    if len(data) > MAX_IMAGE_BYTES:
+        raise InputError("image too large", where=what, value=len(data), expected=f"at most {MAX_IMAGE_BYTES} bytes")
+    try:
+        img = Image.open(io.BytesIO(data))
+        if img.format not in ("PNG", "JPEG"):
+            raise InputError("unsupported image format", where=what, value=img.format, expected="PNG or JPEG")
+        if img.width * img.height > MAX_IMAGE_PIXELS:
+            raise InputError("image has too many pixels", where=what, value=(img.width, img.height))
+        img.load()
+    except InputError:
+        raise
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as exc:
+        raise InputError(f"image cannot be read ({exc})", where=what) from None
+    return img
+
+
+def face_images(
+    *, qr_payload: str | None = None, photo: bytes | None = None, seal: bytes | None = None
+) -> Mapping[ImageKind, Image.Image]:
+    """The pictures the face shows, as pillow images."""
+    from ecert.qr.image import qr_image
+
+    images: dict[ImageKind, Image.Image] = {}
+    if qr_payload is not None:
+        images["qr"] = qr_image(qr_payload)
+    if photo is not None:
+        images["photo"] = load_image(photo, "photo")
+    if seal is not None:
+        images["seal"] = load_image(seal, "seal image")
+    return images

@@ -1,0 +1,133 @@
+"""Verify an e-certificate file (or any signed OFD file) and say exactly what passed and what not.
+
+``verify(data, trust=..., at=None, status=None)`` runs every check and returns a
+:class:`VerificationReport`; ``report.ok`` is true only when nothing failed and the essential
+checks (package, signatures, references, coverage, signature value, signer trust) all ran and
+passed.  Nothing is trusted because it came inside the file: the caller says what it trusts
+(``trust``), when (``at``) and whom to ask about revocation (``status``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from ecert.crypto.trust import TrustStore
+from ecert.errors import EcertError, InputError
+from ecert.ofd.reader import OFDPackage
+from ecert.ofd.signatures import SignatureInfo, check_references, uncovered_entries
+from ecert.registry.base import StatusSource
+from ecert.verify.content import ATTACHMENT_NAME, check_metadata, check_status, check_validity_period
+from ecert.verify.report import Check, Outcome, ReportBuilder, SignerSummary, VerificationReport
+from ecert.verify.signatures import check_signature
+
+__all__ = ["REQUIRED_CHECKS", "Check", "Outcome", "SignerSummary", "VerificationReport", "verify"]
+
+REQUIRED_CHECKS = ("package", "signatures", "references", "coverage", "signature_value", "signer_trust")
+
+
+def _aware(at: datetime | None) -> datetime:
+    if at is None:
+        return datetime.now(UTC)
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InputError("verification time must be timezone-aware", where="at", value=at.isoformat())
+    return at
+
+
+def verify(
+    data: bytes,
+    *,
+    trust: TrustStore,
+    at: datetime | None = None,
+    status: StatusSource | None = None,
+    source: str = "file",
+) -> VerificationReport:
+    """Verify the OFD file ``data``: package, every signature, coverage, metadata, validity, status."""
+    when = _aware(at)
+    report = ReportBuilder(source, REQUIRED_CHECKS, when)
+    try:
+        package = OFDPackage.open(data)
+        bodies = package.doc_bodies()
+    except EcertError as exc:
+        report.fail("package", f"the file is not a readable OFD package: {exc}", f"文件不是可读取的 OFD 包：{exc}")
+        return report.build()
+    if len(bodies) != 1:
+        report.fail("package", f"the package holds {len(bodies)} documents; exactly one is expected",
+                    f"文件包含 {len(bodies)} 个文档，应当只有一个")
+        return report.build()
+    report.passed("package", f"well-formed OFD package with {len(package.names())} files",
+                  f"OFD 包结构完整，共 {len(package.names())} 个文件")
+
+    try:
+        signatures = package.signatures(0)
+    except EcertError as exc:
+        report.fail("signatures", f"the signature list cannot be read: {exc}", f"签名列表无法读取：{exc}")
+        return report.build()
+    if not signatures:
+        report.fail("signatures", "the file carries no signature", "文件没有任何签名或签章")
+        return report.build()
+    report.passed("signatures", f"{len(signatures)} signature(s) found", f"共有 {len(signatures)} 个签名/签章")
+
+    signers: list[SignerSummary] = []
+    covered_ok: set[str] = set()
+    for sig in signatures:
+        if _check_references(package, sig, report):
+            covered_ok.update(r.entry_name for r in sig.references)
+        outcome = check_signature(sig, trust=trust, report=report, fallback_time=when)
+        signers.append(outcome.summary)
+    _check_coverage(package, report)
+
+    metadata = None
+    doc = bodies[0]
+    attachment = next((a for a in package.attachments(0) if a.name == ATTACHMENT_NAME), None)
+    if attachment is None:
+        report.skip("metadata", "no e-certificate metadata attachment: this is a signed OFD file, "
+                    "not an ecert e-certificate", "未找到证照元数据附件：这是已签名的 OFD 文件，而非电子证照文件")
+    elif attachment.file_loc not in covered_ok:
+        report.fail("metadata", "the metadata attachment is not covered by an intact signature",
+                    "证照元数据附件未被完整的签名覆盖")
+    else:
+        metadata = check_metadata(package.entries[attachment.file_loc], dict(doc.doc_info.custom_datas), report)
+        if metadata is not None:
+            check_validity_period(metadata, when, report)
+            check_status(metadata, status, report)
+    return report.build(
+        metadata=metadata,
+        signers=signers,
+        identifier=str(metadata.identifier) if metadata is not None else None,
+    )
+
+
+def _check_references(package: OFDPackage, sig: SignatureInfo, report: ReportBuilder) -> bool:
+    subject = f"signature {sig.id}"
+    try:
+        results = check_references(package, sig)
+    except EcertError as exc:
+        report.fail("references", f"references cannot be checked: {exc}", f"无法核对签名引用：{exc}", subject)
+        return False
+    bad = [r for r in results if not r.ok]
+    if not results:
+        report.fail("references", "the signature protects no file", "签名未保护任何文件", subject)
+        return False
+    if bad:
+        detail = "; ".join(f"{r.entry_name}: {r.reason}" for r in bad)
+        report.fail("references", f"{len(bad)} of {len(results)} referenced files do not match: {detail}",
+                    f"{len(results)} 个被引用文件中有 {len(bad)} 个不一致：{detail}", subject)
+        return False
+    report.passed("references", f"all {len(results)} file digests match", f"全部 {len(results)} 个文件摘要一致",
+                  subject)
+    return True
+
+
+def _check_coverage(package: OFDPackage, report: ReportBuilder) -> None:
+    try:
+        uncovered = uncovered_entries(package, 0)
+    except EcertError as exc:
+        report.fail("coverage", f"coverage cannot be determined: {exc}", f"无法确定签名覆盖范围：{exc}")
+        return
+    if uncovered:
+        names = ", ".join(uncovered)
+        report.fail("coverage", f"files not protected by any signature (added or changed after signing?): {names}",
+                    f"以下文件未被任何签名保护（可能在签名后被添加或修改）：{names}")
+    else:
+        report.passed("coverage", "every file in the package is protected by a signature",
+                      "包内每个文件都受签名保护")

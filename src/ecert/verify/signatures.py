@@ -1,0 +1,248 @@
+"""Checks of one OFD signature: its value, its signer's trust, and for seals the GB/T 38540 seal.
+
+Two kinds of signature are met in practice (GB/T 33190-2016 §18):
+
+* ``Type="Sign"`` — ``SignedValue.dat`` is a signature over the exact bytes of
+  ``Signature.xml``: either a CMS SignedData carrying the signer certificate (what ecert
+  writes: GB/T 35275 for SM2, RFC 5652 otherwise) or a bare DER ``SEQUENCE{r, s}`` as ofdrw
+  writes it, in which case the signer certificate must come from the caller's trust store
+  (nothing in the file says who signed).
+* ``Type="Seal"`` — ``SignedValue.dat`` is a GB/T 38540 ``SES_Signature`` (v4): its
+  ``dataHash`` must equal the digest of ``Signature.xml`` and its signature, over the DER of
+  ``TBS_Sign``, must verify with the signer certificate it embeds; the embedded seal must be
+  within its validity period at the signing time.
+
+Validity is judged at the signing time the signature claims (there is no timestamp token in
+these files), so a certificate that expired after signing does not invalidate it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ecert.crypto import cms
+from ecert.crypto.algorithms import SignatureAlgorithm
+from ecert.crypto.keys import PublicKey
+from ecert.crypto.sm2 import DEFAULT_UID, decode_der_signature
+from ecert.crypto.trust import TrustStore
+from ecert.crypto.x509 import Certificate, load_certificate
+from ecert.errors import EcertError, InvalidSignature
+from ecert.ofd.ses import SesSignature
+from ecert.ofd.signatures import SignatureInfo
+from ecert.verify.report import ReportBuilder, SignerSummary
+
+__all__ = ["SignatureOutcome", "check_signature"]
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureOutcome:
+    """What the caller needs after the checks: who signed and when, if known."""
+
+    summary: SignerSummary
+    signer: Certificate | None
+    signing_time: datetime | None
+
+
+def _fmt(t: datetime | None) -> str:
+    return t.isoformat() if t is not None else "unknown"
+
+
+def check_signature(
+    sig: SignatureInfo,
+    *,
+    trust: TrustStore,
+    report: ReportBuilder,
+    fallback_time: datetime,
+) -> SignatureOutcome:
+    """Run the value, trust and (for seals) seal checks of ``sig``, adding them to ``report``."""
+    subject = f"signature {sig.id}"
+    try:
+        claimed_time = sig.signing_time()
+    except EcertError as exc:
+        claimed_time = None
+        report.warn("signing_time", f"signature date/time is unreadable: {exc}",
+                    f"签名时间无法解析：{exc}", subject)
+    if sig.type == "Seal":
+        signer, algorithm, when = _check_seal(sig, report, subject, claimed_time)
+    else:
+        signer, algorithm, when = _check_sign(sig, trust, report, subject, claimed_time)
+    at = when or claimed_time or fallback_time
+    trusted = _check_trust(signer, trust, report, subject, at)
+    summary = SignerSummary(
+        signature=str(sig.id),
+        kind=sig.type,
+        subject=signer.subject if signer is not None else None,
+        algorithm=algorithm,
+        signing_time=when or claimed_time,
+        trusted=trusted,
+    )
+    return SignatureOutcome(summary, signer, when or claimed_time)
+
+
+# --- Type="Sign" -------------------------------------------------------------------------------
+
+
+def _check_sign(
+    sig: SignatureInfo, trust: TrustStore, report: ReportBuilder, subject: str, claimed: datetime | None
+) -> tuple[Certificate | None, str | None, datetime | None]:
+    data, value = sig.signature_xml, sig.signed_value
+    try:
+        algorithm = SignatureAlgorithm.from_oid(sig.signature_method)
+    except EcertError as exc:
+        report.fail("signature_value", f"signature method refused: {exc}", f"签名算法不被接受：{exc}", subject)
+        return None, sig.signature_method, None
+    if _looks_like_cms(value):
+        try:
+            result = cms.verify_cms(value, data)
+        except EcertError as exc:
+            report.fail("signature_value", f"CMS signature over Signature.xml does not verify: {exc}",
+                        f"签名值（CMS）验证失败：{exc}", subject)
+            return None, algorithm.name, None
+        signer = result.signer_certificate
+        cms_alg = SignatureAlgorithm.from_oid(result.signature_algorithm_oid) if _known(
+            result.signature_algorithm_oid) else None
+        if cms_alg is not None and cms_alg is not algorithm:
+            report.fail("signature_value",
+                        f"SignatureMethod {algorithm.oid} does not match the CMS signature algorithm {cms_alg.oid}",
+                        f"SignatureMethod 与 CMS 签名算法不一致（{algorithm.oid} / {cms_alg.oid}）", subject)
+            return signer, algorithm.name, None
+        report.passed("signature_value",
+                      f"CMS signature ({algorithm.name}) over Signature.xml verifies with the embedded "
+                      f"certificate of {signer.subject}",
+                      f"签名值（CMS，{algorithm.name}）验证通过，签名者：{signer.subject}", subject)
+        when = result.signing_time
+        if when is not None and claimed is not None and abs((when - claimed).total_seconds()) > 300:
+            report.warn("signing_time",
+                        f"SignatureDateTime {_fmt(claimed)} differs from the CMS signing time {_fmt(when)}",
+                        f"SignatureDateTime 与 CMS 签名时间不一致（{_fmt(claimed)} / {_fmt(when)}）", subject)
+        return signer, algorithm.name, claimed or when
+    # bare DER SEQUENCE{r, s} (ofdrw): the certificate can only come from the trust store
+    try:
+        decode_der_signature(value)
+    except EcertError as exc:
+        report.fail("signature_value", f"SignedValue is neither CMS nor a DER signature: {exc}",
+                    f"签名值既不是 CMS 也不是 DER 签名：{exc}", subject)
+        return None, algorithm.name, None
+    for cert in trust.anchors:
+        if _verifies(cert.public_key, value, data, algorithm):
+            report.passed("signature_value",
+                          f"signature ({algorithm.name}) over Signature.xml verifies with the trusted "
+                          f"certificate of {cert.subject}",
+                          f"签名值（{algorithm.name}）验证通过，使用受信任证书：{cert.subject}", subject)
+            return cert, algorithm.name, claimed
+    report.fail("signature_value",
+                "the signature carries no certificate and no certificate in the trust store verifies it",
+                "签名值未携带证书，信任库中也没有能验证它的证书", subject)
+    return None, algorithm.name, claimed
+
+
+def _known(oid: str) -> bool:
+    try:
+        SignatureAlgorithm.from_oid(oid)
+    except EcertError:
+        return False
+    return True
+
+
+def _looks_like_cms(value: bytes) -> bool:
+    """A ContentInfo starts with SEQUENCE { OID ...; a bare signature with SEQUENCE { INTEGER."""
+    if len(value) < 4 or value[0] != 0x30:
+        return False
+    i = 2 if value[1] < 0x80 else 2 + (value[1] & 0x7F)
+    return i < len(value) and value[i] == 0x06
+
+
+def _verifies(key: PublicKey, signature: bytes, data: bytes, algorithm: SignatureAlgorithm) -> bool:
+    try:
+        key.verify(signature, data, algorithm, uid=DEFAULT_UID)
+    except (InvalidSignature, EcertError):
+        return False
+    return True
+
+
+# --- Type="Seal" -------------------------------------------------------------------------------
+
+
+def _check_seal(
+    sig: SignatureInfo, report: ReportBuilder, subject: str, claimed: datetime | None
+) -> tuple[Certificate | None, str | None, datetime | None]:
+    try:
+        ses = SesSignature.parse(sig.signed_value)
+    except EcertError as exc:
+        report.fail("signature_value", f"SignedValue is not a GB/T 38540 SES_Signature: {exc}",
+                    f"签名值不是 GB/T 38540 电子签章数据：{exc}", subject)
+        report.fail("seal", "the electronic seal cannot be read", "电子印章无法读取", subject)
+        return None, None, None
+    when = ses.time_info or claimed
+    try:
+        digest = sig.digest_algorithm()
+        expected_hash = digest.digest(sig.signature_xml)
+    except EcertError as exc:
+        report.fail("signature_value", f"digest algorithm refused: {exc}", f"摘要算法不被接受：{exc}", subject)
+        return None, None, when
+    signer: Certificate | None = None
+    algorithm: SignatureAlgorithm | None = None
+    try:
+        signer = load_certificate(ses.signer_cert_der)
+        algorithm = SignatureAlgorithm.from_oid(ses.signature_alg_oid)
+    except EcertError as exc:
+        report.fail("signature_value", f"the seal signature's certificate or algorithm is unusable: {exc}",
+                    f"签章者证书或签名算法不可用：{exc}", subject)
+    if signer is not None and algorithm is not None:
+        if ses.data_hash != expected_hash:
+            report.fail("signature_value", "the seal's dataHash is not the digest of Signature.xml",
+                        "签章数据中的 dataHash 与 Signature.xml 的摘要不一致", subject)
+        elif not _verifies(signer.public_key, ses.signature, ses.tbs_der, algorithm):
+            report.fail("signature_value", "the seal signature over TBS_Sign does not verify",
+                        "电子签章签名值（TBS_Sign）验证失败", subject)
+        else:
+            report.passed("signature_value",
+                          f"SES_Signature v{ses.version}: dataHash matches Signature.xml and the signature "
+                          f"verifies with the embedded certificate of {signer.subject}",
+                          f"电子签章（v{ses.version}）数据摘要一致，签名值验证通过，签章者：{signer.subject}", subject)
+    _check_seal_validity(ses, report, subject, when)
+    return signer, algorithm.name if algorithm else None, when
+
+
+def _check_seal_validity(ses: SesSignature, report: ReportBuilder, subject: str, when: datetime | None) -> None:
+    seal = ses.seal
+    name = seal.name or seal.es_id
+    if when is None:
+        report.fail("seal", f"seal {name!r}: the signing time is unknown, so its validity cannot be judged",
+                    f"印章“{name}”：签章时间未知，无法判断印章有效期", subject)
+        return
+    if not seal.valid_start <= when <= seal.valid_end:
+        report.fail("seal",
+                    f"seal {name!r} was not valid at signing time {_fmt(when)} (valid {_fmt(seal.valid_start)} "
+                    f"to {_fmt(seal.valid_end)}): the seal had expired or was not yet valid",
+                    f"印章“{name}”在签章时间 {_fmt(when)} 不在有效期内（{_fmt(seal.valid_start)} 至 "
+                    f"{_fmt(seal.valid_end)}）：印章已过期或尚未生效", subject)
+        return
+    report.passed("seal", f"seal {name!r} was valid at signing time {_fmt(when)}",
+                  f"印章“{name}”在签章时间 {_fmt(when)} 有效", subject)
+
+
+# --- trust ---------------------------------------------------------------------------------------
+
+
+def _check_trust(
+    signer: Certificate | None, trust: TrustStore, report: ReportBuilder, subject: str, at: datetime
+) -> bool:
+    if signer is None:
+        report.fail("signer_trust", "no signer certificate could be established", "无法确定签名者证书", subject)
+        return False
+    result = trust.validate(signer, at=at)
+    if result.ok:
+        report.passed("signer_trust",
+                      f"the certificate of {signer.subject} chains to a trust anchor and was valid at {_fmt(at)}",
+                      f"签名者证书（{signer.subject}）可追溯到信任锚，且在 {_fmt(at)} 有效", subject)
+        return True
+    failed = [s for s in result.steps if not s.ok]
+    reasons = "; ".join(f"{s.name}: {s.message}" for s in failed) or "path validation failed"
+    expired = any(s.name == "validity" for s in failed)
+    en = f"the certificate of {signer.subject} is not trusted at {_fmt(at)}: {reasons}"
+    if expired:
+        en += " (the certificate had expired or was not yet valid at signing time)"
+    report.fail("signer_trust", en, f"签名者证书（{signer.subject}）在 {_fmt(at)} 不受信任：{reasons}", subject)
+    return False
