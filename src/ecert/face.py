@@ -41,7 +41,9 @@ def validity_text(valid_from: date | None, valid_until: date | None, long_term: 
     return start or end
 
 
-def face_spec(draft: CertificateDraft, *, photo: bool = False, seal: bool = False, qr: bool = True) -> FaceSpec:
+def face_spec(
+    draft: CertificateDraft, *, photo: bool = False, seal: bool = False, qr: bool = True
+) -> FaceSpec:
     """The face of ``draft`` as data (see :mod:`ecert.layout` for the geometry)."""
     md = draft.metadata
     ctype = draft.cert_type
@@ -70,14 +72,18 @@ def face_spec(draft: CertificateDraft, *, photo: bool = False, seal: bool = Fals
     )
 
 
-def face_layout(draft: CertificateDraft, *, photo: bool = False, seal: bool = False, qr: bool = True) -> FaceLayout:
+def face_layout(
+    draft: CertificateDraft, *, photo: bool = False, seal: bool = False, qr: bool = True
+) -> FaceLayout:
     return layout_face(face_spec(draft, photo=photo, seal=seal, qr=qr))
 
 
 def load_image(data: bytes, what: str) -> Image.Image:
     """Open a PNG/JPEG given by a caller (photo, seal), with size limits; errors name ``what``."""
     if len(data) > MAX_IMAGE_BYTES:
-        raise InputError("image too large", where=what, value=len(data), expected=f"at most {MAX_IMAGE_BYTES} bytes")
+        raise InputError(
+            "image too large", where=what, value=len(data), expected=f"at most {MAX_IMAGE_BYTES} bytes"
+        )
     try:
         img = Image.open(io.BytesIO(data))
         if img.format not in ("PNG", "JPEG"):

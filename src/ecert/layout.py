@@ -225,15 +225,32 @@ def _layout(spec: FaceSpec, body: float) -> FaceLayout:
     y = _MARGIN + _BORDER_GAP + 14.0
     title_w = min(text_width(spec.title, _TITLE_SIZE), inner_right - inner_left)
     texts.append(
-        TextBox("title", (width - title_w) / 2, y, title_w, _TITLE_SIZE * 1.2, _TITLE_SIZE, spec.title, True,
-                "center")
+        TextBox(
+            "title",
+            (width - title_w) / 2,
+            y,
+            title_w,
+            _TITLE_SIZE * 1.2,
+            _TITLE_SIZE,
+            spec.title,
+            True,
+            "center",
+        )
     )
     y += _TITLE_SIZE * 1.2 + 4.0
     if spec.subtitle:
         sub_w = text_width(spec.subtitle, _SUBTITLE_SIZE)
         texts.append(
-            TextBox("subtitle", (width - sub_w) / 2, y, sub_w, _SUBTITLE_SIZE * 1.3, _SUBTITLE_SIZE,
-                    spec.subtitle, align="center")
+            TextBox(
+                "subtitle",
+                (width - sub_w) / 2,
+                y,
+                sub_w,
+                _SUBTITLE_SIZE * 1.3,
+                _SUBTITLE_SIZE,
+                spec.subtitle,
+                align="center",
+            )
         )
         y += _SUBTITLE_SIZE * 1.3 + 2.0
     y += 6.0
@@ -266,12 +283,22 @@ def _layout(spec: FaceSpec, body: float) -> FaceLayout:
     block_w = max(issuer_w, date_w)
     block_x = inner_right - block_w
     texts.append(
-        TextBox("issuer_name", block_x, bottom - 2 * line_h - 2.0, block_w, line_h, body + 0.6,
-                spec.issuer_name, True, "right")
+        TextBox(
+            "issuer_name",
+            block_x,
+            bottom - 2 * line_h - 2.0,
+            block_w,
+            line_h,
+            body + 0.6,
+            spec.issuer_name,
+            True,
+            "right",
+        )
     )
     texts.append(
-        TextBox("issue_date", block_x, bottom - line_h, block_w, line_h, body, spec.issue_date_text,
-                align="right")
+        TextBox(
+            "issue_date", block_x, bottom - line_h, block_w, line_h, body, spec.issue_date_text, align="right"
+        )
     )
     if spec.seal:
         cx = block_x + block_w / 2
@@ -284,5 +311,8 @@ def overflows(layout: FaceLayout) -> Sequence[TextBox]:
     """Text objects that run into the bottom block (the face is too full for the page)."""
     qr = layout.image("qr")
     limit = qr.y if qr is not None else layout.height - _MARGIN
-    return [t for t in layout.texts if not t.is_label and t.key not in ("issuer_name", "issue_date")
-            and t.y + t.height > limit]
+    return [
+        t
+        for t in layout.texts
+        if not t.is_label and t.key not in ("issuer_name", "issue_date") and t.y + t.height > limit
+    ]

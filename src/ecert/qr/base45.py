@@ -31,8 +31,11 @@ def b45encode(data: bytes) -> str:
 def b45decode(text: str) -> bytes:
     """Decode Base45; every malformed input raises :class:`InvalidQRPayload` naming the position."""
     if len(text) % 3 == 1:
-        raise InvalidQRPayload("Base45 text has an impossible length", value=len(text),
-                               expected="a length that is not 1 more than a multiple of 3")
+        raise InvalidQRPayload(
+            "Base45 text has an impossible length",
+            value=len(text),
+            expected="a length that is not 1 more than a multiple of 3",
+        )
     out = bytearray()
     for i in range(0, len(text), 3):
         chunk = text[i : i + 3]
@@ -40,8 +43,12 @@ def b45decode(text: str) -> bytes:
         for j, ch in enumerate(chunk):
             v = _VALUE.get(ch)
             if v is None:
-                raise InvalidQRPayload("character outside the Base45 alphabet", where=f"position {i + j + 1}",
-                                       value=ch, expected="0-9, A-Z, space or $%*+-./:")
+                raise InvalidQRPayload(
+                    "character outside the Base45 alphabet",
+                    where=f"position {i + j + 1}",
+                    value=ch,
+                    expected="0-9, A-Z, space or $%*+-./:",
+                )
             values.append(v)
         n = sum(v * 45**k for k, v in enumerate(values))
         if len(chunk) == 3:

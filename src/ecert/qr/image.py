@@ -29,7 +29,8 @@ def _symbol(payload: str, max_version: int) -> qrcode.QRCode:  # type: ignore[ty
         raise InvalidQRPayload(f"payload does not fit a QR code ({exc})", value=len(payload)) from None
     if code.version > max_version:
         raise InvalidQRPayload(
-            "payload too long for the QR budget", value=f"version {code.version}",
+            "payload too long for the QR budget",
+            value=f"version {code.version}",
             expected=f"QR version <= {max_version} at level M (spec/qr.md)",
         )
     return code

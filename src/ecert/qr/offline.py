@@ -78,8 +78,9 @@ def make_offline(md: CoreMetadata, signer: Signer) -> str:
     """The offline payload for ``md``, signed by ``signer`` (SM2, ECDSA P-256 or Ed25519)."""
     algorithm = _ALGORITHMS.get(signer.algorithm)
     if algorithm is None:
-        raise InputError("offline QR payloads are signed with SM2, ECDSA P-256 or Ed25519",
-                         value=signer.algorithm.name)
+        raise InputError(
+            "offline QR payloads are signed with SM2, ECDSA P-256 or Ed25519", value=signer.algorithm.name
+        )
     signed = signed_part(claims_of(md), algorithm, key_id(signer.certificate))
     signature = signer.sign(signed)
     raw = signature if algorithm is QRAlgorithm.ED25519 else _to_raw(signature)
@@ -122,9 +123,13 @@ def verify_offline(
         record = decode_offline(payload)
         metadata = _metadata(record.claims)
     except EcertError as exc:
-        report.fail("payload", f"not a valid offline e-certificate payload: {exc}", f"不是有效的离线证照二维码：{exc}")
+        report.fail(
+            "payload", f"not a valid offline e-certificate payload: {exc}", f"不是有效的离线证照二维码：{exc}"
+        )
         return report.build()
-    report.passed("payload", "offline payload read (spec/qr.md, version 1)", "离线二维码内容解析成功（第 1 版）")
+    report.passed(
+        "payload", "offline payload read (spec/qr.md, version 1)", "离线二维码内容解析成功（第 1 版）"
+    )
 
     algorithm = _BY_CODE[record.algorithm]
     candidates = [c for c in (*certificates, *trust.anchors) if key_id(c) == record.key_id]
@@ -138,23 +143,43 @@ def verify_offline(
         signer = cert
         break
     if signer is None:
-        why = "no known certificate has the payload's key id" if not candidates else "the signature does not verify"
-        report.fail("signature_value", f"{why} (key id {record.key_id.hex()})",
-                    f"签名验证失败：{'没有与密钥标识匹配的已知证书' if not candidates else '签名值不正确'}")
+        why = (
+            "no known certificate has the payload's key id"
+            if not candidates
+            else "the signature does not verify"
+        )
+        report.fail(
+            "signature_value",
+            f"{why} (key id {record.key_id.hex()})",
+            f"签名验证失败：{'没有与密钥标识匹配的已知证书' if not candidates else '签名值不正确'}",
+        )
         report.fail("signer_trust", "no signer certificate could be established", "无法确定签名者证书")
         return report.build()
-    report.passed("signature_value", f"signature ({algorithm.name}) verifies with the certificate of {signer.subject}",
-                  f"签名值（{algorithm.name}）验证通过，签名者：{signer.subject}")
+    report.passed(
+        "signature_value",
+        f"signature ({algorithm.name}) verifies with the certificate of {signer.subject}",
+        f"签名值（{algorithm.name}）验证通过，签名者：{signer.subject}",
+    )
     signed_at = datetime.combine(metadata.issue_date, time(12), CHINA_TZ)
     result = trust.validate(signer, at=signed_at, intermediates=certificates)
     if result.ok:
-        report.passed("signer_trust", f"the signer certificate chains to a trust anchor and was valid on "
-                      f"{metadata.issue_date}", f"签名者证书可追溯到信任锚，且在 {metadata.issue_date} 有效")
+        report.passed(
+            "signer_trust",
+            f"the signer certificate chains to a trust anchor and was valid on {metadata.issue_date}",
+            f"签名者证书可追溯到信任锚，且在 {metadata.issue_date} 有效",
+        )
     else:
         reasons = "; ".join(f"{s.name}: {s.message}" for s in result.steps if not s.ok)
-        report.fail("signer_trust", f"the signer certificate is not trusted: {reasons}", f"签名者证书不受信任：{reasons}")
-    report.passed("identifier", f"identifier {metadata.identifier} rebuilt with its check character",
-                  f"证照标识 {metadata.identifier} 已按校验规则重建")
+        report.fail(
+            "signer_trust",
+            f"the signer certificate is not trusted: {reasons}",
+            f"签名者证书不受信任：{reasons}",
+        )
+    report.passed(
+        "identifier",
+        f"identifier {metadata.identifier} rebuilt with its check character",
+        f"证照标识 {metadata.identifier} 已按校验规则重建",
+    )
     check_validity_period(metadata, when, report)
     check_status(metadata, status, report)
     summary = SignerSummary("qr", "QR", signer.subject, algorithm.name, None, result.ok)
@@ -167,5 +192,8 @@ def assert_fits(payload: str, max_version: int = 15) -> None:
 
     version = qr_version(payload)
     if version > max_version:
-        raise InvalidQRPayload("payload too long for the QR budget", value=f"version {version}",
-                               expected=f"version <= {max_version} at level M (spec/qr.md)")
+        raise InvalidQRPayload(
+            "payload too long for the QR budget",
+            value=f"version {version}",
+            expected=f"version <= {max_version} at level M (spec/qr.md)",
+        )

@@ -160,8 +160,16 @@ class _Reader:
 
 
 _TEXT_FIELDS = (
-    "certificate_name", "type_code", "number", "issuer_name", "issuer_code", "identifier_issuer",
-    "serial", "holder_name", "holder_code", "holder_code_type_code",
+    "certificate_name",
+    "type_code",
+    "number",
+    "issuer_name",
+    "issuer_code",
+    "identifier_issuer",
+    "serial",
+    "holder_name",
+    "holder_code",
+    "holder_code_type_code",
 )
 
 
@@ -190,12 +198,17 @@ def _decode_body(body: bytes, long_term: bool) -> Claims:
     valid_from = r.day("valid_from", optional=True)
     valid_until = r.day("valid_until", optional=True)
     if r.pos != len(body):
-        raise InvalidQRPayload("unexpected bytes after the last field of the offline payload",
-                               where=f"byte {r.pos}")
+        raise InvalidQRPayload(
+            "unexpected bytes after the last field of the offline payload", where=f"byte {r.pos}"
+        )
     assert issue_date is not None
     return Claims(
-        version=version, issue_date=issue_date, valid_from=valid_from, valid_until=valid_until,
-        long_term=long_term, **texts,
+        version=version,
+        issue_date=issue_date,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        long_term=long_term,
+        **texts,
     )
 
 
@@ -224,8 +237,11 @@ def decode_offline(text: str) -> OfflineRecord:
     if len(text) > MAX_PAYLOAD_CHARS:
         raise InvalidQRPayload("payload longer than any QR code holds", value=len(text))
     if not text.startswith(OFFLINE_PREFIX):
-        raise InvalidQRPayload("not an offline e-certificate payload", value=text[:12],
-                               expected=f"text starting with {OFFLINE_PREFIX!r}")
+        raise InvalidQRPayload(
+            "not an offline e-certificate payload",
+            value=text[:12],
+            expected=f"text starting with {OFFLINE_PREFIX!r}",
+        )
     raw = b45decode(text[len(OFFLINE_PREFIX) :])
     header = 3 + KEY_ID_SIZE
     if len(raw) < header + SIGNATURE_SIZE + 1:

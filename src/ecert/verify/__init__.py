@@ -48,14 +48,22 @@ def verify(
         package = OFDPackage.open(data)
         bodies = package.doc_bodies()
     except EcertError as exc:
-        report.fail("package", f"the file is not a readable OFD package: {exc}", f"文件不是可读取的 OFD 包：{exc}")
+        report.fail(
+            "package", f"the file is not a readable OFD package: {exc}", f"文件不是可读取的 OFD 包：{exc}"
+        )
         return report.build()
     if len(bodies) != 1:
-        report.fail("package", f"the package holds {len(bodies)} documents; exactly one is expected",
-                    f"文件包含 {len(bodies)} 个文档，应当只有一个")
+        report.fail(
+            "package",
+            f"the package holds {len(bodies)} documents; exactly one is expected",
+            f"文件包含 {len(bodies)} 个文档，应当只有一个",
+        )
         return report.build()
-    report.passed("package", f"well-formed OFD package with {len(package.names())} files",
-                  f"OFD 包结构完整，共 {len(package.names())} 个文件")
+    report.passed(
+        "package",
+        f"well-formed OFD package with {len(package.names())} files",
+        f"OFD 包结构完整，共 {len(package.names())} 个文件",
+    )
 
     try:
         signatures = package.signatures(0)
@@ -65,7 +73,9 @@ def verify(
     if not signatures:
         report.fail("signatures", "the file carries no signature", "文件没有任何签名或签章")
         return report.build()
-    report.passed("signatures", f"{len(signatures)} signature(s) found", f"共有 {len(signatures)} 个签名/签章")
+    report.passed(
+        "signatures", f"{len(signatures)} signature(s) found", f"共有 {len(signatures)} 个签名/签章"
+    )
 
     signers: list[SignerSummary] = []
     covered_ok: set[str] = set()
@@ -80,13 +90,21 @@ def verify(
     doc = bodies[0]
     attachment = next((a for a in package.attachments(0) if a.name == ATTACHMENT_NAME), None)
     if attachment is None:
-        report.skip("metadata", "no e-certificate metadata attachment: this is a signed OFD file, "
-                    "not an ecert e-certificate", "未找到证照元数据附件：这是已签名的 OFD 文件，而非电子证照文件")
+        report.skip(
+            "metadata",
+            "no e-certificate metadata attachment: this is a signed OFD file, not an ecert e-certificate",
+            "未找到证照元数据附件：这是已签名的 OFD 文件，而非电子证照文件",
+        )
     elif attachment.file_loc not in covered_ok:
-        report.fail("metadata", "the metadata attachment is not covered by an intact signature",
-                    "证照元数据附件未被完整的签名覆盖")
+        report.fail(
+            "metadata",
+            "the metadata attachment is not covered by an intact signature",
+            "证照元数据附件未被完整的签名覆盖",
+        )
     else:
-        metadata = check_metadata(package.entries[attachment.file_loc], dict(doc.doc_info.custom_datas), report)
+        metadata = check_metadata(
+            package.entries[attachment.file_loc], dict(doc.doc_info.custom_datas), report
+        )
         if metadata is not None:
             check_validity_period(metadata, when, report)
             check_status(metadata, status, report)
@@ -110,11 +128,16 @@ def _check_references(package: OFDPackage, sig: SignatureInfo, report: ReportBui
         return False
     if bad:
         detail = "; ".join(f"{r.entry_name}: {r.reason}" for r in bad)
-        report.fail("references", f"{len(bad)} of {len(results)} referenced files do not match: {detail}",
-                    f"{len(results)} 个被引用文件中有 {len(bad)} 个不一致：{detail}", subject)
+        report.fail(
+            "references",
+            f"{len(bad)} of {len(results)} referenced files do not match: {detail}",
+            f"{len(results)} 个被引用文件中有 {len(bad)} 个不一致：{detail}",
+            subject,
+        )
         return False
-    report.passed("references", f"all {len(results)} file digests match", f"全部 {len(results)} 个文件摘要一致",
-                  subject)
+    report.passed(
+        "references", f"all {len(results)} file digests match", f"全部 {len(results)} 个文件摘要一致", subject
+    )
     return True
 
 
@@ -126,8 +149,12 @@ def _check_coverage(package: OFDPackage, report: ReportBuilder) -> None:
         return
     if uncovered:
         names = ", ".join(uncovered)
-        report.fail("coverage", f"files not protected by any signature (added or changed after signing?): {names}",
-                    f"以下文件未被任何签名保护（可能在签名后被添加或修改）：{names}")
+        report.fail(
+            "coverage",
+            f"files not protected by any signature (added or changed after signing?): {names}",
+            f"以下文件未被任何签名保护（可能在签名后被添加或修改）：{names}",
+        )
     else:
-        report.passed("coverage", "every file in the package is protected by a signature",
-                      "包内每个文件都受签名保护")
+        report.passed(
+            "coverage", "every file in the package is protected by a signature", "包内每个文件都受签名保护"
+        )

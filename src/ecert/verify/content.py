@@ -27,8 +27,11 @@ def check_metadata(
     try:
         metadata, _items = parse_certificate_xml(attachment)
     except EcertError as exc:
-        report.fail("metadata", f"the embedded certificate metadata is not valid: {exc}",
-                    f"内嵌的证照元数据无效：{exc}")
+        report.fail(
+            "metadata",
+            f"the embedded certificate metadata is not valid: {exc}",
+            f"内嵌的证照元数据无效：{exc}",
+        )
         return None
     shown = {e.key: e.text for e in elements(metadata)}
     mismatched = sorted(k for k, v in shown.items() if k in custom_datas and custom_datas[k] != v)
@@ -38,21 +41,31 @@ def check_metadata(
             [f"{k}: CustomData {custom_datas[k]!r} != metadata {shown[k]!r}" for k in mismatched]
             + [f"{k}: missing from CustomDatas" for k in missing]
         )
-        report.fail("metadata", f"DocInfo/CustomDatas disagree with the embedded metadata: {detail}",
-                    f"文档元数据（CustomDatas）与内嵌证照元数据不一致：{detail}")
+        report.fail(
+            "metadata",
+            f"DocInfo/CustomDatas disagree with the embedded metadata: {detail}",
+            f"文档元数据（CustomDatas）与内嵌证照元数据不一致：{detail}",
+        )
         return None
-    report.passed("metadata",
-                  "the embedded metadata is valid against spec/certificate.xsd and equals DocInfo/CustomDatas",
-                  "内嵌证照元数据符合 spec/certificate.xsd，且与文档元数据（CustomDatas）一致")
+    report.passed(
+        "metadata",
+        "the embedded metadata is valid against spec/certificate.xsd and equals DocInfo/CustomDatas",
+        "内嵌证照元数据符合 spec/certificate.xsd，且与文档元数据（CustomDatas）一致",
+    )
     identifier = metadata.identifier
     if identifier.check_ok:
-        report.passed("identifier", f"identifier {identifier} has the right check character",
-                      f"证照标识 {identifier} 校验位正确")
+        report.passed(
+            "identifier",
+            f"identifier {identifier} has the right check character",
+            f"证照标识 {identifier} 校验位正确",
+        )
     else:
-        report.fail("identifier",
-                    f"identifier {identifier} has check character {identifier.check!r}, "
-                    f"expected {identifier.expected_check!r}",
-                    f"证照标识 {identifier} 校验位为 {identifier.check!r}，应为 {identifier.expected_check!r}")
+        report.fail(
+            "identifier",
+            f"identifier {identifier} has check character {identifier.check!r}, "
+            f"expected {identifier.expected_check!r}",
+            f"证照标识 {identifier} 校验位为 {identifier.check!r}，应为 {identifier.expected_check!r}",
+        )
     return metadata
 
 
@@ -61,27 +74,40 @@ def check_validity_period(metadata: CoreMetadata, at: datetime, report: ReportBu
     day = at.date()
     start, end = metadata.valid_from, metadata.valid_until
     if start is not None and day < start:
-        report.fail("validity_period", f"the certificate is not yet valid on {day} (valid from {start})",
-                    f"证照在 {day} 尚未生效（有效期自 {start} 起）")
+        report.fail(
+            "validity_period",
+            f"the certificate is not yet valid on {day} (valid from {start})",
+            f"证照在 {day} 尚未生效（有效期自 {start} 起）",
+        )
     elif metadata.long_term:
         report.passed("validity_period", "the certificate is valid long-term (长期)", "证照长期有效")
     elif end is not None and day > end:
-        report.fail("validity_period", f"the certificate expired on {end} (checked on {day})",
-                    f"证照已于 {end} 过期（核验日期 {day}）")
+        report.fail(
+            "validity_period",
+            f"the certificate expired on {end} (checked on {day})",
+            f"证照已于 {end} 过期（核验日期 {day}）",
+        )
     elif end is None:
-        report.warn("validity_period", "the certificate states no end of validity",
-                    "证照未载明有效期截止日期")
+        report.warn(
+            "validity_period", "the certificate states no end of validity", "证照未载明有效期截止日期"
+        )
     else:
-        report.passed("validity_period", f"the certificate is valid on {day} (until {end})",
-                      f"证照在 {day} 有效（至 {end}）")
+        report.passed(
+            "validity_period",
+            f"the certificate is valid on {day} (until {end})",
+            f"证照在 {day} 有效（至 {end}）",
+        )
 
 
 def check_status(metadata: CoreMetadata, status: StatusSource | None, report: ReportBuilder) -> None:
     """Status (valid, suspended, revoked, cancelled, replaced) from the caller's status source."""
     identifier = str(metadata.identifier)
     if status is None:
-        report.skip("status", "no status source was given; revocation was not checked",
-                    "未提供状态来源，未核查吊销/注销状态")
+        report.skip(
+            "status",
+            "no status source was given; revocation was not checked",
+            "未提供状态来源，未核查吊销/注销状态",
+        )
         return
     try:
         entry = status.status_of(identifier)
@@ -90,16 +116,28 @@ def check_status(metadata: CoreMetadata, status: StatusSource | None, report: Re
         return
     if entry is None:
         if status.knows_every_certificate:
-            report.fail("status", f"the status source ({status.describe()}) does not know this certificate",
-                        f"状态来源（{status.describe()}）中没有该证照")
+            report.fail(
+                "status",
+                f"the status source ({status.describe()}) does not know this certificate",
+                f"状态来源（{status.describe()}）中没有该证照",
+            )
         else:
-            report.passed("status", f"not listed as suspended, revoked or cancelled by {status.describe()}",
-                          f"未在 {status.describe()} 中列为暂扣、吊销或注销")
+            report.passed(
+                "status",
+                f"not listed as suspended, revoked or cancelled by {status.describe()}",
+                f"未在 {status.describe()} 中列为暂扣、吊销或注销",
+            )
         return
     if entry.is_valid:
-        report.passed("status", f"status is valid according to {status.describe()}",
-                      f"据 {status.describe()}，证照状态为有效")
+        report.passed(
+            "status",
+            f"status is valid according to {status.describe()}",
+            f"据 {status.describe()}，证照状态为有效",
+        )
         return
     reason = f": {entry.reason}" if entry.reason else ""
-    report.fail("status", f"the certificate is {entry.status_name} since {entry.changed_at:%Y-%m-%d}{reason}",
-                f"证照已{entry.status_name_zh}（{entry.changed_at:%Y-%m-%d}）{reason.replace(': ', '：')}")
+    report.fail(
+        "status",
+        f"the certificate is {entry.status_name} since {entry.changed_at:%Y-%m-%d}{reason}",
+        f"证照已{entry.status_name_zh}（{entry.changed_at:%Y-%m-%d}）{reason.replace(': ', '：')}",
+    )

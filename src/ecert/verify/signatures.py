@@ -61,8 +61,9 @@ def check_signature(
         claimed_time = sig.signing_time()
     except EcertError as exc:
         claimed_time = None
-        report.warn("signing_time", f"signature date/time is unreadable: {exc}",
-                    f"签名时间无法解析：{exc}", subject)
+        report.warn(
+            "signing_time", f"signature date/time is unreadable: {exc}", f"签名时间无法解析：{exc}", subject
+        )
     if sig.type == "Seal":
         signer, algorithm, when = _check_seal(sig, report, subject, claimed_time)
     else:
@@ -90,50 +91,78 @@ def _check_sign(
     try:
         algorithm = SignatureAlgorithm.from_oid(sig.signature_method)
     except EcertError as exc:
-        report.fail("signature_value", f"signature method refused: {exc}", f"签名算法不被接受：{exc}", subject)
+        report.fail(
+            "signature_value", f"signature method refused: {exc}", f"签名算法不被接受：{exc}", subject
+        )
         return None, sig.signature_method, None
     if _looks_like_cms(value):
         try:
             result = cms.verify_cms(value, data)
         except EcertError as exc:
-            report.fail("signature_value", f"CMS signature over Signature.xml does not verify: {exc}",
-                        f"签名值（CMS）验证失败：{exc}", subject)
+            report.fail(
+                "signature_value",
+                f"CMS signature over Signature.xml does not verify: {exc}",
+                f"签名值（CMS）验证失败：{exc}",
+                subject,
+            )
             return None, algorithm.name, None
         signer = result.signer_certificate
-        cms_alg = SignatureAlgorithm.from_oid(result.signature_algorithm_oid) if _known(
-            result.signature_algorithm_oid) else None
+        cms_alg = (
+            SignatureAlgorithm.from_oid(result.signature_algorithm_oid)
+            if _known(result.signature_algorithm_oid)
+            else None
+        )
         if cms_alg is not None and cms_alg is not algorithm:
-            report.fail("signature_value",
-                        f"SignatureMethod {algorithm.oid} does not match the CMS signature algorithm {cms_alg.oid}",
-                        f"SignatureMethod 与 CMS 签名算法不一致（{algorithm.oid} / {cms_alg.oid}）", subject)
+            report.fail(
+                "signature_value",
+                f"SignatureMethod {algorithm.oid} does not match the CMS signature algorithm {cms_alg.oid}",
+                f"SignatureMethod 与 CMS 签名算法不一致（{algorithm.oid} / {cms_alg.oid}）",
+                subject,
+            )
             return signer, algorithm.name, None
-        report.passed("signature_value",
-                      f"CMS signature ({algorithm.name}) over Signature.xml verifies with the embedded "
-                      f"certificate of {signer.subject}",
-                      f"签名值（CMS，{algorithm.name}）验证通过，签名者：{signer.subject}", subject)
+        report.passed(
+            "signature_value",
+            f"CMS signature ({algorithm.name}) over Signature.xml verifies with the embedded "
+            f"certificate of {signer.subject}",
+            f"签名值（CMS，{algorithm.name}）验证通过，签名者：{signer.subject}",
+            subject,
+        )
         when = result.signing_time
         if when is not None and claimed is not None and abs((when - claimed).total_seconds()) > 300:
-            report.warn("signing_time",
-                        f"SignatureDateTime {_fmt(claimed)} differs from the CMS signing time {_fmt(when)}",
-                        f"SignatureDateTime 与 CMS 签名时间不一致（{_fmt(claimed)} / {_fmt(when)}）", subject)
+            report.warn(
+                "signing_time",
+                f"SignatureDateTime {_fmt(claimed)} differs from the CMS signing time {_fmt(when)}",
+                f"SignatureDateTime 与 CMS 签名时间不一致（{_fmt(claimed)} / {_fmt(when)}）",
+                subject,
+            )
         return signer, algorithm.name, claimed or when
     # bare DER SEQUENCE{r, s} (ofdrw): the certificate can only come from the trust store
     try:
         decode_der_signature(value)
     except EcertError as exc:
-        report.fail("signature_value", f"SignedValue is neither CMS nor a DER signature: {exc}",
-                    f"签名值既不是 CMS 也不是 DER 签名：{exc}", subject)
+        report.fail(
+            "signature_value",
+            f"SignedValue is neither CMS nor a DER signature: {exc}",
+            f"签名值既不是 CMS 也不是 DER 签名：{exc}",
+            subject,
+        )
         return None, algorithm.name, None
     for cert in trust.anchors:
         if _verifies(cert.public_key, value, data, algorithm):
-            report.passed("signature_value",
-                          f"signature ({algorithm.name}) over Signature.xml verifies with the trusted "
-                          f"certificate of {cert.subject}",
-                          f"签名值（{algorithm.name}）验证通过，使用受信任证书：{cert.subject}", subject)
+            report.passed(
+                "signature_value",
+                f"signature ({algorithm.name}) over Signature.xml verifies with the trusted "
+                f"certificate of {cert.subject}",
+                f"签名值（{algorithm.name}）验证通过，使用受信任证书：{cert.subject}",
+                subject,
+            )
             return cert, algorithm.name, claimed
-    report.fail("signature_value",
-                "the signature carries no certificate and no certificate in the trust store verifies it",
-                "签名值未携带证书，信任库中也没有能验证它的证书", subject)
+    report.fail(
+        "signature_value",
+        "the signature carries no certificate and no certificate in the trust store verifies it",
+        "签名值未携带证书，信任库中也没有能验证它的证书",
+        subject,
+    )
     return None, algorithm.name, claimed
 
 
@@ -170,8 +199,12 @@ def _check_seal(
     try:
         ses = SesSignature.parse(sig.signed_value)
     except EcertError as exc:
-        report.fail("signature_value", f"SignedValue is not a GB/T 38540 SES_Signature: {exc}",
-                    f"签名值不是 GB/T 38540 电子签章数据：{exc}", subject)
+        report.fail(
+            "signature_value",
+            f"SignedValue is not a GB/T 38540 SES_Signature: {exc}",
+            f"签名值不是 GB/T 38540 电子签章数据：{exc}",
+            subject,
+        )
         report.fail("seal", "the electronic seal cannot be read", "电子印章无法读取", subject)
         return None, None, None
     when = ses.time_info or claimed
@@ -179,7 +212,9 @@ def _check_seal(
         digest = sig.digest_algorithm()
         expected_hash = digest.digest(sig.signature_xml)
     except EcertError as exc:
-        report.fail("signature_value", f"digest algorithm refused: {exc}", f"摘要算法不被接受：{exc}", subject)
+        report.fail(
+            "signature_value", f"digest algorithm refused: {exc}", f"摘要算法不被接受：{exc}", subject
+        )
         return None, None, when
     signer: Certificate | None = None
     algorithm: SignatureAlgorithm | None = None
@@ -187,40 +222,68 @@ def _check_seal(
         signer = load_certificate(ses.signer_cert_der)
         algorithm = SignatureAlgorithm.from_oid(ses.signature_alg_oid)
     except EcertError as exc:
-        report.fail("signature_value", f"the seal signature's certificate or algorithm is unusable: {exc}",
-                    f"签章者证书或签名算法不可用：{exc}", subject)
+        report.fail(
+            "signature_value",
+            f"the seal signature's certificate or algorithm is unusable: {exc}",
+            f"签章者证书或签名算法不可用：{exc}",
+            subject,
+        )
     if signer is not None and algorithm is not None:
         if ses.data_hash != expected_hash:
-            report.fail("signature_value", "the seal's dataHash is not the digest of Signature.xml",
-                        "签章数据中的 dataHash 与 Signature.xml 的摘要不一致", subject)
+            report.fail(
+                "signature_value",
+                "the seal's dataHash is not the digest of Signature.xml",
+                "签章数据中的 dataHash 与 Signature.xml 的摘要不一致",
+                subject,
+            )
         elif not _verifies(signer.public_key, ses.signature, ses.tbs_der, algorithm):
-            report.fail("signature_value", "the seal signature over TBS_Sign does not verify",
-                        "电子签章签名值（TBS_Sign）验证失败", subject)
+            report.fail(
+                "signature_value",
+                "the seal signature over TBS_Sign does not verify",
+                "电子签章签名值（TBS_Sign）验证失败",
+                subject,
+            )
         else:
-            report.passed("signature_value",
-                          f"SES_Signature v{ses.version}: dataHash matches Signature.xml and the signature "
-                          f"verifies with the embedded certificate of {signer.subject}",
-                          f"电子签章（v{ses.version}）数据摘要一致，签名值验证通过，签章者：{signer.subject}", subject)
+            report.passed(
+                "signature_value",
+                f"SES_Signature v{ses.version}: dataHash matches Signature.xml and the signature "
+                f"verifies with the embedded certificate of {signer.subject}",
+                f"电子签章（v{ses.version}）数据摘要一致，签名值验证通过，签章者：{signer.subject}",
+                subject,
+            )
     _check_seal_validity(ses, report, subject, when)
     return signer, algorithm.name if algorithm else None, when
 
 
-def _check_seal_validity(ses: SesSignature, report: ReportBuilder, subject: str, when: datetime | None) -> None:
+def _check_seal_validity(
+    ses: SesSignature, report: ReportBuilder, subject: str, when: datetime | None
+) -> None:
     seal = ses.seal
     name = seal.name or seal.es_id
     if when is None:
-        report.fail("seal", f"seal {name!r}: the signing time is unknown, so its validity cannot be judged",
-                    f"印章“{name}”：签章时间未知，无法判断印章有效期", subject)
+        report.fail(
+            "seal",
+            f"seal {name!r}: the signing time is unknown, so its validity cannot be judged",
+            f"印章“{name}”：签章时间未知，无法判断印章有效期",
+            subject,
+        )
         return
     if not seal.valid_start <= when <= seal.valid_end:
-        report.fail("seal",
-                    f"seal {name!r} was not valid at signing time {_fmt(when)} (valid {_fmt(seal.valid_start)} "
-                    f"to {_fmt(seal.valid_end)}): the seal had expired or was not yet valid",
-                    f"印章“{name}”在签章时间 {_fmt(when)} 不在有效期内（{_fmt(seal.valid_start)} 至 "
-                    f"{_fmt(seal.valid_end)}）：印章已过期或尚未生效", subject)
+        report.fail(
+            "seal",
+            f"seal {name!r} was not valid at signing time {_fmt(when)} (valid {_fmt(seal.valid_start)} "
+            f"to {_fmt(seal.valid_end)}): the seal had expired or was not yet valid",
+            f"印章“{name}”在签章时间 {_fmt(when)} 不在有效期内（{_fmt(seal.valid_start)} 至 "
+            f"{_fmt(seal.valid_end)}）：印章已过期或尚未生效",
+            subject,
+        )
         return
-    report.passed("seal", f"seal {name!r} was valid at signing time {_fmt(when)}",
-                  f"印章“{name}”在签章时间 {_fmt(when)} 有效", subject)
+    report.passed(
+        "seal",
+        f"seal {name!r} was valid at signing time {_fmt(when)}",
+        f"印章“{name}”在签章时间 {_fmt(when)} 有效",
+        subject,
+    )
 
 
 # --- trust ---------------------------------------------------------------------------------------
@@ -230,13 +293,18 @@ def _check_trust(
     signer: Certificate | None, trust: TrustStore, report: ReportBuilder, subject: str, at: datetime
 ) -> bool:
     if signer is None:
-        report.fail("signer_trust", "no signer certificate could be established", "无法确定签名者证书", subject)
+        report.fail(
+            "signer_trust", "no signer certificate could be established", "无法确定签名者证书", subject
+        )
         return False
     result = trust.validate(signer, at=at)
     if result.ok:
-        report.passed("signer_trust",
-                      f"the certificate of {signer.subject} chains to a trust anchor and was valid at {_fmt(at)}",
-                      f"签名者证书（{signer.subject}）可追溯到信任锚，且在 {_fmt(at)} 有效", subject)
+        report.passed(
+            "signer_trust",
+            f"the certificate of {signer.subject} chains to a trust anchor and was valid at {_fmt(at)}",
+            f"签名者证书（{signer.subject}）可追溯到信任锚，且在 {_fmt(at)} 有效",
+            subject,
+        )
         return True
     failed = [s for s in result.steps if not s.ok]
     reasons = "; ".join(f"{s.name}: {s.message}" for s in failed) or "path validation failed"
@@ -244,5 +312,7 @@ def _check_trust(
     en = f"the certificate of {signer.subject} is not trusted at {_fmt(at)}: {reasons}"
     if expired:
         en += " (the certificate had expired or was not yet valid at signing time)"
-    report.fail("signer_trust", en, f"签名者证书（{signer.subject}）在 {_fmt(at)} 不受信任：{reasons}", subject)
+    report.fail(
+        "signer_trust", en, f"签名者证书（{signer.subject}）在 {_fmt(at)} 不受信任：{reasons}", subject
+    )
     return False

@@ -1,0 +1,210 @@
+"""File-level tasks shared by the CLI and the example scripts: load trust and status sources,
+verify files and QR inputs, issue one certificate from a record file, inspect a file.
+
+The library works on bytes and values; this module adds paths and the conventions of a
+department's working directory, so that the CLI stays a thin shell.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ecert.crypto.signer import Signer
+from ecert.crypto.trust import TrustStore
+from ecert.crypto.x509 import Certificate, load_certificates
+from ecert.errors import InputError, InvalidQRPayload
+from ecert.registry.base import StatusSource
+from ecert.verify.report import ReportBuilder, VerificationReport
+
+__all__ = [
+    "decode_qr_image",
+    "inspect_file",
+    "issue_record_file",
+    "load_certificate_files",
+    "load_status_source",
+    "load_trust",
+    "verify_files",
+    "verify_qr_input",
+]
+
+MAX_INPUT_FILE = 64 * 1024 * 1024
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+
+
+def read_input(path: Path, what: str = "file") -> bytes:
+    """Read a user-given file with a size limit (errors name the file)."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(f"cannot read {what} ({exc.strerror})", where=str(path)) from None
+    if size > MAX_INPUT_FILE:
+        raise InputError(
+            f"{what} too large", where=str(path), value=size, expected=f"<= {MAX_INPUT_FILE} bytes"
+        )
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {what} ({exc.strerror})", where=str(path)) from None
+
+
+def load_trust(path: Path) -> TrustStore:
+    """A trust store from a directory of certificates or from one file."""
+    if path.is_dir():
+        return TrustStore.from_directory(path)
+    if path.is_file():
+        return TrustStore.from_files(path)
+    raise InputError("trust store not found", where=str(path), expected="a directory or a certificate file")
+
+
+def load_certificate_files(paths: Iterable[Path]) -> tuple[Certificate, ...]:
+    certs: list[Certificate] = []
+    for p in paths:
+        certs.extend(load_certificates(read_input(p, "certificate file")))
+    return tuple(certs)
+
+
+def load_status_source(
+    *, status_list: Path | None, registry: Path | None, trust: TrustStore, at: datetime | None
+) -> StatusSource | None:
+    if status_list is not None:
+        from ecert.registry.statuslist import StatusList
+
+        return StatusList.load(read_input(status_list, "status list"), trust=trust, at=at)
+    if registry is not None:
+        from ecert.registry.sqlite import SQLiteRegistry
+
+        if not registry.is_file():
+            raise InputError("registry not found", where=str(registry))
+        return SQLiteRegistry.open(registry)
+    return None
+
+
+def verify_files(
+    paths: Sequence[Path], *, trust: TrustStore, at: datetime | None, status: StatusSource | None
+) -> list[VerificationReport]:
+    from ecert.verify import verify
+
+    reports = []
+    for p in paths:
+        report = verify(read_input(p, "certificate file"), trust=trust, at=at, status=status, source=str(p))
+        reports.append(report)
+    return reports
+
+
+def decode_qr_image(path: Path) -> str:
+    """The text of the one QR code in an image (zxing-cpp)."""
+    import zxingcpp
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+            results = zxingcpp.read_barcodes(img.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise InputError(f"cannot read image ({exc})", where=str(path)) from None
+    texts = [r.text for r in results if r.valid]
+    if not texts:
+        raise InvalidQRPayload("no readable QR code found in the image", where=str(path))
+    if len(set(texts)) > 1:
+        raise InvalidQRPayload("the image holds several different QR codes", where=str(path))
+    return str(texts[0])
+
+
+def verify_qr_input(
+    text_or_image: str,
+    *,
+    trust: TrustStore,
+    certificates: Sequence[Path] = (),
+    at: datetime | None = None,
+    status: StatusSource | None = None,
+) -> VerificationReport:
+    """Verify a QR payload given as text or as an image file holding the QR code."""
+    from ecert.qr.offline import verify_offline
+    from ecert.qr.payload import OFFLINE_PREFIX
+
+    candidate = Path(text_or_image)
+    if candidate.suffix.lower() in _IMAGE_SUFFIXES and candidate.is_file():
+        text = decode_qr_image(candidate)
+    else:
+        text = text_or_image
+    if text.strip().startswith(OFFLINE_PREFIX):
+        return verify_offline(
+            text, trust=trust, certificates=load_certificate_files(certificates), at=at, status=status
+        )
+    from datetime import UTC
+
+    report = ReportBuilder("QR code", ("payload", "signature_value"), at or datetime.now(UTC))
+    try:
+        from ecert.qr.payload import parse_reference
+
+        ref = parse_reference(text)
+    except InvalidQRPayload as exc:
+        report.fail("payload", f"not an e-certificate QR payload: {exc}", f"不是电子证照二维码：{exc}")
+        return report.build()
+    report.passed("payload", f"reference to {ref.identifier}", f"指向证照 {ref.identifier} 的引用")
+    report.warn(
+        "reference",
+        "a reference payload carries no signature: verify the file it points to "
+        "(ecert verify FILE) and compare its digest",
+        "引用型二维码不含签名：请核验其指向的证照文件并比对摘要",
+    )
+    return report.build(identifier=ref.identifier)
+
+
+def issue_record_file(
+    record_path: Path,
+    *,
+    type_code: str,
+    signer: Signer,
+    out_dir: Path,
+    at: datetime | None = None,
+    serial: str | None = None,
+    photo: Path | None = None,
+    seal_image: Path | None = None,
+) -> Path:
+    """collect → identifier → package → sign, writing ``<identifier>.ofd`` into ``out_dir``."""
+    from ecert.collect import collect
+    from ecert.package import Issuer, file_name, package
+
+    raw = read_input(record_path, "record")
+    try:
+        record: Any = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"record is not JSON ({exc})", where=str(record_path)) from None
+    draft = collect(record, type_code, serial=serial, today=at.date() if at else None)
+    issuer = Issuer(
+        signer=signer,
+        seal_image=read_input(seal_image, "seal image") if seal_image else None,
+    )
+    data = package(draft, issuer, at=at, photo=read_input(photo, "photo") if photo else None)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / file_name(draft.metadata)
+    target.write_bytes(data)
+    return target
+
+
+def inspect_file(path: Path) -> dict[str, Any]:
+    """What a file says about itself — NOT verified."""
+    from ecert.ofd.reader import OFDPackage
+
+    data = read_input(path, "certificate file")
+    package = OFDPackage.open(data)
+    body = package.doc_bodies()[0]
+    info: dict[str, Any] = {
+        "file": str(path),
+        "sm3": hashlib.new("sm3", data).hexdigest() if "sm3" in hashlib.algorithms_available else None,
+        "verified": False,
+        "entries": list(package.names()),
+        "custom_datas": dict(body.doc_info.custom_datas),
+        "signatures": [
+            f"{s.id} {s.type} method={s.signature_method} time={s.signature_datetime} "
+            f"references={len(s.references)}"
+            for s in package.signatures(0)
+        ],
+    }
+    return info

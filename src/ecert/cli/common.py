@@ -1,0 +1,44 @@
+"""Options and conversions several commands share."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from pathlib import Path
+
+from ecert.crypto.signer import Signer
+from ecert.errors import InputError
+
+
+def add_signer_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--key", required=True, type=Path, metavar="KEY.pem", help="issuer private key")
+    p.add_argument(
+        "--cert",
+        required=True,
+        type=Path,
+        metavar="CERT.pem",
+        help="issuer certificate (the file may hold its chain)",
+    )
+    p.add_argument("--password-file", type=Path, metavar="FILE", help="file holding the key's password")
+
+
+def load_signer(args: argparse.Namespace) -> Signer:
+    password = None
+    if args.password_file is not None:
+        password = args.password_file.read_bytes().rstrip(b"\r\n")
+    return Signer.load(args.key, args.cert, password=password)
+
+
+def parse_time(text: str | None, option: str) -> datetime | None:
+    """An aware datetime from ISO 8601 text (None stays None)."""
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError("not an ISO 8601 time", where=option, value=text) from None
+    if when.tzinfo is None:
+        raise InputError(
+            "the time needs a time zone", where=option, value=text, expected="e.g. 2026-11-25T10:00+08:00"
+        )
+    return when

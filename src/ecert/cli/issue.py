@@ -1,0 +1,51 @@
+"""``ecert issue``: one certificate from one record (collect → identifier → package → sign)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ecert.cli import EXIT_OK
+from ecert.cli.common import add_signer_options, load_signer, parse_time
+
+EPILOG = """example:
+  ecert issue examples/records/business-licence.json --type 11100000MB0143028K001 \\
+      --key demo-out/keys/issuer.key.pem --cert demo-out/keys/issuer.cert.pem -o out/
+
+Prints the path of the signed OFD file (named after the certificate identifier).
+exit status: 0 issued, 1 the record was rejected (problems listed), 2 usage error or unreadable input"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "issue",
+        help="issue one signed certificate file from a record",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("record", type=Path, metavar="RECORD.json")
+    p.add_argument("--type", required=True, dest="type_code", metavar="CODE", help="certificate type code")
+    add_signer_options(p)
+    p.add_argument("-o", "--out", required=True, type=Path, metavar="DIR", help="output directory")
+    p.add_argument("--serial", help="serial number (流水号); default: derived from the record")
+    p.add_argument("--photo", type=Path, metavar="IMAGE", help="holder photo (PNG/JPEG)")
+    p.add_argument("--seal-image", type=Path, metavar="IMAGE", help="issuer seal image (PNG)")
+    p.add_argument("--at", metavar="ISO8601", help="signing time with time zone (default: now)")
+    p.set_defaults(handler=_issue)
+
+
+def _issue(args: argparse.Namespace) -> int:
+    from ecert.app import issue_record_file
+
+    path = issue_record_file(
+        args.record,
+        type_code=args.type_code,
+        signer=load_signer(args),
+        out_dir=args.out,
+        at=parse_time(args.at, "--at"),
+        serial=args.serial,
+        photo=args.photo,
+        seal_image=args.seal_image,
+    )
+    print(path)
+    return EXIT_OK

@@ -1,0 +1,71 @@
+"""``ecert qr`` and ``ecert render``: QR codes and face images of certificate files."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ecert.cli import EXIT_OK
+from ecert.errors import InputError
+
+EPILOG_QR = """examples:
+  ecert qr demo-out/CERT.ofd -o qr.png                      # reference payload (identifier + file digest)
+  ecert qr demo-out/CERT.ofd --kind offline --key demo-out/keys/issuer.key.pem \\
+      --cert demo-out/keys/issuer.cert.pem -o qr.png         # offline payload, signed again by the issuer
+  ecert qr demo-out/CERT.ofd --print                          # print the payload text only
+
+The offline payload is specified in spec/qr.md."""
+
+EPILOG_RENDER = """example:
+  ecert render demo-out/CERT.ofd -o face.png --dpi 150"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "qr", help="make the QR code of a certificate file", epilog=EPILOG_QR,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("--kind", choices=("offline", "reference"), default="reference")
+    p.add_argument("--key", type=Path, metavar="KEY.pem", help="issuer key (offline payloads are signed)")
+    p.add_argument("--cert", type=Path, metavar="CERT.pem", help="issuer certificate")
+    p.add_argument("--password-file", type=Path, metavar="FILE")
+    p.add_argument("--url-prefix", default="", help="verification URL prefix for reference payloads (capitals)")
+    p.add_argument("-o", "--out", type=Path, metavar="PNG", help="write the QR image here")
+    p.add_argument("--print", action="store_true", dest="print_payload", help="print the payload text")
+    p.set_defaults(handler=_qr)
+
+    r = sub.add_parser(
+        "render", help="draw the face of a certificate file as PNG", epilog=EPILOG_RENDER,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("file", type=Path, metavar="FILE")
+    r.add_argument("-o", "--out", required=True, type=Path, metavar="PNG")
+    r.add_argument("--dpi", type=int, default=150)
+    r.add_argument("--font", type=Path, metavar="FONT", help="a font file able to draw Chinese")
+    r.set_defaults(handler=_render)
+
+
+def _qr(args: argparse.Namespace) -> int:
+    from ecert.app import make_qr_payload, write_qr_png
+    from ecert.cli.common import load_signer
+
+    signer = None
+    if args.kind == "offline":
+        if args.key is None or args.cert is None:
+            raise InputError("--kind offline needs --key and --cert (the payload is signed)")
+        signer = load_signer(args)
+    payload = make_qr_payload(args.file, kind=args.kind, signer=signer, url_prefix=args.url_prefix)
+    if args.out is not None:
+        write_qr_png(payload, args.out)
+    if args.print_payload or args.out is None:
+        print(payload)
+    return EXIT_OK
+
+
+def _render(args: argparse.Namespace) -> int:
+    from ecert.app import render_file
+
+    render_file(args.file, args.out, dpi=args.dpi, font=args.font)
+    print(args.out)
+    return EXIT_OK
