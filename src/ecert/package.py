@@ -1,0 +1,190 @@
+"""Packaging (GB/T 36905): a certificate draft as a signed OFD file.
+
+The file holds:
+
+* one page drawn from the face layout (:mod:`ecert.face`, :mod:`ecert.layout`) — title, each
+  displayed item with its Chinese label, issuer name, issue date, the offline QR code, and the
+  holder photo and seal image when given;
+* the core metadata and all data items as an XML attachment (``ecert-certificate``, valid
+  against ``spec/certificate.xsd``);
+* the core metadata in ``DocInfo/CustomDatas`` (pinyin keys, as real systems read them);
+* ``CustomTags`` indexing each metadata element and item to the text objects that show it
+  (GB/T 36905 数据索引, GB/T 33190 §16);
+* an OFD signature (``Type="Sign"``) whose References cover every file, with a CMS SignedData
+  carrying the signer certificate as ``SignedValue.dat``.
+
+The output is deterministic for the same draft, issuer and signing time, except for the
+randomness of SM2/ECDSA signatures.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ecert.collect import CertificateDraft
+from ecert.crypto import cms
+from ecert.crypto.algorithms import SignatureAlgorithm
+from ecert.crypto.digests import DigestAlgorithm, sm3
+from ecert.crypto.signer import Signer
+from ecert.errors import InputError
+from ecert.face import face_images, face_layout, load_image
+from ecert.layout import FaceLayout
+from ecert.metadata import CoreMetadata, elements
+from ecert.metadata.document import certificate_xml
+from ecert.ofd import model as ofd
+from ecert.ofd.signatures import prepare_signature
+from ecert.ofd.writer import write
+from ecert.qr.offline import assert_fits, make_offline
+from ecert.verify.content import ATTACHMENT_NAME
+
+__all__ = ["PROVIDER", "Issuer", "build_unsigned", "file_name", "package", "sign_package"]
+
+PROVIDER = ofd.Provider(name="ecert", version="0.1.0", company="ecert")
+TAG_NAMESPACE = "urn:ecert:tags:1"
+TAG_TYPE = "ecert-certificate"
+
+
+@dataclass(frozen=True, slots=True)
+class Issuer:
+    """Who issues: the department's signer (key + certificate) and, optionally, its seal image.
+
+    ``cms=False`` writes the bare DER ``SEQUENCE{r, s}`` that ofdrw writes instead of a CMS
+    SignedData; verifiers then need the signer certificate in their trust store.
+    """
+
+    signer: Signer
+    seal_image: bytes | None = None
+    cms: bool = True
+
+
+def file_name(metadata: CoreMetadata) -> str:
+    """``<identifier>.ofd`` (GB/T 36905: the file is named after the certificate identifier)."""
+    return f"{metadata.identifier}.ofd"
+
+
+def _digest_for(algorithm: SignatureAlgorithm) -> DigestAlgorithm:
+    return DigestAlgorithm.SM3 if algorithm is SignatureAlgorithm.SM2_SM3 else DigestAlgorithm.SHA256
+
+
+def _aware(at: datetime | None) -> datetime:
+    if at is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InputError("signing time must be timezone-aware", where="at", value=at.isoformat())
+    return at
+
+
+def _png(img: object) -> bytes:
+    from PIL import Image
+
+    assert isinstance(img, Image.Image)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+def build_unsigned(
+    draft: CertificateDraft,
+    *,
+    qr_payload: str | None,
+    photo: bytes | None = None,
+    seal_image: bytes | None = None,
+) -> bytes:
+    """The OFD package without its signature (the layout, XML and resources of :func:`package`)."""
+    if photo is not None:
+        load_image(photo, "photo")
+    if seal_image is not None:
+        load_image(seal_image, "seal image")
+    layout = face_layout(draft, photo=photo is not None, seal=seal_image is not None, qr=qr_payload is not None)
+    images = face_images(qr_payload=qr_payload, photo=photo, seal=seal_image)
+    resources = {kind: _png(img) for kind, img in images.items()}
+    return write(_document(draft, layout, resources))
+
+
+def _document(draft: CertificateDraft, layout: FaceLayout, resources: dict[str, bytes]) -> ofd.Document:
+    md = draft.metadata
+    next_id = iter(range(10, 100_000))
+    font = ofd.Font(id=1, name="SimSun", family="宋体")
+    bold = ofd.Font(id=2, name="SimHei", family="黑体")
+    images = tuple(ofd.ImageResource(id=3 + i, data=data, format="PNG") for i, (_k, data) in
+                   enumerate(sorted(resources.items())))
+    image_ids = {kind: res.id for (kind, _d), res in zip(sorted(resources.items()), images, strict=True)}
+    objects: list[ofd.PageObject] = []
+    tags: dict[str, list[int]] = {}
+    for rule in layout.rules:
+        objects.append(ofd.PathObject(id=next(next_id), boundary=(rule.x, rule.y, rule.width, rule.height),
+                                      data=f"M 0 0 L {rule.width:g} 0 L {rule.width:g} {rule.height:g} "
+                                           f"L 0 {rule.height:g} C", line_width=rule.line_width,
+                                      stroke=rule.colour))
+    for box in layout.images:
+        objects.append(ofd.ImageObject(id=next(next_id), boundary=(box.x, box.y, box.width, box.height),
+                                       resource_id=image_ids[box.kind]))
+    for text in layout.texts:
+        obj_id = next(next_id)
+        objects.append(ofd.TextObject(id=obj_id, boundary=(text.x, text.y, text.width, text.height),
+                                      font_id=bold.id if text.bold else font.id, size=text.size,
+                                      text=text.text, baseline=text.baseline - text.y))
+        if not text.is_label and text.key != "subtitle":
+            tags.setdefault(text.key, []).append(obj_id)
+    page = ofd.Page(width=layout.width, height=layout.height, objects=tuple(objects))
+    xml = certificate_xml(md, draft.item_texts())
+    doc_id = sm3(str(md.identifier).encode()).hex()[:32]
+    created = md.issue_date.isoformat()
+    return ofd.Document(
+        doc_info=ofd.DocInfo(
+            doc_id=doc_id,
+            title=f"{md.certificate_name} {md.number}",
+            author=md.issuer_name,
+            creator="ecert",
+            creator_version="0.1.0",
+            creation_date=created,
+            custom_datas=tuple((e.key, e.text) for e in elements(md)),
+        ),
+        pages=(page,),
+        fonts=(font, bold),
+        images=images,
+        attachments=(ofd.Attachment(name=ATTACHMENT_NAME, file_name="certificate.xml", data=xml, format="xml",
+                                    creation_date=created),),
+        custom_tags=(ofd.CustomTag(type_id=TAG_TYPE, namespace=TAG_NAMESPACE, file_name="Tag_Certificate.xml",
+                                   object_refs=tuple((key, tuple(ids)) for key, ids in sorted(tags.items()))),),
+    )
+
+
+def sign_package(unsigned: bytes, issuer: Issuer, *, at: datetime | None = None) -> bytes:
+    """Add an OFD signature (``Type="Sign"``) covering every file of ``unsigned``."""
+    when = _aware(at)
+    signer = issuer.signer
+    prepared = prepare_signature(
+        unsigned,
+        signature_type="Sign",
+        provider=PROVIDER,
+        signature_method_oid=signer.algorithm.oid,
+        digest=_digest_for(signer.algorithm),
+        signing_time=when,
+    )
+    if issuer.cms:
+        value = cms.sign_cms(prepared.to_be_signed, signer, detached=True, signing_time=when)
+    else:
+        value = signer.sign(prepared.to_be_signed)
+    return prepared.finish(value)
+
+
+def package(
+    draft: CertificateDraft,
+    issuer: Issuer | Signer,
+    *,
+    at: datetime | None = None,
+    photo: bytes | None = None,
+    qr: bool = True,
+) -> bytes:
+    """The signed OFD file of ``draft``: face page, metadata attachment, index, signature."""
+    if isinstance(issuer, Signer):
+        issuer = Issuer(issuer)
+    payload = None
+    if qr:
+        payload = make_offline(draft.metadata, issuer.signer)
+        assert_fits(payload)
+    unsigned = build_unsigned(draft, qr_payload=payload, photo=photo, seal_image=issuer.seal_image)
+    return sign_package(unsigned, issuer, at=at)
