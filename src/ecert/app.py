@@ -208,3 +208,53 @@ def inspect_file(path: Path) -> dict[str, Any]:
         ],
     }
     return info
+
+
+def read_certificate_parts(data: bytes) -> tuple[Any, tuple[Any, ...]]:
+    """Metadata and data items of a certificate file, read WITHOUT verification (for drawing)."""
+    from ecert.metadata.document import parse_certificate_xml
+    from ecert.ofd.reader import OFDPackage
+    from ecert.verify.content import ATTACHMENT_NAME
+
+    package = OFDPackage.open(data)
+    attachment = next((a for a in package.attachments(0) if a.name == ATTACHMENT_NAME), None)
+    if attachment is None:
+        raise InputError("not an ecert certificate file: no metadata attachment")
+    return parse_certificate_xml(package.entries[attachment.file_loc])
+
+
+def make_qr_payload(path: Path, *, kind: str, signer: Signer | None = None, url_prefix: str = "") -> str:
+    """The QR payload for a certificate file: ``reference`` (identifier + SM3 of the file) or
+    ``offline`` (the metadata signed again by ``signer``)."""
+    from ecert.crypto.digests import sm3
+    from ecert.qr.offline import assert_fits, make_offline
+    from ecert.qr.payload import ReferencePayload
+
+    data = read_input(path, "certificate file")
+    metadata, _items = read_certificate_parts(data)
+    if kind == "reference":
+        return str(ReferencePayload(url_prefix, str(metadata.identifier), sm3(data)))
+    if signer is None:
+        raise InputError("offline payloads are signed: give the issuer's key and certificate")
+    payload = make_offline(metadata, signer)
+    assert_fits(payload)
+    return payload
+
+
+def write_qr_png(payload: str, out: Path, *, module_px: int = 8) -> None:
+    from ecert.qr.image import qr_png
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(qr_png(payload, module_px=module_px))
+
+
+def render_file(path: Path, out: Path, *, dpi: int = 150, font: Path | None = None) -> None:
+    """Draw the face of a certificate file (as its page shows it) to PNG."""
+    from ecert.face import face_images, face_layout_for
+    from ecert.render import render_layout
+
+    metadata, items = read_certificate_parts(read_input(path, "certificate file"))
+    layout = face_layout_for(metadata, items, qr=False)
+    image = render_layout(layout, images=face_images(), dpi=dpi, font=font)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    image.save(out, format="PNG")

@@ -9,20 +9,31 @@ metadata, the item name (``KZ_*``) for the type's own items.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
 from PIL import Image, UnidentifiedImageError
 
-from ecert.errors import InputError
+from ecert.errors import InputError, UnknownType
 from ecert.layout import FaceField, FaceLayout, FaceSpec, ImageKind, layout_face
+from ecert.metadata import CoreMetadata, DataItemText
 from ecert.metadata.elements import pinyin_key
 
 if TYPE_CHECKING:
+    from ecert.catalog import CertificateType
     from ecert.collect import CertificateDraft
 
-__all__ = ["chinese_date", "face_images", "face_layout", "face_spec", "load_image", "validity_text"]
+__all__ = [
+    "chinese_date",
+    "face_images",
+    "face_layout",
+    "face_layout_for",
+    "face_spec",
+    "face_spec_for",
+    "load_image",
+    "validity_text",
+]
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_IMAGE_PIXELS = 25_000_000
@@ -45,37 +56,87 @@ def face_spec(
     draft: CertificateDraft, *, photo: bool = False, seal: bool = False, qr: bool = True
 ) -> FaceSpec:
     """The face of ``draft`` as data (see :mod:`ecert.layout` for the geometry)."""
-    md = draft.metadata
-    ctype = draft.cert_type
+    return face_spec_for(
+        draft.metadata, draft.item_texts(), cert_type=draft.cert_type, photo=photo, seal=seal, qr=qr
+    )
+
+
+def face_spec_for(
+    md: CoreMetadata,
+    items: Sequence[DataItemText],
+    *,
+    cert_type: CertificateType | None = None,
+    photo: bool = False,
+    seal: bool = False,
+    qr: bool = True,
+) -> FaceSpec:
+    """The face from metadata and item texts (as a certificate file carries them).
+
+    Without ``cert_type`` the type is looked up in the default catalogue by its code; an
+    unknown type shows every item, titled with the certificate name.
+    """
+    if cert_type is None:
+        cert_type = _lookup_type(md.type_code)
+    by_name = {i.name: i for i in items}
+    order = displayed_item_names(cert_type) if cert_type is not None else [i.name for i in items]
     fields: list[FaceField] = [FaceField(pinyin_key("number"), "证照编号", md.number)]
     shown = {f.key for f in fields}
-    for item in draft.displayed_items():
-        key = pinyin_key(item.name) if not item.name.startswith("KZ_") else item.name
+    for name in order:
+        item = by_name.get(name)
+        if item is None or not item.value:
+            continue
+        key = name if name.startswith("KZ_") else pinyin_key(name)
         if key in shown:
             continue
         shown.add(key)
-        fields.append(FaceField(key, item.label, item.text))
+        fields.append(FaceField(key, item.label, item.value))
     validity = validity_text(md.valid_from, md.valid_until, md.long_term)
     if validity:
         fields.append(FaceField("ZZYXQ", "有效期限", validity))
     fields.append(FaceField(pinyin_key("identifier"), "证照标识", str(md.identifier)))
+    face = cert_type.face if cert_type is not None else None
     return FaceSpec(
-        title=ctype.face.title or ctype.name,
-        subtitle=ctype.face.subtitle,
+        title=(face.title if face is not None and face.title else None) or md.certificate_name,
+        subtitle=face.subtitle if face is not None else "",
         fields=tuple(fields),
         issuer_name=md.issuer_name,
         issue_date_text=chinese_date(md.issue_date),
-        orientation=ctype.face.orientation,
+        orientation=face.orientation if face is not None else "portrait",
         qr=qr,
         photo=photo,
         seal=seal,
     )
 
 
+def _lookup_type(code: str) -> CertificateType | None:
+    from ecert.catalog import default_catalog
+
+    try:
+        return default_catalog().get(code)
+    except UnknownType:
+        return None
+
+
+def displayed_item_names(cert_type: CertificateType) -> list[str]:
+    """Names of the items the type shows on its face, in face order."""
+    return [item.name for item in cert_type.items if item.display]
+
+
 def face_layout(
     draft: CertificateDraft, *, photo: bool = False, seal: bool = False, qr: bool = True
 ) -> FaceLayout:
     return layout_face(face_spec(draft, photo=photo, seal=seal, qr=qr))
+
+
+def face_layout_for(
+    md: CoreMetadata,
+    items: Sequence[DataItemText],
+    *,
+    photo: bool = False,
+    seal: bool = False,
+    qr: bool = True,
+) -> FaceLayout:
+    return layout_face(face_spec_for(md, items, photo=photo, seal=seal, qr=qr))
 
 
 def load_image(data: bytes, what: str) -> Image.Image:
