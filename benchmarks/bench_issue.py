@@ -1,0 +1,125 @@
+"""Packaging + signing and verification throughput, against the bare signature operation.
+
+Run: python benchmarks/bench_issue.py [--seconds S] [--json]
+
+For SM2 and P-256 it measures, in one run:
+* the bare signature over a Signature.xml-sized message, and the bare verification;
+* package(): certificates packaged and signed per second, with the time split into
+  layout (face geometry + QR), XML and ZIP (certificate XML, OFD parts), digests
+  (References over every file) and signature (CMS SignedData, plus the QR payload signature);
+* verify(): certificates verified per second;
+and prints the ratios pipeline/bare sign and verify/bare verify (goal: <= 2x and <= 1.5x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ecert.crypto.trust import TrustStore  # noqa: E402
+from ecert.face import face_images, face_layout  # noqa: E402
+from ecert.metadata.document import certificate_xml  # noqa: E402
+from ecert.ofd.signatures import prepare_signature  # noqa: E402
+from ecert.package import PROVIDER, Issuer, _digest_for, build_unsigned, package, sign_package  # noqa: E402
+from ecert.qr.offline import make_offline  # noqa: E402
+from ecert.verify import verify  # noqa: E402
+from tests.certs import SIGNED_AT, draft, hierarchy, signer  # noqa: E402
+
+
+def rate(fn: Callable[[], object], seconds: float) -> float:
+    """Calls per second of ``fn`` over about ``seconds`` of wall time (after one warm-up call)."""
+    fn()
+    n, start = 0, time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return n / elapsed
+
+
+def per_call(fn: Callable[[], object], seconds: float) -> float:
+    return 1.0 / rate(fn, seconds)
+
+
+def bench(kind: str, seconds: float) -> dict[str, float]:
+    s = signer(kind)
+    d = draft(kind)
+    issuer = Issuer(s)
+    trust = TrustStore.from_certificates(hierarchy(kind).root_cert)
+    data = package(d, issuer, at=SIGNED_AT)
+    msg = b"<ofd:Signature>" + b"x" * 1500  # Signature.xml of a certificate file is about 1.5 KB
+    sig = s.sign(msg)
+    pub = s.certificate.public_key
+    payload = make_offline(d.metadata, s)
+    unsigned = build_unsigned(d, qr_payload=payload)
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+
+    out: dict[str, float] = {}
+    out["bare_sign_per_s"] = rate(lambda: s.sign(msg), seconds)
+    out["bare_verify_per_s"] = rate(lambda: pub.verify(sig, msg, s.algorithm), seconds)
+    out["package_per_s"] = rate(lambda: package(d, issuer, at=SIGNED_AT), seconds)
+    out["verify_per_s"] = rate(lambda: verify(data, trust=trust, at=now), seconds)
+    # split of one package() call
+    t_layout = per_call(lambda: (face_layout(d), face_images(qr_payload=payload)), seconds / 2)
+    t_xml = per_call(lambda: certificate_xml(d.metadata, d.item_texts()), seconds / 2)
+    t_build = per_call(lambda: build_unsigned(d, qr_payload=payload), seconds / 2)
+    t_digest = per_call(
+        lambda: prepare_signature(
+            unsigned,
+            signature_type="Sign",
+            provider=PROVIDER,
+            signature_method_oid=s.algorithm.oid,
+            digest=_digest_for(s.algorithm),
+            signing_time=SIGNED_AT,
+        ),
+        seconds / 2,
+    )
+    t_sign_total = per_call(lambda: sign_package(unsigned, issuer, at=SIGNED_AT), seconds / 2)
+    t_qr_sig = per_call(lambda: make_offline(d.metadata, s), seconds / 2)
+    out["split_layout_ms"] = t_layout * 1e3
+    out["split_xml_zip_ms"] = (t_build - t_layout) * 1e3
+    out["split_certificate_xml_ms"] = t_xml * 1e3
+    out["split_digests_ms"] = t_digest * 1e3
+    out["split_signature_ms"] = (t_sign_total - t_digest + t_qr_sig) * 1e3
+    out["ratio_package_to_bare_sign"] = out["bare_sign_per_s"] / out["package_per_s"]
+    out["ratio_verify_to_bare_verify"] = out["bare_verify_per_s"] / out["verify_per_s"]
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    results = {kind: bench(kind, args.seconds) for kind in ("sm2", "p256")}
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    for kind, r in results.items():
+        print(f"== {kind}")
+        print(f"  bare sign            {r['bare_sign_per_s']:10.0f} /s")
+        print(f"  bare verify          {r['bare_verify_per_s']:10.0f} /s")
+        print(
+            f"  package+sign         {r['package_per_s']:10.1f} /s   ({r['ratio_package_to_bare_sign']:.1f}x bare sign)"
+        )
+        print(
+            f"  verify               {r['verify_per_s']:10.1f} /s   ({r['ratio_verify_to_bare_verify']:.1f}x bare verify)"
+        )
+        print(
+            f"  split of package: layout+QR {r['split_layout_ms']:.2f} ms, XML+ZIP {r['split_xml_zip_ms']:.2f} ms "
+            f"(certificate XML {r['split_certificate_xml_ms']:.2f} ms), digests {r['split_digests_ms']:.2f} ms, "
+            f"signatures {r['split_signature_ms']:.2f} ms"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
