@@ -1,0 +1,87 @@
+"""Organisation code (组织机构代码, GB 11714-1997): 8 body characters + 1 check character.
+
+The body is digits and upper-case letters; the check character is computed with the weights
+3 7 9 10 5 8 4 2 over values 0-9 -> 0..9, A-Z -> 10..35, as C9 = 11 - (sum mod 11), written
+``X`` for 10 and ``0`` for 11 (GB 11714-1997 clause 5; STANDARDS.md §5.2).  The same code forms
+characters 9-17 of a unified social credit code (GB 32100-2015).
+"""
+
+from __future__ import annotations
+
+from ecert.codes.iso7064 import MOD_37_36_ALPHABET, clean
+from ecert.errors import InvalidChecksum, InvalidCode, InvalidFormat, InvalidLength
+
+__all__ = ["BODY_ALPHABET", "CHECK_CHARS", "LENGTH", "WEIGHTS", "calc_check_char", "compact", "is_valid",
+           "validate"]  # fmt: skip
+
+LENGTH = 9
+
+#: Body characters and their values: 0-9 -> 0..9, A-Z -> 10..35 (GB 11714-1997; STANDARDS.md §5.2).
+BODY_ALPHABET = MOD_37_36_ALPHABET
+
+#: Weights of body positions 1..8 (GB 11714-1997; STANDARDS.md §5.2).
+WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+
+#: Check character for 11 - (sum mod 11) = 1..11: 10 is written 'X' and 11 is written '0'.
+CHECK_CHARS = {**{n: str(n) for n in range(1, 10)}, 10: "X", 11: "0"}
+
+
+def compact(code: str) -> str:
+    """Strip spaces and hyphens (``MB034103-2``), upper-case, full-width -> half-width."""
+    return clean(code)
+
+
+def _check_body(body: str, value: str) -> None:
+    for position, char in enumerate(body):
+        if char not in BODY_ALPHABET:
+            raise InvalidFormat(
+                "organisation code body character not allowed",
+                value=value,
+                position=position,
+                expected="a digit or an upper-case letter A-Z",
+            )
+
+
+def calc_check_char(body: str) -> str:
+    """Check character of an 8-character organisation code body (GB 11714-1997)."""
+    if len(body) != LENGTH - 1:
+        raise InvalidLength(
+            "organisation code body has the wrong length",
+            value=body,
+            position=min(len(body), LENGTH - 1),
+            expected=f"{LENGTH - 1} characters",
+        )
+    _check_body(body, body)
+    total = sum(BODY_ALPHABET.index(char) * weight for char, weight in zip(body, WEIGHTS, strict=True))
+    return CHECK_CHARS[11 - total % 11]
+
+
+def validate(code: str) -> str:
+    """Return the compact organisation code or raise: length 9, charset, check character (GB 11714)."""
+    code = compact(code)
+    if len(code) != LENGTH:
+        raise InvalidLength(
+            "organisation code has the wrong length",
+            value=code,
+            position=min(len(code), LENGTH),
+            expected=f"{LENGTH} characters (8 body + 1 check)",
+        )
+    _check_body(code[:-1], code)
+    expected = calc_check_char(code[:-1])
+    if code[-1] != expected:
+        raise InvalidChecksum(
+            "organisation code check character does not match",
+            value=code,
+            position=LENGTH - 1,
+            expected=f"check character {expected!r}",
+        )
+    return code
+
+
+def is_valid(code: str) -> bool:
+    """Whether ``code`` is a valid organisation code."""
+    try:
+        validate(code)
+    except InvalidCode:
+        return False
+    return True
