@@ -53,6 +53,12 @@ def _error(message: str, value: str, field: str, position: int, expected: str) -
     return InvalidIdentifier(message, value=_quote(value), field=field, position=position, expected=expected)
 
 
+def _text(*fields: object) -> str:
+    """The text form of possibly bad fields, so that error positions index it."""
+    shown = (f"{f:03d}" if isinstance(f, int) and not isinstance(f, bool) else str(f) for f in fields)
+    return SEPARATOR.join((ROOT, *shown))
+
+
 def _require_str(item: object, field: str, value: str, offset: int) -> str:
     if not isinstance(item, str):
         raise _error(f"{field} must be text", value, field, offset, "a str")
@@ -194,7 +200,8 @@ class Identifier:
     check: str
 
     def __post_init__(self) -> None:
-        _check_fields(self.type_code, self.issuer_code, self.serial, self.version, self.check, repr(self))
+        fields = (self.type_code, self.issuer_code, self.serial, self.version, self.check)
+        _check_fields(*fields, _text(*fields))
 
     @classmethod
     def parse(cls, text: str, strict: bool = True) -> Identifier:
@@ -240,7 +247,7 @@ class Identifier:
     @classmethod
     def build(cls, type_code: str, issuer_code: str, serial: str, version: int = 1) -> Identifier:
         """A new identifier from its fields, with the check character computed."""
-        _check_fields(type_code, issuer_code, serial, version, None, f"{type_code}.{issuer_code}.{serial}")
+        _check_fields(type_code, issuer_code, serial, version, None, _text(type_code, issuer_code, serial, version))
         body = f"{type_code}{issuer_code}{serial}{version:03d}"
         return cls(type_code, issuer_code, serial, version, mod_37_36_calc_check(body))
 
