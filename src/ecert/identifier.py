@@ -247,7 +247,9 @@ class Identifier:
     @classmethod
     def build(cls, type_code: str, issuer_code: str, serial: str, version: int = 1) -> Identifier:
         """A new identifier from its fields, with the check character computed."""
-        _check_fields(type_code, issuer_code, serial, version, None, _text(type_code, issuer_code, serial, version))
+        _check_fields(
+            type_code, issuer_code, serial, version, None, _text(type_code, issuer_code, serial, version)
+        )
         body = f"{type_code}{issuer_code}{serial}{version:03d}"
         return cls(type_code, issuer_code, serial, version, mod_37_36_calc_check(body))
 
