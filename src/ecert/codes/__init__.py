@@ -60,18 +60,25 @@ def detect(code: str) -> tuple[str, ...]:
     return tuple(kind for kind, scheme in KINDS.items() if scheme.is_valid(code))
 
 
-def _relevance(error: InvalidCode) -> tuple[int, int]:
-    return _RANK.get(type(error), 0), error.position if error.position is not None else -1
+# on a tie, the kind whose validation checks more structure before its checksum wins: an
+# 18-digit string that reaches the citizen-ID checksum has passed a region and a birth date
+_SPECIFICITY = {"uscc": 0, "org-code": 1, "citizen-id": 2}
+
+
+def _relevance(kind: str, error: InvalidCode) -> tuple[int, int, int]:
+    position = error.position if error.position is not None else -1
+    return _RANK.get(type(error), 0), position, _SPECIFICITY[kind]
 
 
 def validate_any(code: str) -> tuple[str, str]:
     """Return ``(kind, compact code)`` for the first kind ``code`` is valid as, or raise.
 
     The error raised is the one of the kind whose validation got furthest (same length, then
-    checksum > component > format, then the later position), so that ``91110000600037341M``
-    reports the USCC check character rather than "not a citizen ID".
+    checksum > component > format, then the later position, then citizen ID > organisation code >
+    USCC), so that ``91110000600037341M`` reports the USCC check character rather than "not a
+    citizen ID", and ``110105194912310021`` the citizen ID's.
     """
-    errors: list[InvalidCode] = []
+    errors: list[tuple[str, InvalidCode]] = []
     compact = iso7064.clean(code)
     for kind, scheme in KINDS.items():
         if len(compact) != _LENGTHS[kind]:
@@ -79,7 +86,7 @@ def validate_any(code: str) -> tuple[str, str]:
         try:
             return kind, scheme.validate(code)
         except InvalidCode as exc:
-            errors.append(exc)
+            errors.append((kind, exc))
     if not errors:
         lengths = sorted(set(_LENGTHS.values()), reverse=True)
         raise InvalidLength(
@@ -88,4 +95,4 @@ def validate_any(code: str) -> tuple[str, str]:
             position=min(len(compact), max(lengths)),
             expected=" or ".join(str(n) for n in lengths) + " characters",
         )
-    raise max(errors, key=_relevance)
+    raise max(errors, key=lambda item: _relevance(*item))[1]

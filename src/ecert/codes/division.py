@@ -38,12 +38,18 @@ def compact(code: str) -> str:
     return clean(code)
 
 
-def check_digits(code: str, what: str, offset: int = 0) -> None:
-    """Raise :class:`InvalidFormat` at the first character of ``code`` that is not an ASCII digit."""
+def check_digits(code: str, what: str, offset: int = 0, value: str | None = None) -> None:
+    """Raise :class:`InvalidFormat` at the first character of ``code`` that is not an ASCII digit.
+
+    ``code`` may be a part of ``value`` starting at ``offset``; the error quotes ``value``.
+    """
     for position, char in enumerate(code):
         if not "0" <= char <= "9":
             raise InvalidFormat(
-                f"{what} must be digits", value=code, position=offset + position, expected="a digit 0-9"
+                f"{what} must be digits",
+                value=code if value is None else value,
+                position=offset + position,
+                expected="a digit 0-9",
             )
 
 

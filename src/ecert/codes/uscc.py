@@ -165,7 +165,7 @@ def validate(code: str) -> str:
             position=0,
             expected="one of " + " ".join(AUTHORITIES),
         )
-    check_digits(code[_REGION], "region (GB/T 2260) part", offset=_REGION.start)
+    check_digits(code[_REGION], "region (GB/T 2260) part", offset=_REGION.start, value=code)
     expected = calc_check_char(code[:-1])
     if code[-1] != expected:
         raise InvalidChecksum(
