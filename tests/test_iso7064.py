@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from importlib.resources import files
 from typing import Any
@@ -89,7 +90,5 @@ def test_garbage_never_crashes(text: str) -> None:
     assert isinstance(mod_37_36_is_valid(text), bool)
     assert isinstance(mod_11_2_is_valid(text), bool)
     for calc in (mod_37_36_calc_check, mod_11_2_calc_check):
-        try:
+        with contextlib.suppress(EcertError):
             assert len(calc(text)) == 1
-        except EcertError:
-            pass
