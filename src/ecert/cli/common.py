@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ecert.crypto.signer import Signer
 from ecert.errors import InputError
+
+if TYPE_CHECKING:
+    from ecert.crypto.signer import Signer
 
 
 def add_signer_options(p: argparse.ArgumentParser) -> None:
@@ -23,6 +26,8 @@ def add_signer_options(p: argparse.ArgumentParser) -> None:
 
 
 def load_signer(args: argparse.Namespace) -> Signer:
+    from ecert.crypto.signer import Signer
+
     password = None
     if args.password_file is not None:
         password = args.password_file.read_bytes().rstrip(b"\r\n")
