@@ -217,7 +217,7 @@ def read_certificate_parts(data: bytes) -> tuple[Any, tuple[Any, ...]]:
     from ecert.verify.content import ATTACHMENT_NAME
 
     package = OFDPackage.open(data)
-    attachment = next((a for a in package.attachments(0) if a.name == ATTACHMENT_NAME), None)
+    attachment = next((a for a in package.document(0).attachments if a.name == ATTACHMENT_NAME), None)
     if attachment is None:
         raise InputError("not an ecert certificate file: no metadata attachment")
     return parse_certificate_xml(package.entries[attachment.file_loc])

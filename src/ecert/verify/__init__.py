@@ -88,7 +88,7 @@ def verify(
 
     metadata = None
     doc = bodies[0]
-    attachment = next((a for a in package.attachments(0) if a.name == ATTACHMENT_NAME), None)
+    attachment = next((a for a in package.document(0).attachments if a.name == ATTACHMENT_NAME), None)
     if attachment is None:
         report.skip(
             "metadata",
