@@ -88,7 +88,12 @@ def verify(
 
     metadata = None
     doc = bodies[0]
-    attachment = next((a for a in package.document(0).attachments if a.name == ATTACHMENT_NAME), None)
+    try:
+        attachments = package.document(0).attachments
+    except EcertError as exc:
+        report.fail("package", f"the document structure cannot be read: {exc}", f"文档结构无法读取：{exc}")
+        return report.build(signers=signers)
+    attachment = next((a for a in attachments if a.name == ATTACHMENT_NAME), None)
     if attachment is None:
         report.skip(
             "metadata",
