@@ -22,6 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "examples" / "records"
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 SIGNED_AT = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+# fictional departments' USCCs, check characters computed per GB 11714 / GB 32100
+DEPARTMENT_CODE = "11330100MB01234570"
+OTHER_DEPARTMENT_CODE = "11330200MB0543216C"
 
 
 @functools.lru_cache(maxsize=4)

@@ -23,6 +23,9 @@ from ecert.errors import InputError
 __all__ = ["DemoRow", "find_sample_records", "run_demo"]
 
 DEPARTMENT = "示例市政务服务数据管理局"
+# A fictional department's 统一社会信用代码: authority 1 (机构编制), category 1 (机关), region 330100,
+# organisation code MB0123457; both check characters computed per GB 11714 and GB 32100.
+DEPARTMENT_CODE = "11330100MB01234570"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +105,7 @@ def run_demo(
     )
     signer = Signer(hierarchy.issuer_key, hierarchy.issuer_cert, (hierarchy.root_cert,))
     trust = TrustStore.from_certificates(hierarchy.root_cert)
-    issuer_authority = Authority(name=DEPARTMENT, code=hierarchy.issuer_code)
+    issuer_authority = Authority(name=DEPARTMENT, code=DEPARTMENT_CODE)
 
     rows: list[DemoRow] = []
     for path in records if records is not None else find_sample_records():
