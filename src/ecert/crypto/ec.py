@@ -1,0 +1,331 @@
+"""Prime-field short Weierstrass curve arithmetic for SM2 (GB/T 32918.1), tuned for CPython.
+
+Points are plain tuples of ints: affine ``(x, y)`` and Jacobian ``(X, Y, Z)`` with
+``x = X/Z^2, y = Y/Z^3``; ``Z == 0`` is the point at infinity (affine: ``None``).  The hot loops
+inline the formulas and bind everything to locals, because a function call or an object per
+operation costs more than the arithmetic itself in CPython.
+
+* doubling: ``dbl-2001-b`` (3M+5S) when ``a = p - 3`` (sm2p256v1), ``dbl-2007-bl`` otherwise;
+* mixed addition (Jacobian + affine): ``madd`` with the doubling / infinity cases handled;
+* ``k*G``: a fixed-base table of 8-bit windows (32 rows x 255 affine points for 256-bit
+  scalars, built once per curve on first use), so ``k*G`` is at most 32 mixed additions and no
+  doubling;
+* ``k*P``: width-5 wNAF with affine odd multiples (one batched inversion).
+
+None of this is constant-time: Python integers take time that depends on their values.
+The curve must have cofactor 1 (checked by :class:`Curve`), so every point on it has order ``n``
+and scalars may be reduced modulo ``n``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import isqrt
+
+from ecert.errors import InputError
+
+__all__ = ["Affine", "Curve", "Jacobian", "batch_to_affine", "wnaf"]
+
+Affine = tuple[int, int]
+Jacobian = tuple[int, int, int]
+
+_WINDOW = 8  # fixed-base window width in bits: 2^8 - 1 = 255 points per row
+_WNAF_WIDTH = 5  # variable-base wNAF width: odd multiples 1P, 3P, ..., 15P
+_INFINITY: Jacobian = (1, 1, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Curve:
+    """A curve y^2 = x^3 + ax + b over GF(p) with base point G = (gx, gy) of prime order n.
+
+    The fixed-base table for G is built on first use and kept with the curve (it is not part of
+    equality or hashing).
+    """
+
+    name: str
+    p: int
+    a: int
+    b: int
+    n: int
+    gx: int
+    gy: int
+    _cache: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        p, n = self.p, self.n
+        if p < 5 or p % 2 == 0 or not (0 <= self.a < p and 0 <= self.b < p):
+            raise InputError("invalid curve parameters", where=self.name, expected="odd p > 3, 0 <= a, b < p")
+        if (4 * pow(self.a, 3, p) + 27 * self.b * self.b) % p == 0:
+            raise InputError("singular curve", where=self.name, expected="4a^3 + 27b^2 != 0 mod p")
+        if not self.contains(self.gx, self.gy):
+            raise InputError("base point not on the curve", where=self.name)
+        # Hasse: #E >= p + 1 - 2*sqrt(p); a cofactor >= 2 would make n at most about half of that.
+        if not (n % 2 == 1 and p + 1 - 2 * (isqrt(p) + 1) <= n <= p + 1 + 2 * (isqrt(p) + 1)):
+            raise InputError("curve order", where=self.name, expected="a prime order n with cofactor 1")
+
+    @property
+    def byte_length(self) -> int:
+        return (self.p.bit_length() + 7) // 8
+
+    @property
+    def a_is_minus_3(self) -> bool:
+        return self.a == self.p - 3
+
+    def contains(self, x: int, y: int) -> bool:
+        """Whether the affine point (x, y) with coordinates in [0, p) is on the curve."""
+        p = self.p
+        return 0 <= x < p and 0 <= y < p and (y * y - (x * x + self.a) * x - self.b) % p == 0
+
+    # --- scalar multiplication ---------------------------------------------------------------
+
+    def base_table(self) -> list[list[Affine]]:
+        """Rows ``i``: ``[j * 2^(8i) * G for j in 0..255]`` (entry 0 unused), affine; built once."""
+        table = self._cache.get("base")
+        if table is None:
+            table = _fixed_base_table(self, self.gx, self.gy)
+            self._cache["base"] = table
+        return table  # type: ignore[return-value]
+
+    def mul_base(self, k: int) -> Jacobian:
+        """``k * G`` in Jacobian coordinates (fixed-base table, no doubling)."""
+        return _add_fixed(self, _INFINITY, k % self.n, self.base_table())
+
+    def mul(self, k: int, x: int, y: int) -> Jacobian:
+        """``k * P`` for a point P = (x, y) on the curve, in Jacobian coordinates (wNAF)."""
+        return _mul_wnaf(self, k % self.n, x, y)
+
+    def mul_add_base(self, s: int, t: int, x: int, y: int) -> Jacobian:
+        """``s * G + t * P`` (wNAF for P, then the fixed-base table for G on the same sum)."""
+        acc = _mul_wnaf(self, t % self.n, x, y)
+        return _add_fixed(self, acc, s % self.n, self.base_table())
+
+    def to_affine(self, point: Jacobian) -> Affine | None:
+        """The affine form of a Jacobian point, ``None`` for infinity."""
+        X, Y, Z = point
+        if Z == 0:
+            return None
+        p = self.p
+        zi = pow(Z, -1, p)
+        zi2 = zi * zi % p
+        return X * zi2 % p, Y * zi2 * zi % p
+
+    def double(self, point: Jacobian) -> Jacobian:
+        """``2 * P`` (general formula, used outside the hot loops)."""
+        return _double(self.p, self.a, point)
+
+    def add(self, point: Jacobian, other: Jacobian) -> Jacobian:
+        """``P + Q`` for two Jacobian points (any, including infinity and P == +-Q)."""
+        if other[2] == 0:
+            return point
+        if point[2] == 0:
+            return other
+        p = self.p
+        X1, Y1, Z1 = point
+        X2, Y2, Z2 = other
+        z1z1 = Z1 * Z1 % p
+        z2z2 = Z2 * Z2 % p
+        u1 = X1 * z2z2 % p
+        u2 = X2 * z1z1 % p
+        s1 = Y1 * Z2 * z2z2 % p
+        s2 = Y2 * Z1 * z1z1 % p
+        if u1 == u2:
+            return _double(p, self.a, point) if s1 == s2 else _INFINITY
+        h = u2 - u1
+        r = s2 - s1
+        hh = h * h % p
+        hhh = h * hh % p
+        v = u1 * hh % p
+        x3 = (r * r - hhh - 2 * v) % p
+        return x3, (r * (v - x3) - s1 * hhh) % p, Z1 * Z2 * h % p
+
+
+def _double(p: int, a: int, point: Jacobian) -> Jacobian:
+    X, Y, Z = point
+    if Z == 0 or Y == 0:
+        return _INFINITY
+    xx = X * X % p
+    yy = Y * Y % p
+    zz = Z * Z % p
+    s = 4 * X * yy % p
+    m = (3 * xx + a * zz * zz) % p
+    x3 = (m * m - 2 * s) % p
+    return x3, (m * (s - x3) - 8 * yy * yy) % p, 2 * Y * Z % p
+
+
+def batch_to_affine(p: int, points: list[Jacobian]) -> list[Affine]:
+    """Affine forms of finite Jacobian points with one inversion (Montgomery's trick)."""
+    prefix = []
+    acc = 1
+    for _, _, z in points:
+        prefix.append(acc)
+        acc = acc * z % p
+    inv = pow(acc, -1, p)
+    out: list[Affine] = [(0, 0)] * len(points)
+    for i in range(len(points) - 1, -1, -1):
+        X, Y, Z = points[i]
+        zi = inv * prefix[i] % p
+        inv = inv * Z % p
+        zi2 = zi * zi % p
+        out[i] = (X * zi2 % p, Y * zi2 * zi % p)
+    return out
+
+
+def _multiples(curve: Curve, x: int, y: int, count: int) -> list[Jacobian]:
+    """``[1P, 2P, ..., count*P]`` in Jacobian coordinates (P affine, on the curve)."""
+    out: list[Jacobian] = [(x, y, 1)]
+    for _ in range(count - 1):
+        out.append(_madd(curve, out[-1], x, y))
+    return out
+
+
+def _fixed_base_table(curve: Curve, x: int, y: int) -> list[list[Affine]]:
+    rows = (curve.n.bit_length() + _WINDOW - 1) // _WINDOW
+    per_row = (1 << _WINDOW) - 1
+    table: list[list[Affine]] = []
+    bx, by = x, y
+    for _ in range(rows):
+        row = batch_to_affine(curve.p, _multiples(curve, bx, by, per_row))
+        table.append([(0, 0), *row])
+        # next base: 2^8 * B = 255*B + B
+        nxt = curve.to_affine(_madd(curve, (row[-1][0], row[-1][1], 1), bx, by))
+        if nxt is None:  # only if n < 2^(8*rows) is tiny; not for real curves
+            break
+        bx, by = nxt
+    return table
+
+
+def _madd(curve: Curve, point: Jacobian, x2: int, y2: int) -> Jacobian:
+    """Jacobian + affine, all cases (outside the hot loops)."""
+    X1, Y1, Z1 = point
+    if Z1 == 0:
+        return x2, y2, 1
+    p = curve.p
+    z1z1 = Z1 * Z1 % p
+    u2 = x2 * z1z1 % p
+    s2 = y2 * Z1 * z1z1 % p
+    if u2 == X1:
+        return _double(p, curve.a, point) if s2 == Y1 else _INFINITY
+    h = u2 - X1
+    r = s2 - Y1
+    hh = h * h % p
+    hhh = h * hh % p
+    v = X1 * hh % p
+    x3 = (r * r - hhh - 2 * v) % p
+    return x3, (r * (v - x3) - Y1 * hhh) % p, Z1 * h % p
+
+
+def _add_fixed(curve: Curve, acc: Jacobian, k: int, table: list[list[Affine]]) -> Jacobian:
+    """``acc + k*G`` with the fixed-base table: one mixed addition per non-zero byte of k."""
+    p = curve.p
+    X1, Y1, Z1 = acc
+    row = 0
+    while k:
+        j = k & 0xFF
+        k >>= 8
+        if j:
+            x2, y2 = table[row][j]
+            if Z1 == 0:
+                X1, Y1, Z1 = x2, y2, 1
+            else:
+                z1z1 = Z1 * Z1 % p
+                u2 = x2 * z1z1 % p
+                s2 = y2 * Z1 * z1z1 % p
+                if u2 == X1:
+                    X1, Y1, Z1 = _double(p, curve.a, (X1, Y1, Z1)) if s2 == Y1 else _INFINITY
+                else:
+                    h = u2 - X1
+                    r = s2 - Y1
+                    hh = h * h % p
+                    hhh = h * hh % p
+                    v = X1 * hh % p
+                    x3 = (r * r - hhh - 2 * v) % p
+                    Y1 = (r * (v - x3) - Y1 * hhh) % p
+                    Z1 = Z1 * h % p
+                    X1 = x3
+        row += 1
+    return X1, Y1, Z1
+
+
+def wnaf(k: int, width: int = _WNAF_WIDTH) -> list[int]:
+    """Width-``width`` non-adjacent form of ``k >= 0``, least significant digit first."""
+    digits: list[int] = []
+    full = 1 << width
+    half = full >> 1
+    mask = full - 1
+    while k:
+        if k & 1:
+            d = k & mask
+            if d >= half:
+                d -= full
+            k -= d
+            digits.append(d)
+        else:
+            digits.append(0)
+        k >>= 1
+    return digits
+
+
+def _odd_multiples(curve: Curve, x: int, y: int) -> list[Affine]:
+    """Affine ``d*P`` for odd ``d`` in ``-(2^(w-1)-1)..2^(w-1)-1``, indexed by ``d`` (negative wraps)."""
+    p = curve.p
+    count = 1 << (_WNAF_WIDTH - 2)
+    p2 = _double(p, curve.a, (x, y, 1))
+    pts: list[Jacobian] = [(x, y, 1)]
+    for _ in range(count - 1):
+        pts.append(curve.add(pts[-1], p2))
+    table: list[Affine] = [(0, 0)] * (1 << _WNAF_WIDTH)
+    if any(q[2] == 0 for q in pts):  # impossible for a point of prime order n > 2^w
+        raise InputError("point of small order", expected="a point of order n")
+    for i, (ax, ay) in enumerate(batch_to_affine(p, pts)):
+        table[2 * i + 1] = (ax, ay)
+        table[-(2 * i + 1)] = (ax, (p - ay) % p)
+    return table
+
+
+def _mul_wnaf(curve: Curve, k: int, x: int, y: int) -> Jacobian:
+    if k == 0:
+        return _INFINITY
+    digits = wnaf(k)
+    pre = _odd_multiples(curve, x, y)
+    p = curve.p
+    a = curve.a
+    minus3 = a == p - 3
+    top = len(digits) - 1
+    X1, Y1 = pre[digits[top]]
+    Z1 = 1
+    for i in range(top - 1, -1, -1):
+        # doubling (skipped at infinity: it stays infinity)
+        if Z1:
+            if minus3:
+                delta = Z1 * Z1 % p
+                gamma = Y1 * Y1 % p
+                beta = X1 * gamma % p
+                alpha = 3 * (X1 - delta) * (X1 + delta) % p
+                x3 = (alpha * alpha - 8 * beta) % p
+                Z1 = 2 * Y1 * Z1 % p
+                Y1 = (alpha * (4 * beta - x3) - 8 * gamma * gamma) % p
+                X1 = x3
+            else:
+                X1, Y1, Z1 = _double(p, a, (X1, Y1, Z1))
+        d = digits[i]
+        if d:
+            x2, y2 = pre[d]
+            if Z1 == 0:
+                X1, Y1, Z1 = x2, y2, 1
+                continue
+            z1z1 = Z1 * Z1 % p
+            u2 = x2 * z1z1 % p
+            s2 = y2 * Z1 * z1z1 % p
+            if u2 == X1:
+                X1, Y1, Z1 = _double(p, a, (X1, Y1, Z1)) if s2 == Y1 else _INFINITY
+                continue
+            h = u2 - X1
+            r = s2 - Y1
+            hh = h * h % p
+            hhh = h * hh % p
+            v = X1 * hh % p
+            x3 = (r * r - hhh - 2 * v) % p
+            Y1 = (r * (v - x3) - Y1 * hhh) % p
+            Z1 = Z1 * h % p
+            X1 = x3
+    return X1, Y1, Z1
