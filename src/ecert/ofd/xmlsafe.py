@@ -1,0 +1,60 @@
+"""Hardened XML parsing for OFD parts: no DTD, no entities, no network, no huge trees.
+
+OFD parts never need a DTD (GB/T 33190 defines them by XSD), so any DOCTYPE or entity
+declaration is refused outright instead of being parsed "safely": billion-laughs and external
+entities (XXE) are stopped before any expansion can happen.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from ecert.errors import InvalidPackage, UnsafePackage
+
+__all__ = ["parse_xml"]
+
+# A DOCTYPE or ENTITY declaration anywhere before/inside the prolog.  Checked on the raw bytes
+# (in the usual encodings) before lxml sees them, and again on the parsed tree.
+_DTD_MARKERS = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_UTF16_MARKERS = ("<!DOCTYPE".encode("utf-16-le"), "<!DOCTYPE".encode("utf-16-be"),
+                  "<!ENTITY".encode("utf-16-le"), "<!ENTITY".encode("utf-16-be"))
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        dtd_validation=False,
+        load_dtd=False,
+        huge_tree=False,
+        remove_pis=False,
+        collect_ids=False,
+    )
+
+
+def parse_xml(data: bytes, where: str, *, max_size: int | None = None) -> etree._Element:
+    """Parse one XML part of a package; raise ``UnsafePackage``/``InvalidPackage`` naming ``where``."""
+    if max_size is not None and len(data) > max_size:
+        raise UnsafePackage("XML part too large", where=where, value=len(data),
+                            expected=f"<= {max_size} bytes")
+    upper = data.upper()
+    if _DTD_MARKERS.search(data) or any(m in upper for m in _UTF16_MARKERS):
+        raise UnsafePackage("XML part declares a DTD or entities", where=where, expected="no DOCTYPE")
+    try:
+        root = etree.fromstring(data, parser=_parser())
+    except etree.XMLSyntaxError as exc:
+        raise InvalidPackage(f"not well-formed XML: {exc}", where=where) from None
+    except (etree.LxmlError, ValueError, TypeError) as exc:
+        raise InvalidPackage(f"cannot parse XML: {exc}", where=where) from None
+    if root is None:
+        raise InvalidPackage("empty XML document", where=where)
+    docinfo = root.getroottree().docinfo
+    doctype: str = getattr(docinfo, "doctype", "")  # lxml-stubs lacks DocInfo.doctype
+    if doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        raise UnsafePackage("XML part declares a DTD", where=where, expected="no DOCTYPE")
+    for node in root.iter():
+        if isinstance(node, etree._Entity):
+            raise UnsafePackage("XML part uses entity references", where=where)
+    return root
