@@ -12,7 +12,7 @@ OFD_NS: Final = "http://www.ofdspec.org/2016"
 OFD_PREFIX: Final = "ofd"
 # Namespace written by some pre-standard producers (seen in Suwell pdf2ofd output); read as OFD_NS.
 LEGACY_NAMESPACES: Final = frozenset({"http://www.ofdspec.org"})
-NSMAP: Final[dict[str | None, str]] = {OFD_PREFIX: OFD_NS}
+NSMAP: Final[dict[str, str]] = {OFD_PREFIX: OFD_NS}
 XPATH_NS: Final[dict[str, str]] = {OFD_PREFIX: OFD_NS}
 
 OFD_ENTRY: Final = "OFD.xml"  # §7.3: the entry file at the package root
