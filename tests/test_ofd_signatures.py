@@ -165,7 +165,8 @@ def _prepare(data: bytes, **kw: object) -> bytes:
 def test_prepare_on_unsigned_file() -> None:
     data = (INTEROP / "helloworld.ofd").read_bytes()
     prepared = prepare_signature(data, provider=Provider("ecert-test"),
-                                 signature_method_oid="1.2.156.10197.1.501", digest=DigestAlgorithm.SM3, signing_time=WHEN, signature_type="Seal",
+                                 signature_method_oid="1.2.156.10197.1.501",
+                                 digest=DigestAlgorithm.SM3, signing_time=WHEN, signature_type="Seal",
                                  stamp_annot=StampAnnot("9", "1", "10 10 40 40"), seal_file=b"SEAL")
     out = prepared.finish(b"value")
     assert out == prepared.finish(b"value")  # deterministic
