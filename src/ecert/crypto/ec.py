@@ -31,6 +31,9 @@ Jacobian = tuple[int, int, int]
 
 _WINDOW = 8  # fixed-base window width in bits: 2^8 - 1 = 255 points per row
 _WNAF_WIDTH = 5  # variable-base wNAF width: odd multiples 1P, 3P, ..., 15P
+_KEY_WINDOW = 5  # window of the tables kept for frequently used public keys (52 rows x 31 points)
+_KEY_TABLE_AFTER = 8  # build such a table at the 8th use of a point (costs about 7 plain verifications)
+_KEY_TABLES = 8  # keep at most this many (about 0.3 MB each)
 _INFINITY: Jacobian = (1, 1, 0)
 
 
@@ -82,22 +85,50 @@ class Curve:
         """Rows ``i``: ``[j * 2^(8i) * G for j in 0..255]`` (entry 0 unused), affine; built once."""
         table = self._cache.get("base")
         if table is None:
-            table = _fixed_base_table(self, self.gx, self.gy)
+            table = _fixed_base_table(self, self.gx, self.gy, _WINDOW)
             self._cache["base"] = table
         return table  # type: ignore[return-value]
 
     def mul_base(self, k: int) -> Jacobian:
         """``k * G`` in Jacobian coordinates (fixed-base table, no doubling)."""
-        return _add_fixed(self, _INFINITY, k % self.n, self.base_table())
+        return _add_fixed(self, _INFINITY, k % self.n, self.base_table(), _WINDOW)
 
     def mul(self, k: int, x: int, y: int) -> Jacobian:
         """``k * P`` for a point P = (x, y) on the curve, in Jacobian coordinates (wNAF)."""
         return _mul_wnaf(self, k % self.n, x, y)
 
     def mul_add_base(self, s: int, t: int, x: int, y: int) -> Jacobian:
-        """``s * G + t * P`` (wNAF for P, then the fixed-base table for G on the same sum)."""
-        acc = _mul_wnaf(self, t % self.n, x, y)
-        return _add_fixed(self, acc, s % self.n, self.base_table())
+        """``s * G + t * P`` (P on the curve): wNAF for P, then the fixed-base table for G.
+
+        A point used often (a CA's or a department's key verifying many signatures) gets its own
+        fixed-window table after ``_KEY_TABLE_AFTER`` uses, so ``t * P`` costs additions only; at
+        most ``_KEY_TABLES`` such tables are kept (least recently used dropped).
+        """
+        table = self._point_table(x, y)
+        if table is None:
+            acc = _mul_wnaf(self, t % self.n, x, y)
+        else:
+            acc = _add_fixed(self, _INFINITY, t % self.n, table, _KEY_WINDOW)
+        return _add_fixed(self, acc, s % self.n, self.base_table(), _WINDOW)
+
+    def _point_table(self, x: int, y: int) -> list[list[Affine]] | None:
+        uses = self._cache.setdefault("uses", {})
+        tables = self._cache.setdefault("points", {})
+        assert isinstance(uses, dict) and isinstance(tables, dict)
+        key = (x, y)
+        table = tables.pop(key, None)
+        if table is None:
+            count = uses.pop(key, 0) + 1
+            if count < _KEY_TABLE_AFTER:
+                uses[key] = count
+                while len(uses) > 4 * _KEY_TABLES:
+                    del uses[next(iter(uses))]
+                return None
+            table = _fixed_base_table(self, x, y, _KEY_WINDOW)
+        tables[key] = table  # re-inserted last: most recently used
+        while len(tables) > _KEY_TABLES:
+            del tables[next(iter(tables))]
+        return table  # type: ignore[no-any-return]
 
     def to_affine(self, point: Jacobian) -> Affine | None:
         """The affine form of a Jacobian point, ``None`` for infinity."""
@@ -178,15 +209,16 @@ def _multiples(curve: Curve, x: int, y: int, count: int) -> list[Jacobian]:
     return out
 
 
-def _fixed_base_table(curve: Curve, x: int, y: int) -> list[list[Affine]]:
-    rows = (curve.n.bit_length() + _WINDOW - 1) // _WINDOW
-    per_row = (1 << _WINDOW) - 1
+def _fixed_base_table(curve: Curve, x: int, y: int, width: int) -> list[list[Affine]]:
+    """Rows ``i``: ``[j * 2^(width*i) * P for j in 0..2^width-1]`` (entry 0 unused), affine."""
+    rows = (curve.n.bit_length() + width - 1) // width
+    per_row = (1 << width) - 1
     table: list[list[Affine]] = []
     bx, by = x, y
     for _ in range(rows):
         row = batch_to_affine(curve.p, _multiples(curve, bx, by, per_row))
         table.append([(0, 0), *row])
-        # next base: 2^8 * B = 255*B + B
+        # next base: 2^width * B = (2^width - 1)*B + B
         nxt = curve.to_affine(_madd(curve, (row[-1][0], row[-1][1], 1), bx, by))
         if nxt is None:  # only if n < 2^(8*rows) is tiny; not for real curves
             break
@@ -214,14 +246,15 @@ def _madd(curve: Curve, point: Jacobian, x2: int, y2: int) -> Jacobian:
     return x3, (r * (v - x3) - Y1 * hhh) % p, Z1 * h % p
 
 
-def _add_fixed(curve: Curve, acc: Jacobian, k: int, table: list[list[Affine]]) -> Jacobian:
-    """``acc + k*G`` with the fixed-base table: one mixed addition per non-zero byte of k."""
+def _add_fixed(curve: Curve, acc: Jacobian, k: int, table: list[list[Affine]], width: int) -> Jacobian:
+    """``acc + k*P`` with a fixed-point table: one mixed addition per non-zero window of k."""
     p = curve.p
     X1, Y1, Z1 = acc
+    mask = (1 << width) - 1
     row = 0
     while k:
-        j = k & 0xFF
-        k >>= 8
+        j = k & mask
+        k >>= width
         if j:
             x2, y2 = table[row][j]
             if Z1 == 0:
