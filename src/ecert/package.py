@@ -23,6 +23,8 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from lxml import etree
+
 from ecert.collect import CertificateDraft
 from ecert.crypto import cms
 from ecert.crypto.algorithms import SignatureAlgorithm
@@ -30,18 +32,19 @@ from ecert.crypto.digests import DigestAlgorithm, sm3
 from ecert.crypto.signer import Signer
 from ecert.errors import InputError
 from ecert.face import face_images, face_layout, load_image
-from ecert.layout import FaceLayout
+from ecert.layout import FaceLayout, text_width
 from ecert.metadata import CoreMetadata, elements
 from ecert.metadata.document import certificate_xml
 from ecert.ofd import model as ofd
-from ecert.ofd.signatures import prepare_signature
+from ecert.ofd.namespaces import OFD_NS
+from ecert.ofd.signatures import Provider, prepare_signature
 from ecert.ofd.writer import write
 from ecert.qr.offline import assert_fits, make_offline
 from ecert.verify.content import ATTACHMENT_NAME
 
 __all__ = ["PROVIDER", "Issuer", "build_unsigned", "file_name", "package", "sign_package"]
 
-PROVIDER = ofd.Provider(name="ecert", version="0.1.0", company="ecert")
+PROVIDER = Provider(name="ecert", version="0.1.0", company="ecert")
 TAG_NAMESPACE = "urn:ecert:tags:1"
 TAG_TYPE = "ecert-certificate"
 
@@ -97,7 +100,9 @@ def build_unsigned(
         load_image(photo, "photo")
     if seal_image is not None:
         load_image(seal_image, "seal image")
-    layout = face_layout(draft, photo=photo is not None, seal=seal_image is not None, qr=qr_payload is not None)
+    layout = face_layout(
+        draft, photo=photo is not None, seal=seal_image is not None, qr=qr_payload is not None
+    )
     images = face_images(qr_payload=qr_payload, photo=photo, seal=seal_image)
     resources = {kind: _png(img) for kind, img in images.items()}
     return write(_document(draft, layout, resources))
@@ -105,51 +110,93 @@ def build_unsigned(
 
 def _document(draft: CertificateDraft, layout: FaceLayout, resources: dict[str, bytes]) -> ofd.Document:
     md = draft.metadata
-    next_id = iter(range(10, 100_000))
-    font = ofd.Font(id=1, name="SimSun", family="宋体")
-    bold = ofd.Font(id=2, name="SimHei", family="黑体")
-    images = tuple(ofd.ImageResource(id=3 + i, data=data, format="PNG") for i, (_k, data) in
-                   enumerate(sorted(resources.items())))
-    image_ids = {kind: res.id for (kind, _d), res in zip(sorted(resources.items()), images, strict=True)}
+    regular, bold = (
+        ofd.Font(id=1, font_name="SimSun", family_name="宋体"),
+        ofd.Font(id=2, font_name="SimHei", family_name="黑体"),
+    )
+    kinds = sorted(resources)
+    images = tuple(ofd.Image(id=3 + i, data=resources[kind], format="PNG") for i, kind in enumerate(kinds))
+    image_ids = {kind: img.id for kind, img in zip(kinds, images, strict=True)}
+    next_id = iter(range(10, 1_000_000))
     objects: list[ofd.PageObject] = []
-    tags: dict[str, list[int]] = {}
     for rule in layout.rules:
-        objects.append(ofd.PathObject(id=next(next_id), boundary=(rule.x, rule.y, rule.width, rule.height),
-                                      data=f"M 0 0 L {rule.width:g} 0 L {rule.width:g} {rule.height:g} "
-                                           f"L 0 {rule.height:g} C", line_width=rule.line_width,
-                                      stroke=rule.colour))
+        w, h = rule.width, rule.height
+        path = f"M 0 0 L {w:g} 0 L {w:g} {h:g} L 0 {h:g} C" if rule.rectangle else f"M 0 0 L {w:g} {h:g}"
+        objects.append(
+            ofd.PathObject(
+                id=next(next_id),
+                boundary=(rule.x, rule.y, w, h),
+                data=path,
+                stroke=rule.colour,
+                line_width=rule.line_width,
+            )
+        )
     for box in layout.images:
-        objects.append(ofd.ImageObject(id=next(next_id), boundary=(box.x, box.y, box.width, box.height),
-                                       resource_id=image_ids[box.kind]))
+        if box.kind in image_ids:
+            objects.append(
+                ofd.ImageObject(
+                    id=next(next_id),
+                    boundary=(box.x, box.y, box.width, box.height),
+                    resource=image_ids[box.kind],
+                )
+            )
+    tags: dict[str, list[int]] = {}
     for text in layout.texts:
         obj_id = next(next_id)
-        objects.append(ofd.TextObject(id=obj_id, boundary=(text.x, text.y, text.width, text.height),
-                                      font_id=bold.id if text.bold else font.id, size=text.size,
-                                      text=text.text, baseline=text.baseline - text.y))
+        offset = max(0.0, text.width - text_width(text.text, text.size))
+        x = {"left": 0.0, "center": offset / 2, "right": offset}[text.align]
+        objects.append(
+            ofd.TextObject(
+                id=obj_id,
+                boundary=(text.x, text.y, text.width, text.height),
+                font=bold.id if text.bold else regular.id,
+                size=text.size,
+                text=text.text,
+                x=x,
+                y=text.baseline - text.y,
+            )
+        )
         if not text.is_label and text.key != "subtitle":
             tags.setdefault(text.key, []).append(obj_id)
-    page = ofd.Page(width=layout.width, height=layout.height, objects=tuple(objects))
-    xml = certificate_xml(md, draft.item_texts())
-    doc_id = sm3(str(md.identifier).encode()).hex()[:32]
+    page_id = max(o.id for o in objects) + 1  # the writer numbers the page after the largest object ID
     created = md.issue_date.isoformat()
     return ofd.Document(
         doc_info=ofd.DocInfo(
-            doc_id=doc_id,
+            doc_id=sm3(str(md.identifier).encode()).hex()[:32],
+            creation_date=created,
             title=f"{md.certificate_name} {md.number}",
             author=md.issuer_name,
             creator="ecert",
             creator_version="0.1.0",
-            creation_date=created,
             custom_datas=tuple((e.key, e.text) for e in elements(md)),
         ),
-        pages=(page,),
-        fonts=(font, bold),
+        pages=(ofd.Page(tuple(objects)),),
+        fonts=(regular, bold),
         images=images,
-        attachments=(ofd.Attachment(name=ATTACHMENT_NAME, file_name="certificate.xml", data=xml, format="xml",
-                                    creation_date=created),),
-        custom_tags=(ofd.CustomTag(type_id=TAG_TYPE, namespace=TAG_NAMESPACE, file_name="Tag_Certificate.xml",
-                                   object_refs=tuple((key, tuple(ids)) for key, ids in sorted(tags.items()))),),
+        attachments=(
+            ofd.Attachment(
+                name=ATTACHMENT_NAME,
+                data=certificate_xml(md, draft.item_texts()),
+                format="xml",
+                creation_date=created,
+            ),
+        ),
+        custom_tags=(
+            ofd.CustomTagFile(type_id=TAG_TYPE, xml=_tag_xml(tags, page_id), namespace=TAG_NAMESPACE),
+        ),
+        page_size=(layout.width, layout.height),
     )
+
+
+def _tag_xml(tags: dict[str, list[int]], page_id: int) -> bytes:
+    """The GB/T 36905 data index: each shown element -> the text objects on the page that show it."""
+    root = etree.Element(f"{{{TAG_NAMESPACE}}}Certificate", nsmap={"ecert": TAG_NAMESPACE, "ofd": OFD_NS})
+    for key, ids in sorted(tags.items()):
+        el = etree.SubElement(root, f"{{{TAG_NAMESPACE}}}Element", Name=key)
+        for obj_id in ids:
+            ref = etree.SubElement(el, f"{{{OFD_NS}}}ObjectRef", PageRef=str(page_id))
+            ref.text = str(obj_id)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
 def sign_package(unsigned: bytes, issuer: Issuer, *, at: datetime | None = None) -> bytes:
