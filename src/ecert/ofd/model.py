@@ -1,0 +1,248 @@
+"""What to write: a document as frozen values (GB/T 33190-2016 terms; lengths in millimetres).
+
+Values check themselves when built (IDs positive and unique, fonts and images referenced exist,
+DocID 32 hex digits), so :func:`ecert.ofd.writer.write` never meets an inconsistent document.
+IDs of fonts, images and page objects are chosen by the caller (so that custom tags can point at
+objects); the writer numbers pages and layers after the largest of them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ecert.errors import InputError
+from ecert.ofd.xmlsafe import parse_xml
+
+__all__ = [
+    "Attachment",
+    "Box",
+    "CustomTagFile",
+    "DocInfo",
+    "Document",
+    "Font",
+    "Image",
+    "ImageObject",
+    "Page",
+    "PageObject",
+    "PathObject",
+    "TextObject",
+]
+
+Box = tuple[float, float, float, float]  # x y w h, mm (ST_Box)
+RGB = tuple[int, int, int]
+IMAGE_FORMATS = ("PNG", "JPEG")
+_DOC_ID = re.compile(r"^[0-9a-f]{32}$")
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")  # XML 1.0 §2.2 Char
+
+
+def _check_xml(what: str, *values: str | None) -> None:
+    """Refuse characters XML 1.0 cannot carry (a writer would otherwise fail later)."""
+    for value in values:
+        if value is not None and _NOT_XML.search(value):
+            raise InputError("character not allowed in XML", where=what, value=value)
+
+
+def _check_id(value: int, what: str) -> None:
+    if not isinstance(value, int) or value <= 0:
+        raise InputError(f"{what} ID must be a positive integer", value=value)
+
+
+def _check_box(box: Box, what: str) -> None:
+    if len(box) != 4 or box[2] < 0 or box[3] < 0:
+        raise InputError(f"{what} boundary must be (x, y, w, h) with w, h >= 0", value=box)
+
+
+def _check_rgb(rgb: RGB | None, what: str) -> None:
+    if rgb is not None and (len(rgb) != 3 or any(not 0 <= c <= 255 for c in rgb)):
+        raise InputError(f"{what} colour must be three values 0..255", value=rgb)
+
+
+@dataclass(frozen=True, slots=True)
+class Font:
+    """``ofd:Font``: by name (readers substitute a system CJK font) or with an embedded file."""
+
+    id: int
+    font_name: str = "SimSun"
+    family_name: str | None = "宋体"
+    font_file: bytes | None = None  # TrueType/OpenType bytes to embed (FontFile)
+
+    def __post_init__(self) -> None:
+        _check_id(self.id, "font")
+        if not self.font_name:
+            raise InputError("font name is empty", where=f"font {self.id}")
+        _check_xml(f"font {self.id}", self.font_name, self.family_name)
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """An image resource (``ofd:MultiMedia Type="Image"``)."""
+
+    id: int
+    data: bytes
+    format: str = "PNG"
+
+    def __post_init__(self) -> None:
+        _check_id(self.id, "image")
+        if self.format not in IMAGE_FORMATS:
+            raise InputError("unsupported image format", where=f"image {self.id}", value=self.format,
+                             expected=" or ".join(IMAGE_FORMATS))
+
+
+@dataclass(frozen=True, slots=True)
+class TextObject:
+    """``ofd:TextObject`` with one ``TextCode`` (§11): X, Y (baseline) relative to the boundary."""
+
+    id: int
+    boundary: Box
+    font: int
+    size: float
+    text: str
+    fill: RGB = (0, 0, 0)
+    x: float = 0.0
+    y: float | None = None  # baseline; default: the font size
+    delta_x: tuple[float, ...] | None = None  # advance between characters (len(text) - 1 values)
+
+    def __post_init__(self) -> None:
+        _check_id(self.id, "text object")
+        _check_box(self.boundary, f"text object {self.id}")
+        _check_rgb(self.fill, f"text object {self.id}")
+        _check_xml(f"text object {self.id}", self.text)
+        if not self.text or self.size <= 0:
+            raise InputError("text object needs text and a positive size", where=f"text object {self.id}")
+        if self.delta_x is not None and len(self.delta_x) != len(self.text) - 1:
+            raise InputError("DeltaX needs one value per gap between characters",
+                             where=f"text object {self.id}", value=len(self.delta_x),
+                             expected=str(len(self.text) - 1))
+
+
+@dataclass(frozen=True, slots=True)
+class ImageObject:
+    """``ofd:ImageObject``: an image resource drawn into its boundary."""
+
+    id: int
+    boundary: Box
+    resource: int
+
+    def __post_init__(self) -> None:
+        _check_id(self.id, "image object")
+        _check_box(self.boundary, f"image object {self.id}")
+
+
+@dataclass(frozen=True, slots=True)
+class PathObject:
+    """``ofd:PathObject`` with ``AbbreviatedData`` (§9.3, e.g. ``"M 0 0 L 10 0 C ... B"``)."""
+
+    id: int
+    boundary: Box
+    data: str
+    stroke: RGB | None = (0, 0, 0)
+    fill: RGB | None = None
+    line_width: float = 0.353
+
+    def __post_init__(self) -> None:
+        _check_id(self.id, "path object")
+        _check_box(self.boundary, f"path object {self.id}")
+        _check_rgb(self.stroke, f"path object {self.id}")
+        _check_rgb(self.fill, f"path object {self.id}")
+        if not self.data.strip():
+            raise InputError("path data is empty", where=f"path object {self.id}")
+        _check_xml(f"path object {self.id}", self.data)
+
+
+PageObject = TextObject | ImageObject | PathObject
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page: its objects, drawn in order on one layer."""
+
+    objects: tuple[PageObject, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file attached to the document (§20)."""
+
+    name: str
+    data: bytes
+    format: str
+    creation_date: str | None = None  # default: the document's CreationDate
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise InputError("attachment name is empty")
+        _check_xml("attachment", self.name, self.format, self.creation_date)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomTagFile:
+    """A custom tag file (§16): well-formed XML of the given type."""
+
+    type_id: str
+    xml: bytes
+    namespace: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_xml("custom tag", self.type_id, self.namespace)
+        parse_xml(self.xml, f"custom tag {self.type_id!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class DocInfo:
+    """``ofd:DocInfo`` to write; ``custom_datas`` become ``ofd:CustomData Name=...`` in order."""
+
+    doc_id: str
+    creation_date: str
+    title: str | None = None
+    author: str | None = None
+    creator: str | None = "ecert"
+    creator_version: str | None = None
+    custom_datas: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not _DOC_ID.match(self.doc_id):
+            raise InputError("DocID must be 32 lower-case hex digits", value=self.doc_id)
+        _check_xml("DocInfo", self.creation_date, self.title, self.author, self.creator, self.creator_version,
+                   *(t for pair in self.custom_datas for t in pair))
+        names = [n for n, _ in self.custom_datas]
+        if len(set(names)) != len(names) or not all(names):
+            raise InputError("CustomData names must be non-empty and unique", value=names)
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A whole document to write: pages, resources, attachments, tags, metadata."""
+
+    doc_info: DocInfo
+    pages: tuple[Page, ...]
+    fonts: tuple[Font, ...] = ()
+    images: tuple[Image, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    custom_tags: tuple[CustomTagFile, ...] = ()
+    page_size: tuple[float, float] = (210.0, 297.0)
+
+    def __post_init__(self) -> None:
+        if not self.pages:
+            raise InputError("a document needs at least one page")
+        ids = [f.id for f in self.fonts] + [i.id for i in self.images]
+        ids += [o.id for p in self.pages for o in p.objects]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise InputError("object IDs must be unique", value=dupes)
+        fonts, images = {f.id for f in self.fonts}, {i.id for i in self.images}
+        for page in self.pages:
+            for obj in page.objects:
+                if isinstance(obj, TextObject) and obj.font not in fonts:
+                    raise InputError("text object uses an unknown font", where=f"text object {obj.id}",
+                                     value=obj.font)
+                if isinstance(obj, ImageObject) and obj.resource not in images:
+                    raise InputError("image object uses an unknown image", where=f"image object {obj.id}",
+                                     value=obj.resource)
+        names = [a.name for a in self.attachments]
+        if len(set(names)) != len(names):
+            raise InputError("attachment names must be unique", value=names)
+
+    def max_object_id(self) -> int:
+        ids = [f.id for f in self.fonts] + [i.id for i in self.images]
+        return max([*ids, *(o.id for p in self.pages for o in p.objects)], default=0)
