@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ecert.errors import EcertError, InvalidPackage, UnsafePackage
-from ecert.ofd import Limits, OFDPackage, parse_xml
+from ecert.ofd import Limits, OFDPackage, SesSignature, check_references, parse_xml, uncovered_entries
 
 INTEROP = Path("/work/shared/interop/ofdrw")
 HELLO = (INTEROP / "helloworld.ofd").read_bytes()
@@ -51,9 +51,12 @@ def exercise(pkg: OFDPackage) -> None:
     pkg.names()
     for i, _body in enumerate(pkg.doc_bodies()):
         pkg.document(i)
-        sigs = getattr(pkg, "signatures", None)
-        if sigs is not None:
-            sigs(i)
+        for sig in pkg.signatures(i):
+            sig.signing_time()
+            check_references(pkg, sig)
+            with contextlib.suppress(EcertError):  # not every signed value is a seal
+                SesSignature.parse(sig.signed_value)
+        uncovered_entries(pkg, i)
 
 
 # --- ZIP level -------------------------------------------------------------------------------
