@@ -243,6 +243,13 @@ class Document:
         if len(set(names)) != len(names):
             raise InputError("attachment names must be unique", value=names)
 
+    def page_id(self, index: int) -> int:
+        """The ID the writer gives page ``index`` (for ``ObjectRef PageRef=`` in custom tags)."""
+        if not 0 <= index < len(self.pages):
+            raise InputError("no such page", value=index, expected=f"0..{len(self.pages) - 1}")
+        return self.max_object_id() + 1 + index
+
     def max_object_id(self) -> int:
+        """The largest caller-chosen ID (fonts, images, page objects); the writer numbers after it."""
         ids = [f.id for f in self.fonts] + [i.id for i in self.images]
         return max([*ids, *(o.id for p in self.pages for o in p.objects)], default=0)

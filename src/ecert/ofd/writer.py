@@ -106,8 +106,8 @@ def _root(local: str, **attrs: str) -> etree._Element:
 def write(document: Document) -> bytes:
     """A complete OFD package for ``document``, byte-for-byte reproducible."""
     files: list[tuple[str, bytes]] = [(OFD_ENTRY, _ofd_xml(document))]
-    next_id = document.max_object_id() + 1
-    page_ids = list(range(next_id, next_id + len(document.pages)))
+    page_ids = [document.page_id(i) for i in range(len(document.pages))]
+    next_id = page_ids[0]
     layer_ids = list(range(next_id + len(document.pages), next_id + 2 * len(document.pages)))
     attach_ids = list(range(layer_ids[-1] + 1, layer_ids[-1] + 1 + len(document.attachments)))
     max_id = max([layer_ids[-1], *attach_ids])
