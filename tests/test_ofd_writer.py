@@ -81,7 +81,8 @@ def test_ids_unique_and_max_unit_id() -> None:
             ids += [int(v) for v in pkg.xml(name).xpath("//@ID")]  # type: ignore[union-attr]
     assert len(ids) == len(set(ids))
     assert pkg.document(0).max_unit_id == max(ids)
-    assert [int(p.id) for p in pkg.document(0).pages] == [sample().page_id(0), sample().page_id(1)] == [14, 15]
+    page_ids = [int(p.id) for p in pkg.document(0).pages]
+    assert page_ids == [sample().page_id(0), sample().page_id(1)] == [14, 15]
 
 
 def test_text_object_shape() -> None:
