@@ -64,7 +64,9 @@ def check_signature(
         report.warn(
             "signing_time", f"signature date/time is unreadable: {exc}", f"签名时间无法解析：{exc}", subject
         )
-    if sig.type == "Seal":
+    if sig.type == "Seal" or _first_inner_tag(sig.signed_value) == 0x30:
+        # tax-bureau e-invoices omit Type="Seal" although SignedValue is an SES_Signature:
+        # the content decides (SES: SEQUENCE { SEQUENCE TBS_Sign ...}; CMS: SEQUENCE { OID ...})
         signer, algorithm, when = _check_seal(sig, report, subject, claimed_time)
     else:
         signer, algorithm, when = _check_sign(sig, trust, report, subject, claimed_time)
@@ -72,7 +74,7 @@ def check_signature(
     trusted = _check_trust(signer, trust, report, subject, at)
     summary = SignerSummary(
         signature=str(sig.id),
-        kind=sig.type,
+        kind="Seal" if sig.type == "Seal" or _first_inner_tag(sig.signed_value) == 0x30 else "Sign",
         subject=signer.subject if signer is not None else None,
         algorithm=algorithm,
         signing_time=when or claimed_time,
@@ -174,12 +176,17 @@ def _known(oid: str) -> bool:
     return True
 
 
+def _first_inner_tag(value: bytes) -> int | None:
+    """The tag of the first element inside a DER SEQUENCE (None when ``value`` is no SEQUENCE)."""
+    if len(value) < 4 or value[0] != 0x30:
+        return None
+    i = 2 if value[1] < 0x80 else 2 + (value[1] & 0x7F)
+    return value[i] if i < len(value) else None
+
+
 def _looks_like_cms(value: bytes) -> bool:
     """A ContentInfo starts with SEQUENCE { OID ...; a bare signature with SEQUENCE { INTEGER."""
-    if len(value) < 4 or value[0] != 0x30:
-        return False
-    i = 2 if value[1] < 0x80 else 2 + (value[1] & 0x7F)
-    return i < len(value) and value[i] == 0x06
+    return _first_inner_tag(value) == 0x06
 
 
 def _verifies(key: PublicKey, signature: bytes, data: bytes, algorithm: SignatureAlgorithm) -> bool:
