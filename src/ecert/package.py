@@ -19,6 +19,7 @@ randomness of SM2/ECDSA signatures.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -158,9 +159,8 @@ def _document(draft: CertificateDraft, layout: FaceLayout, resources: dict[str, 
         )
         if not text.is_label and text.key != "subtitle":
             tags.setdefault(text.key, []).append(obj_id)
-    page_id = max(o.id for o in objects) + 1  # the writer numbers the page after the largest object ID
     created = md.issue_date.isoformat()
-    return ofd.Document(
+    document = ofd.Document(
         doc_info=ofd.DocInfo(
             doc_id=sm3(str(md.identifier).encode()).hex()[:32],
             creation_date=created,
