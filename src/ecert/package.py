@@ -181,11 +181,12 @@ def _document(draft: CertificateDraft, layout: FaceLayout, resources: dict[str, 
                 creation_date=created,
             ),
         ),
-        custom_tags=(
-            ofd.CustomTagFile(type_id=TAG_TYPE, xml=_tag_xml(tags, page_id), namespace=TAG_NAMESPACE),
-        ),
         page_size=(layout.width, layout.height),
     )
+    index = ofd.CustomTagFile(
+        type_id=TAG_TYPE, xml=_tag_xml(tags, document.page_id(0)), namespace=TAG_NAMESPACE
+    )
+    return dataclasses.replace(document, custom_tags=(index,))
 
 
 def _tag_xml(tags: dict[str, list[int]], page_id: int) -> bytes:
