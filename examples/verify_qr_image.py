@@ -1,0 +1,42 @@
+"""Service window: verify the QR code on a certificate from a photo or scan, offline.
+
+    python examples/verify_qr_image.py photo.png --trust demo-out/trust \
+        --cert demo-out/keys/issuer.cert.pem [--status status-list.json]
+
+The window is configured once with the trust anchors and the department certificates it
+accepts (the QR payload names its signer only by key id) and, optionally, the latest signed
+status list; no network is needed.  Exit status 0 means valid.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ecert.app import decode_qr_image, load_certificate_files, load_status_source, load_trust
+from ecert.qr.offline import verify_offline
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("image", type=Path)
+    ap.add_argument("--trust", required=True, type=Path)
+    ap.add_argument("--cert", action="append", type=Path, default=[])
+    ap.add_argument("--status", type=Path)
+    ap.add_argument("--lang", choices=("zh", "en"), default="zh")
+    args = ap.parse_args()
+
+    trust = load_trust(args.trust)
+    status = load_status_source(status_list=args.status, registry=None, trust=trust, at=None)
+    report = verify_offline(
+        decode_qr_image(args.image), trust=trust, certificates=load_certificate_files(args.cert), status=status
+    )
+    print(report.to_text(args.lang))
+    if report.metadata is not None:
+        md = report.metadata
+        print(f"\n{md.certificate_name}  {md.holder_name}  {md.holder_code}  {md.issuer_name}")
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
