@@ -18,7 +18,7 @@ from ecert.crypto.signer import Signer
 from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate, load_certificates
 from ecert.errors import InputError, InvalidQRPayload
-from ecert.registry.base import StatusSource
+from ecert.verify.status import StatusSource
 from ecert.verify.report import ReportBuilder, VerificationReport
 
 __all__ = [

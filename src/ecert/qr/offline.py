@@ -22,7 +22,7 @@ from ecert.errors import EcertError, InputError, InvalidQRPayload, InvalidSignat
 from ecert.identifier import Identifier
 from ecert.metadata import CoreMetadata
 from ecert.qr.payload import Claims, QRAlgorithm, decode_offline, encode_offline, signed_part
-from ecert.registry.base import StatusSource
+from ecert.verify.status import StatusSource
 from ecert.verify.content import check_status, check_validity_period
 from ecert.verify.report import ReportBuilder, SignerSummary, VerificationReport
 

@@ -12,8 +12,8 @@ from datetime import datetime
 from ecert.errors import EcertError
 from ecert.metadata import CoreMetadata, elements
 from ecert.metadata.document import parse_certificate_xml
-from ecert.registry.base import StatusSource
 from ecert.verify.report import ReportBuilder
+from ecert.verify.status import StatusSource
 
 __all__ = ["ATTACHMENT_NAME", "check_metadata", "check_status", "check_validity_period"]
 

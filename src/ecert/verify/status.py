@@ -1,0 +1,42 @@
+"""What verification needs from a status source (a registry, a signed status list).
+
+The verifier defines the interface it consumes; :mod:`ecert.registry` implements it.  A source
+answers for one identifier: ``None`` when it does not know it, or an entry with the status.
+A registry knows every certificate it issued, so "unknown" is a failure there; a status list
+carries only certificates that are *not* valid, so "unknown" means "not listed".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+__all__ = ["StatusEntryView", "StatusSource"]
+
+
+@runtime_checkable
+class StatusEntryView(Protocol):
+    @property
+    def is_valid(self) -> bool: ...
+
+    @property
+    def status_name(self) -> str: ...  # e.g. "revoked"
+
+    @property
+    def status_name_zh(self) -> str: ...  # e.g. "吊销"
+
+    @property
+    def reason(self) -> str | None: ...
+
+    @property
+    def changed_at(self) -> datetime: ...
+
+
+@runtime_checkable
+class StatusSource(Protocol):
+    @property
+    def knows_every_certificate(self) -> bool: ...
+
+    def describe(self) -> str: ...
+
+    def status_of(self, identifier: str) -> StatusEntryView | None: ...
