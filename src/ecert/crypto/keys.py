@@ -117,7 +117,7 @@ class PublicKey:
     def spki_der(self) -> bytes:
         """The DER SubjectPublicKeyInfo."""
         if isinstance(self.key, SM2PublicKey):
-            return _sm2_spki(self.key).dump()
+            return bytes(_sm2_spki(self.key).dump())
         return self.key.public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
@@ -315,13 +315,18 @@ def load_public_key(data: bytes) -> PublicKey:
 
 def _is_encrypted_pkcs8(der: bytes) -> bool:
     try:
-        keys.EncryptedPrivateKeyInfo.load(der, strict=True).native
+        _ = keys.EncryptedPrivateKeyInfo.load(der, strict=True).native
     except (ValueError, TypeError, KeyError):
         return False
     return True
 
 
-_PRF = {"sha1": hashes.SHA1, "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
+_PRF: dict[str, type[hashes.SHA1 | hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
+    "sha1": hashes.SHA1,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
 _AES = {"aes128_cbc": 16, "aes192_cbc": 24, "aes256_cbc": 32}
 
 
