@@ -20,7 +20,7 @@ from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate
 from ecert.errors import EcertError, InputError, InvalidQRPayload, InvalidSignature
 from ecert.identifier import Identifier
-from ecert.metadata import CoreMetadata
+from ecert.metadata import LONG_TERM, CoreMetadata
 from ecert.qr.payload import Claims, QRAlgorithm, decode_offline, encode_offline, signed_part
 from ecert.verify.status import StatusSource
 from ecert.verify.content import check_status, check_validity_period
@@ -89,21 +89,21 @@ def make_offline(md: CoreMetadata, signer: Signer) -> str:
 
 def _metadata(claims: Claims) -> CoreMetadata:
     identifier = Identifier.build(claims.type_code, claims.identifier_issuer, claims.serial, claims.version)
-    return CoreMetadata.from_claims(
-        certificate_name=claims.certificate_name,
-        type_code=claims.type_code,
-        number=claims.number,
-        identifier=identifier,
-        issuer_name=claims.issuer_name,
-        issuer_code=claims.issuer_code,
-        issue_date=claims.issue_date,
-        holder_name=claims.holder_name,
-        holder_code=claims.holder_code,
-        holder_code_type_code=claims.holder_code_type_code,
-        valid_from=claims.valid_from,
-        valid_until=claims.valid_until,
-        long_term=claims.long_term,
-    )
+    values = {
+        "certificate_name": claims.certificate_name,
+        "type_code": claims.type_code,
+        "number": claims.number,
+        "identifier": identifier,
+        "issuer_name": claims.issuer_name,
+        "issuer_code": claims.issuer_code,
+        "issue_date": claims.issue_date,
+        "holder_name": claims.holder_name,
+        "holder_code": claims.holder_code,
+        "holder_code_type_code": claims.holder_code_type_code,
+        "valid_from": claims.valid_from,
+        "valid_until": LONG_TERM if claims.long_term else claims.valid_until,
+    }
+    return CoreMetadata.from_values(values)
 
 
 def verify_offline(
