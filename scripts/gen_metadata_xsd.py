@@ -69,9 +69,11 @@ def render() -> str:
         )
     lines += [
         '        <xs:element name="KZ" minOccurs="0" maxOccurs="unbounded">',
-        '          <xs:annotation><xs:documentation xml:lang="zh">扩展（照面）字段 KZ_*</xs:documentation></xs:annotation>',
+        '          <xs:annotation><xs:documentation xml:lang="zh">扩展（照面）字段 KZ_*</xs:documentation>'
+        "</xs:annotation>",
         '          <xs:complexType><xs:simpleContent><xs:extension base="xs:string">',
-        '            <xs:attribute name="Name" use="required"><xs:simpleType><xs:restriction base="xs:string">'
+        '            <xs:attribute name="Name" use="required"><xs:simpleType>'
+        '<xs:restriction base="xs:string">'
         '<xs:pattern value="KZ_[A-Za-z0-9_]{1,64}"/></xs:restriction></xs:simpleType></xs:attribute>',
         "          </xs:extension></xs:simpleContent></xs:complexType>",
         "        </xs:element>",
