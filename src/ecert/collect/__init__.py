@@ -1,0 +1,6 @@
+"""Collection (采集): source records -> validated certificate drafts."""
+
+from ecert.collect.collector import CollectedRow, collect, collect_csv
+from ecert.collect.draft import CertificateDraft, DataItemValue
+
+__all__ = ["CertificateDraft", "CollectedRow", "DataItemValue", "collect", "collect_csv"]
