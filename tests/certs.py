@@ -29,7 +29,7 @@ OTHER_DEPARTMENT_CODE = "11330200MB0543216C"
 
 @functools.lru_cache(maxsize=4)
 def hierarchy(kind: str = "sm2", department: str = "示例市市场监督管理局") -> DemoHierarchy:
-    return DemoHierarchy.create(kind, department=department, now=SIGNED_AT)
+    return DemoHierarchy.create(kind, department=department, department_code=DEPARTMENT_CODE, now=SIGNED_AT)
 
 
 def signer(kind: str = "sm2", department: str = "示例市市场监督管理局") -> Signer:
@@ -51,11 +51,10 @@ def sample_record() -> tuple[dict[str, object], str]:
 @functools.lru_cache(maxsize=4)
 def draft(kind: str = "sm2") -> CertificateDraft:
     record, code = sample_record()
-    h = hierarchy(kind)
     return collect(
         record,
         code,
-        issuer=Authority(name="示例市市场监督管理局", code=h.issuer_code),
+        issuer=Authority(name="示例市市场监督管理局", code=DEPARTMENT_CODE),
         today=SIGNED_AT.date(),
     )
 

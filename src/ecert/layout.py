@@ -223,21 +223,14 @@ def _layout(spec: FaceSpec, body: float) -> FaceLayout:
     inner_right = width - (_MARGIN + _BORDER_GAP + 10.0)
 
     y = _MARGIN + _BORDER_GAP + 14.0
-    title_w = min(text_width(spec.title, _TITLE_SIZE), inner_right - inner_left)
+    usable = inner_right - inner_left - 10.0
+    title_size = min(_TITLE_SIZE, usable / max(text_width(spec.title, 1.0), 1.0))
+    title_w = text_width(spec.title, title_size)
+    title_h = title_size * 1.2
     texts.append(
-        TextBox(
-            "title",
-            (width - title_w) / 2,
-            y,
-            title_w,
-            _TITLE_SIZE * 1.2,
-            _TITLE_SIZE,
-            spec.title,
-            True,
-            "center",
-        )
+        TextBox("title", (width - title_w) / 2, y, title_w, title_h, title_size, spec.title, True, "center")
     )
-    y += _TITLE_SIZE * 1.2 + 4.0
+    y += title_h + 4.0
     if spec.subtitle:
         sub_w = text_width(spec.subtitle, _SUBTITLE_SIZE)
         texts.append(
