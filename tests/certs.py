@@ -28,12 +28,12 @@ OTHER_DEPARTMENT_CODE = "11330200MB0543216C"
 
 
 @functools.lru_cache(maxsize=4)
-def hierarchy(kind: str = "sm2", department: str = "示例市市场监督管理局") -> DemoHierarchy:
-    return DemoHierarchy.create(kind, department=department, department_code=DEPARTMENT_CODE, now=SIGNED_AT)
+def hierarchy(kind: str = "sm2") -> DemoHierarchy:
+    return DemoHierarchy.create(kind, department="示例市市场监督管理局", department_code=DEPARTMENT_CODE, now=SIGNED_AT)
 
 
-def signer(kind: str = "sm2", department: str = "示例市市场监督管理局") -> Signer:
-    h = hierarchy(kind, department)
+def signer(kind: str = "sm2") -> Signer:
+    h = hierarchy(kind)
     return Signer(h.issuer_key, h.issuer_cert, (h.root_cert,))
 
 

@@ -121,6 +121,8 @@ def verify_cms(
             raise _fail(f"content type {ctype} is not SignedData")
         signed = info["content"]
         _ = signed.native  # force full parsing inside the guard
+        if cms.ContentInfo.load(der).dump(force=True) != der:
+            raise _fail("not DER-encoded (non-minimal lengths or other BER forms)")
         version = signed["version"].native
         signer_infos = list(signed["signer_infos"])
         certs_der = [c.chosen.dump() for c in signed["certificates"]] if signed["certificates"].native else []
