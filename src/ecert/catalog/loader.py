@@ -1,236 +1,360 @@
-"""Loading type definitions (``spec/types/*.json``) with a structural check.
+"""Loading type definitions (``spec/types/*.json``): structure checked against ``spec/type.schema.json``.
 
-The file format is described by ``spec/type.schema.json``; this loader checks the same rules
-without a JSON Schema library at run time and reports every problem with its JSON path.
+The runtime applies the *same* schema file the tests validate with ``jsonschema``, through a small
+evaluator of the keywords that file uses (jsonschema is not a run-time dependency), so the two can
+never drift apart.  Then come the checks a schema cannot express (check characters, prefixes,
+duplicates, references).  Every problem is reported at once with its JSON path (``$.items[2].type``).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from ecert.catalog.model import CertificateType, DataItemSpec, FaceSpecData, HolderKind, ValidityRule
+from ecert.catalog.model import (
+    CertificateType,
+    DataItemSpec,
+    FaceSpecData,
+    HolderKind,
+    ValidityRule,
+    alias_key,
+)
 from ecert.codes import uscc
 from ecert.errors import EcertError, InvalidTypeDefinition, UnknownType
-from ecert.metadata.elements import attr_for_key
+from ecert.metadata import HOLDER_CODE_TYPES, Authority, get_status_profile
 
-__all__ = ["Catalog", "default_catalog", "load_type", "load_type_file"]
+__all__ = [
+    "MAX_TYPE_FILE",
+    "Catalog",
+    "InvalidTypeFile",
+    "TypeProblem",
+    "check_structure",
+    "default_catalog",
+    "load_type",
+    "load_type_file",
+    "type_schema",
+]
 
-_TOP = {
-    "code",
-    "name",
-    "defining_authority",
-    "domain",
-    "holder_kinds",
-    "holder_code_types",
-    "validity",
-    "items",
-    "face",
-    "status_profile",
-    "source",
+MAX_TYPE_FILE = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TypeProblem:
+    """One problem of a type definition: JSON path and message."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class InvalidTypeFile(InvalidTypeDefinition):
+    """A type definition breaks the schema or the catalogue rules; ``problems`` lists them all."""
+
+    def __init__(self, problems: Sequence[TypeProblem], where: str) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        details = "; ".join(str(p) for p in self.problems)
+        super().__init__(f"{count} problem{'s' * (count != 1)}: {details}", where=where)
+
+
+@lru_cache(maxsize=1)
+def type_schema() -> Mapping[str, Any]:
+    """``spec/type.schema.json`` as data."""
+    text = (resources.files("ecert") / "spec" / "type.schema.json").read_text(encoding="utf-8")
+    return cast(Mapping[str, Any], json.loads(text))
+
+
+# --- a JSON Schema subset evaluator (exactly the keywords type.schema.json uses) ------------------
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "boolean": (bool,),
+    "integer": (int,),
+    "number": (int, float),
 }
-_ITEM = {
-    "name",
-    "label",
-    "type",
-    "required",
-    "pattern",
-    "choices",
-    "code_kind",
-    "max_length",
-    "display",
-    "source_names",
-    "unit",
-}
-_TYPES = {"string", "date", "integer", "decimal", "code", "enum"}
-_CODE_KINDS = {"uscc", "citizen-id", "org-code", "division"}
 
 
-class _Problems:
-    def __init__(self, where: str) -> None:
-        self.where, self.items = where, []  # type: tuple[str, list[str]]
-
-    def add(self, path: str, message: str) -> None:
-        self.items.append(f"{path}: {message}")
+def _is_type(value: Any, name: str) -> bool:
+    if isinstance(value, bool) and name in ("integer", "number"):
+        return False
+    return isinstance(value, _JSON_TYPES[name])
 
 
-def _req(d: Mapping[str, Any], key: str, kind: type, path: str, p: _Problems) -> Any:
-    value = d.get(key)
-    if not isinstance(value, kind) or (isinstance(value, str) and not value.strip()):
-        p.add(f"{path}.{key}", f"required, must be a non-empty {kind.__name__}")
-        return None
-    return value
+def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+    ref = schema.get("$ref")
+    if ref is None:
+        return schema
+    node: Any = root
+    for part in str(ref).removeprefix("#/").split("/"):
+        node = node[part]
+    return cast(Mapping[str, Any], node)
 
 
-def load_type(data: Mapping[str, Any], where: str = "<type>") -> CertificateType:
-    """Check and build one type definition; all problems in one InvalidTypeDefinition."""
-    p = _Problems(where)
-    if not isinstance(data, Mapping):
-        raise InvalidTypeDefinition("type definition must be a JSON object", where=where)
-    for key in sorted(set(data) - _TOP):
-        p.add(f"$.{key}", "unknown key")
-    code = _req(data, "code", str, "$", p)
-    if code is not None and (not re.fullmatch(r"[0-9A-Z]{18}\d{3}", code) or not uscc.is_valid(code[:18])):
-        p.add("$.code", "must be the defining authority's USCC (valid check character) + 3 digits")
-    name = _req(data, "name", str, "$", p)
-    authority = _req(data, "defining_authority", dict, "$", p) or {}
-    auth_name = _req(authority, "name", str, "$.defining_authority", p)
-    auth_code = _req(authority, "code", str, "$.defining_authority", p)
-    if auth_code and code and code[:18] != auth_code:
-        p.add("$.defining_authority.code", "must equal the first 18 characters of the type code")
-    kinds: list[HolderKind] = []
-    for i, k in enumerate(_req(data, "holder_kinds", list, "$", p) or []):
-        try:
-            kinds.append(HolderKind(k))
-        except ValueError:
-            p.add(f"$.holder_kinds[{i}]", f"unknown holder kind {k!r}")
-    hct = _req(data, "holder_code_types", list, "$", p) or []
-    if not all(isinstance(c, str) and re.fullmatch(r"\d{3}", c) for c in hct):
-        p.add("$.holder_code_types", "must be 3-digit codes")
-    validity = _validity(_req(data, "validity", dict, "$", p) or {}, p)
-    face_d = _req(data, "face", dict, "$", p) or {}
-    face = FaceSpecData(
-        str(face_d.get("title") or name or ""),
-        str(face_d.get("subtitle", "")),
-        face_d.get("orientation", "portrait"),
+def _check(value: Any, schema: Mapping[str, Any], path: str, root: Mapping[str, Any]) -> list[TypeProblem]:
+    schema = _resolve(schema, root)
+    out: list[TypeProblem] = []
+    if "type" in schema and not _is_type(value, schema["type"]):
+        return [TypeProblem(path, f"must be of type {schema['type']}")]
+    if "enum" in schema and value not in schema["enum"]:
+        out.append(TypeProblem(path, f"must be one of {', '.join(map(str, schema['enum']))}"))
+    if "const" in schema and value != schema["const"]:
+        out.append(TypeProblem(path, f"must be {schema['const']!r}"))
+    if isinstance(value, str):
+        if len(value) < schema.get("minLength", 0):
+            out.append(TypeProblem(path, "must not be empty" if not value else "is too short"))
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            out.append(TypeProblem(path, f"is longer than {schema['maxLength']} characters"))
+        if "pattern" in schema and re.search(schema["pattern"], value) is None:
+            out.append(TypeProblem(path, f"does not match {schema['pattern']}"))
+    if _is_type(value, "number"):
+        if "minimum" in schema and value < schema["minimum"]:
+            out.append(TypeProblem(path, f"must be at least {schema['minimum']}"))
+        if "maximum" in schema and value > schema["maximum"]:
+            out.append(TypeProblem(path, f"must be at most {schema['maximum']}"))
+    if isinstance(value, list):
+        out.extend(_check_array(value, schema, path, root))
+    if isinstance(value, dict):
+        out.extend(_check_object(value, schema, path, root))
+    for sub in schema.get("allOf", ()):
+        if "if" in sub and not _check(value, sub["if"], path, root):
+            out.extend(_check(value, sub.get("then", {}), path, root))
+    return out
+
+
+def _check_array(
+    value: list[Any], schema: Mapping[str, Any], path: str, root: Mapping[str, Any]
+) -> list[TypeProblem]:
+    out: list[TypeProblem] = []
+    if len(value) < schema.get("minItems", 0):
+        out.append(TypeProblem(path, f"needs at least {schema['minItems']} entries"))
+    if schema.get("uniqueItems"):
+        seen: list[Any] = []
+        for i, v in enumerate(value):
+            if v in seen:
+                out.append(TypeProblem(f"{path}[{i}]", "repeats an earlier entry"))
+            seen.append(v)
+    if "items" in schema:
+        for i, v in enumerate(value):
+            out.extend(_check(v, schema["items"], f"{path}[{i}]", root))
+    return out
+
+
+def _check_object(
+    value: dict[str, Any], schema: Mapping[str, Any], path: str, root: Mapping[str, Any]
+) -> list[TypeProblem]:
+    out: list[TypeProblem] = []
+    props: Mapping[str, Any] = schema.get("properties", {})
+    out.extend(
+        TypeProblem(f"{path}.{k}", "is required") for k in schema.get("required", ()) if k not in value
     )
-    if face.orientation not in ("portrait", "landscape"):
-        p.add("$.face.orientation", "portrait or landscape")
-    items = [_item(d, f"$.items[{i}]", p) for i, d in enumerate(_req(data, "items", list, "$", p) or [])]
-    names = [i.name for i in items if i is not None]
-    for dup in sorted({n for n in names if names.count(n) > 1}):
-        p.add("$.items", f"item {dup!r} defined twice")
-    if p.items:
-        raise InvalidTypeDefinition("; ".join(p.items), where=where)
+    if len(value) < schema.get("minProperties", 0):
+        out.append(TypeProblem(path, f"needs at least {schema['minProperties']} entries"))
+    extra = schema.get("additionalProperties", True)
+    for key, v in value.items():
+        if key in props:
+            out.extend(_check(v, props[key], f"{path}.{key}", root))
+        elif extra is False:
+            out.append(TypeProblem(f"{path}.{key}", "unknown key"))
+        elif isinstance(extra, Mapping):
+            out.extend(_check(v, extra, f"{path}.{key}", root))
+    return out
+
+
+def check_structure(data: Any) -> list[TypeProblem]:
+    """Problems of ``data`` against ``spec/type.schema.json`` (empty when it conforms)."""
+    schema = type_schema()
+    return _check(data, schema, "$", schema)
+
+
+# --- beyond the schema ---------------------------------------------------------------------------
+
+
+def _rule_problems(d: Mapping[str, Any]) -> list[TypeProblem]:
+    p: list[TypeProblem] = []
+    code, authority = d["code"], d["defining_authority"]
+    try:
+        uscc.validate(code[:18])
+    except EcertError as exc:
+        p.append(TypeProblem("$.code", f"the first 18 characters are not a valid USCC: {exc}"))
+    if code[18:] == "000":
+        p.append(TypeProblem("$.code", "the 3-digit sequence starts at 001"))
+    if authority["code"] != code[:18]:
+        p.append(TypeProblem("$.defining_authority.code", "must equal the first 18 characters of $.code"))
+    for i, c in enumerate(d["holder_code_types"]):
+        if c not in HOLDER_CODE_TYPES:
+            p.append(TypeProblem(f"$.holder_code_types[{i}]", f"unknown holder code type {c!r}"))
+    try:
+        get_status_profile(d.get("status_profile", "default"))
+    except EcertError as exc:
+        p.append(TypeProblem("$.status_profile", str(exc)))
+    validity = d["validity"]
+    if "default" in validity and validity["kind"] != "given":
+        p.append(TypeProblem("$.validity.default", "only a 'given' validity has a default"))
+    if "years" in validity and "fixed_years" not in (validity["kind"], validity.get("default")):
+        p.append(TypeProblem("$.validity.years", "years only apply to fixed_years"))
+    names: dict[str, int] = {}
+    aliases: dict[str, str] = {}
+    for i, item in enumerate(d["items"]):
+        path = f"$.items[{i}]"
+        if item["name"] in names:
+            p.append(
+                TypeProblem(f"{path}.name", f"{item['name']!r} is already $.items[{names[item['name']]}]")
+            )
+        names.setdefault(item["name"], i)
+        for alias in (item["name"], item["label"], *item.get("source_names", ())):
+            other = aliases.setdefault(alias_key(alias), item["name"])
+            if other != item["name"]:
+                p.append(TypeProblem(f"{path}.source_names", f"input name {alias!r} also names {other!r}"))
+        if "pattern" in item:
+            try:
+                re.compile(item["pattern"])
+            except re.error as exc:
+                p.append(TypeProblem(f"{path}.pattern", f"not a regular expression ({exc})"))
+        kind = item.get("type", "string")
+        if "code_kind" in item and kind != "code":
+            p.append(TypeProblem(f"{path}.code_kind", "only 'code' items have a code_kind"))
+        if "choices" in item and kind != "enum":
+            p.append(TypeProblem(f"{path}.choices", "only 'enum' items have choices"))
+        if "unit" in item and kind not in ("decimal", "integer"):
+            p.append(TypeProblem(f"{path}.unit", "only numbers have a unit"))
+    for j, name in enumerate(d["face"].get("order", ())):
+        if name not in names:
+            p.append(TypeProblem(f"$.face.order[{j}]", f"names no item ({name!r})"))
+    return p
+
+
+def _build(d: Mapping[str, Any]) -> CertificateType:
+    validity = d["validity"]
+    face = d["face"]
     return CertificateType(
-        code=code,
-        name=name,
-        defining_authority_name=auth_name,
-        defining_authority_code=auth_code,
-        domain=str(data.get("domain", "")),
-        holder_kinds=tuple(kinds),
-        holder_code_types=tuple(hct),
-        validity=validity,
-        items=tuple(i for i in items if i is not None),
-        face=face,
-        status_profile=str(data.get("status_profile", "default")),
-        source=str(data.get("source", "")),
+        code=d["code"],
+        name=d["name"],
+        defining_authority=Authority(d["defining_authority"]["name"], d["defining_authority"]["code"]),
+        domain=d["domain"],
+        holder_kinds=tuple(HolderKind(k) for k in d["holder_kinds"]),
+        holder_code_types=tuple(d["holder_code_types"]),
+        validity=ValidityRule(validity["kind"], validity.get("years"), validity.get("default")),
+        items=tuple(
+            DataItemSpec(
+                name=i["name"],
+                label=i["label"],
+                type=i.get("type", "string"),
+                required=i.get("required", False),
+                pattern=i.get("pattern"),
+                choices=tuple(i.get("choices", {}).items()),
+                code_kind=i.get("code_kind"),
+                max_length=i.get("max_length"),
+                display=i.get("display", True),
+                source_names=tuple(i.get("source_names", ())),
+                unit=i.get("unit"),
+            )
+            for i in d["items"]
+        ),
+        face=FaceSpecData(
+            title=face["title"],
+            subtitle=face.get("subtitle", ""),
+            orientation=face.get("orientation", "portrait"),
+            order=tuple(face.get("order", ())),
+        ),
+        status_profile=d.get("status_profile", "default"),
+        source=d["source"],
     )
 
 
-def _validity(d: Mapping[str, Any], p: _Problems) -> ValidityRule:
-    kind = d.get("kind")
-    if kind not in ("long_term", "fixed_years", "given"):
-        p.add("$.validity.kind", "long_term, fixed_years or given")
-        return ValidityRule("given")
-    years = d.get("years")
-    if kind == "fixed_years" and not (isinstance(years, int) and 1 <= years <= 100):
-        p.add("$.validity.years", "1..100 years required for fixed_years")
-    return ValidityRule(kind, years if isinstance(years, int) else None)
+def load_type(data: Any, where: str = "<type>") -> CertificateType:
+    """Check and build one type definition; every problem in one :class:`InvalidTypeFile`."""
+    problems = check_structure(data)
+    if not problems:
+        problems = _rule_problems(data)
+    if problems:
+        raise InvalidTypeFile(problems, where)
+    try:
+        return _build(data)
+    except EcertError as exc:  # the model's own checks; the ones above should have caught it
+        raise InvalidTypeFile([TypeProblem("$", str(exc))], where) from None
 
 
-def _item(d: Any, path: str, p: _Problems) -> DataItemSpec | None:
-    if not isinstance(d, Mapping):
-        p.add(path, "must be an object")
-        return None
-    for key in sorted(set(d) - _ITEM):
-        p.add(f"{path}.{key}", "unknown key")
-    name, label = _req(d, "name", str, path, p), _req(d, "label", str, path, p)
-    if name and not (name.startswith("KZ_") or attr_for_key(name) == name):
-        p.add(f"{path}.name", "a core metadata attribute (e.g. holder_name) or a KZ_* key")
-    kind = d.get("type", "string")
-    if kind not in _TYPES:
-        p.add(f"{path}.type", f"one of {sorted(_TYPES)}")
-    code_kind = d.get("code_kind")
-    if kind == "code" and code_kind not in _CODE_KINDS:
-        p.add(f"{path}.code_kind", f"one of {sorted(_CODE_KINDS)}")
-    choices = d.get("choices", {})
-    if kind == "enum" and (not isinstance(choices, dict) or not choices):
-        p.add(f"{path}.choices", "an object of code -> label for enum items")
-    pattern = d.get("pattern")
-    if pattern is not None:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            p.add(f"{path}.pattern", f"not a regular expression ({exc})")
-    if name is None or label is None:
-        return None
-    return DataItemSpec(
-        name=name,
-        label=label,
-        type=kind,
-        required=bool(d.get("required", False)),
-        pattern=pattern,
-        choices=tuple((str(k), str(v)) for k, v in (choices.items() if isinstance(choices, dict) else [])),
-        code_kind=code_kind,
-        max_length=d.get("max_length"),
-        display=bool(d.get("display", True)),
-        source_names=tuple(str(s) for s in d.get("source_names", [])),
-        unit=d.get("unit"),
-    )
+def _parse(text: str | bytes, where: str) -> Any:
+    if len(text) > MAX_TYPE_FILE:
+        raise InvalidTypeFile([TypeProblem("$", f"file larger than {MAX_TYPE_FILE} bytes")], where)
+    try:
+        return json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidTypeFile([TypeProblem("$", f"not JSON ({exc})")], where) from None
 
 
 def load_type_file(path: str | Path) -> CertificateType:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-        data = json.loads(text)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidTypeDefinition(f"cannot read type definition ({exc})", where=str(path)) from None
-    return load_type(data, where=str(path))
+    """Read, check and build the type defined in the JSON file at ``path``."""
+    return load_type(_parse(Path(path).read_bytes(), str(path)), where=str(path))
 
 
-@dataclass
 class Catalog:
-    """Certificate types by code.  ``default_catalog()`` holds the shipped national types."""
+    """Certificate types by code (GB/T 36902 目录).  :func:`default_catalog` holds the shipped ones."""
 
-    types: dict[str, CertificateType] = field(default_factory=dict)
+    __slots__ = ("_types",)
+
+    def __init__(self, types: Sequence[CertificateType] = ()) -> None:
+        self._types: dict[str, CertificateType] = {}
+        for t in types:
+            self.add(t)
 
     def add(self, cert_type: CertificateType) -> None:
-        if cert_type.code in self.types:
-            raise InvalidTypeDefinition("duplicate type code", value=cert_type.code)
-        self.types[cert_type.code] = cert_type
+        """Add a type; a second type with the same code is refused (codes are keys, names are not)."""
+        if cert_type.code in self._types:
+            raise InvalidTypeDefinition("duplicate type code", value=cert_type.code, where="catalogue")
+        self._types[cert_type.code] = cert_type
 
     def get(self, code: str) -> CertificateType:
+        """The type with ``code``; :class:`UnknownType` names the code and lists the known ones."""
         try:
-            return self.types[code]
-        except KeyError:
+            return self._types[code]
+        except (KeyError, TypeError):
             raise UnknownType(
-                "no certificate type with this code",
+                "no certificate type with this code in the catalogue",
                 value=code,
-                expected=", ".join(sorted(self.types)) or "a type added to the catalogue",
+                expected=", ".join(f"{t.code} ({t.name})" for t in self) or "a type added to the catalogue",
             ) from None
 
+    def __contains__(self, code: object) -> bool:
+        return code in self._types
+
     def __iter__(self) -> Iterator[CertificateType]:
-        return iter(sorted(self.types.values(), key=lambda t: t.code))
+        return iter(sorted(self._types.values(), key=lambda t: t.code))
 
     def __len__(self) -> int:
-        return len(self.types)
+        return len(self._types)
 
     @classmethod
     def from_directory(cls, path: str | Path) -> Catalog:
+        """Every ``*.json`` type file of a directory (a file name should be its type's code)."""
         catalog = cls()
         for file in sorted(Path(path).glob("*.json")):
-            catalog.add(load_type_file(file))
+            cert_type = load_type_file(file)
+            if cert_type.code in catalog:
+                raise InvalidTypeFile(
+                    [TypeProblem("$.code", f"duplicate type code {cert_type.code}")], str(file)
+                )
+            catalog.add(cert_type)
         return catalog
 
 
 @lru_cache(maxsize=1)
 def default_catalog() -> Catalog:
-    """The types shipped in ``ecert/spec/types`` (read once)."""
+    """The national types shipped in ``ecert/spec/types`` (read once, via importlib.resources)."""
     catalog = Catalog()
     folder = resources.files("ecert") / "spec" / "types"
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".json"):
-            try:
-                catalog.add(load_type(json.loads(entry.read_text(encoding="utf-8")), where=entry.name))
-            except (json.JSONDecodeError, EcertError) as exc:
-                raise InvalidTypeDefinition(
-                    f"shipped type definition broken: {exc}", where=entry.name
-                ) from None
+            where = f"ecert/spec/types/{entry.name}"
+            catalog.add(load_type(_parse(entry.read_bytes(), where), where=where))
     return catalog
