@@ -23,19 +23,15 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "CoreMetadata": ("ecert.metadata", "CoreMetadata"),
     "catalog": ("ecert.catalog", None),
     "CertificateType": ("ecert.catalog", "CertificateType"),
-    "collect": ("ecert.collect", "collect"),
     "collect_csv": ("ecert.collect", "collect_csv"),
     "CertificateDraft": ("ecert.collect", "CertificateDraft"),
-    "package": ("ecert.package", "package"),
     "Issuer": ("ecert.package", "Issuer"),
-    "verify": ("ecert.verify", "verify"),
     "VerificationReport": ("ecert.verify", "VerificationReport"),
-    "render": ("ecert.render", "render"),
     "qr": ("ecert.qr", None),
     "issue_batch": ("ecert.batch", "issue_batch"),
 }
 
-__all__ = [*_error_names, *_LAZY, "__version__"]
+__all__ = [*_error_names, *_LAZY, "__version__", "collect", "package", "render", "verify"]
 
 
 def __getattr__(name: str) -> Any:
@@ -48,3 +44,12 @@ def __getattr__(name: str) -> Any:
     globals()[name] = value
     return value
 
+
+
+# ``collect``, ``package``, ``render`` and ``verify`` are both submodules and the functions users
+# call (``ecert.verify(data, trust=...)``).  Importing a submodule sets the package attribute to the
+# module, so these four are imported here, once, and the names rebound to the functions.
+from ecert.collect import collect  # noqa: E402
+from ecert.package import package  # noqa: E402
+from ecert.render import render  # noqa: E402
+from ecert.verify import verify  # noqa: E402

@@ -149,12 +149,16 @@ def verify_cms(
         attrs_der = b"\x31" + attrs.dump()[1:]  # RFC 5652 §5.4: signed as an explicit SET OF
         values = {a["type"].dotted: a["values"] for a in attrs}
         sid = si["sid"]
+        si_version = si["version"].native
         unsigned = si["unsigned_attrs"].native
         signature = bytes(si["signature"].native)
     except EcertError:
         raise
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InputError(f"malformed CMS SignerInfo ({exc})") from None
+    expected_version = "v1" if sid.name == "issuer_and_serial_number" else "v3"
+    if si_version != expected_version:
+        raise _fail(f"SignerInfo version {si_version} does not fit its signer identifier (RFC 5652 §5.3)")
     if digest_algs != [digest.oid]:
         raise _fail("digestAlgorithms does not name exactly the signer's digest algorithm")
     if unsigned:
