@@ -23,14 +23,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ecert.crypto.trust import TrustStore  # noqa: E402
-from ecert.face import face_images, face_layout  # noqa: E402
-from ecert.metadata.document import certificate_xml  # noqa: E402
-from ecert.ofd.signatures import prepare_signature  # noqa: E402
-from ecert.package import PROVIDER, Issuer, _digest_for, build_unsigned, package, sign_package  # noqa: E402
-from ecert.qr.offline import make_offline  # noqa: E402
-from ecert.verify import verify  # noqa: E402
-from tests.certs import SIGNED_AT, draft, hierarchy, signer  # noqa: E402
+from tests.certs import SIGNED_AT, draft, hierarchy, signer
+
+from ecert.crypto.trust import TrustStore
+from ecert.face import face_images, face_layout
+from ecert.metadata.document import certificate_xml
+from ecert.ofd.signatures import prepare_signature
+from ecert.package import PROVIDER, Issuer, _digest_for, build_unsigned, package, sign_package
+from ecert.qr.offline import make_offline
+from ecert.verify import verify
 
 
 def rate(fn: Callable[[], object], seconds: float) -> float:

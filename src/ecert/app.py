@@ -18,8 +18,8 @@ from ecert.crypto.signer import Signer
 from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate, load_certificates
 from ecert.errors import InputError, InvalidQRPayload
-from ecert.verify.status import StatusSource
 from ecert.verify.report import ReportBuilder, VerificationReport
+from ecert.verify.status import StatusSource
 
 __all__ = [
     "decode_qr_image",
@@ -104,10 +104,10 @@ def decode_qr_image(path: Path) -> str:
     try:
         with Image.open(path) as img:
             img.load()
-            results = zxingcpp.read_barcodes(img.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)
+            results = zxingcpp.read_barcodes(img.convert("L"))
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
         raise InputError(f"cannot read image ({exc})", where=str(path)) from None
-    texts = [r.text for r in results if r.valid]
+    texts = [r.text for r in results if r.valid and r.format == zxingcpp.BarcodeFormat.QRCode]
     if not texts:
         raise InvalidQRPayload("no readable QR code found in the image", where=str(path))
     if len(set(texts)) > 1:

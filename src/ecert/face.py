@@ -163,11 +163,11 @@ def face_images(
     *, qr_payload: str | None = None, photo: bytes | None = None, seal: bytes | None = None
 ) -> Mapping[ImageKind, Image.Image]:
     """The pictures the face shows, as pillow images."""
-    from ecert.qr.image import qr_image
+    from ecert.qr.image import OFFLINE_MAX_VERSION, qr_image
 
     images: dict[ImageKind, Image.Image] = {}
-    if qr_payload is not None:
-        images["qr"] = qr_image(qr_payload)
+    if qr_payload is not None:  # the face carries the offline payload: version 15-M at most (spec/qr.md)
+        images["qr"] = qr_image(qr_payload, module_px=4, max_version=OFFLINE_MAX_VERSION)
     if photo is not None:
         images["photo"] = load_image(photo, "photo")
     if seal is not None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -40,7 +41,7 @@ from ecert.ofd import model as ofd
 from ecert.ofd.namespaces import OFD_NS
 from ecert.ofd.signatures import Provider, prepare_signature
 from ecert.ofd.writer import write
-from ecert.qr.offline import assert_fits, make_offline
+from ecert.qr.offline import make_offline
 from ecert.verify.content import ATTACHMENT_NAME
 
 __all__ = ["PROVIDER", "Issuer", "build_unsigned", "file_name", "package", "sign_package"]
@@ -105,11 +106,11 @@ def build_unsigned(
         draft, photo=photo is not None, seal=seal_image is not None, qr=qr_payload is not None
     )
     images = face_images(qr_payload=qr_payload, photo=photo, seal=seal_image)
-    resources = {kind: _png(img) for kind, img in images.items()}
+    resources = {str(kind): _png(img) for kind, img in images.items()}
     return write(_document(draft, layout, resources))
 
 
-def _document(draft: CertificateDraft, layout: FaceLayout, resources: dict[str, bytes]) -> ofd.Document:
+def _document(draft: CertificateDraft, layout: FaceLayout, resources: Mapping[str, bytes]) -> ofd.Document:
     md = draft.metadata
     regular, bold = (
         ofd.Font(id=1, font_name="SimSun", family_name="宋体"),
@@ -231,8 +232,7 @@ def package(
     if isinstance(issuer, Signer):
         issuer = Issuer(issuer)
     payload = None
-    if qr:
+    if qr:  # face_images() builds the symbol once and refuses one above the budget (spec/qr.md)
         payload = make_offline(draft.metadata, issuer.signer)
-        assert_fits(payload)
     unsigned = build_unsigned(draft, qr_payload=payload, photo=photo, seal_image=issuer.seal_image)
     return sign_package(unsigned, issuer, at=at)

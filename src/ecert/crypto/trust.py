@@ -124,8 +124,12 @@ class TrustStore:
             candidates += [c for c in pool if _issued(current, c) and c not in chain]
             if not candidates:
                 return None
-            # prefer an anchor whose key verifies the signature
-            chosen = next((c for c in candidates if _signed_by(current, c)), candidates[0])
+            # several candidates (re-keyed CA with one name): prefer one whose key verifies
+            chosen = (
+                candidates[0]
+                if len(candidates) == 1
+                else next((c for c in candidates if _signed_by(current, c)), candidates[0])
+            )
             if chosen in chain:
                 return None
             chain.append(chosen)

@@ -15,9 +15,10 @@ from qrcode.exceptions import DataOverflowError
 
 from ecert.errors import InvalidQRPayload
 
-__all__ = ["MAX_VERSION", "qr_image", "qr_png", "qr_version"]
+__all__ = ["MAX_VERSION", "OFFLINE_MAX_VERSION", "qr_image", "qr_png", "qr_version"]
 
 MAX_VERSION = 40
+OFFLINE_MAX_VERSION = 15  # the size budget of offline payloads (spec/qr.md)
 
 
 def _symbol(payload: str, max_version: int) -> qrcode.QRCode:  # type: ignore[type-arg]

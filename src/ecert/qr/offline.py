@@ -22,9 +22,9 @@ from ecert.errors import EcertError, InputError, InvalidQRPayload, InvalidSignat
 from ecert.identifier import Identifier
 from ecert.metadata import LONG_TERM, CoreMetadata
 from ecert.qr.payload import Claims, QRAlgorithm, decode_offline, encode_offline, signed_part
-from ecert.verify.status import StatusSource
 from ecert.verify.content import check_status, check_validity_period
 from ecert.verify.report import ReportBuilder, SignerSummary, VerificationReport
+from ecert.verify.status import StatusSource
 
 __all__ = ["REQUIRED_QR_CHECKS", "claims_of", "key_id", "make_offline", "verify_offline"]
 
@@ -186,10 +186,11 @@ def verify_offline(
     return report.build(metadata=metadata, signers=[summary], identifier=str(metadata.identifier))
 
 
-def assert_fits(payload: str, max_version: int = 15) -> None:
-    """Refuse a payload that needs a QR version above ``max_version`` at level M."""
-    from ecert.qr.image import qr_version
+def assert_fits(payload: str, max_version: int | None = None) -> None:
+    """Refuse a payload that needs a QR version above ``max_version`` (default 15) at level M."""
+    from ecert.qr.image import OFFLINE_MAX_VERSION, qr_version
 
+    max_version = OFFLINE_MAX_VERSION if max_version is None else max_version
     version = qr_version(payload)
     if version > max_version:
         raise InvalidQRPayload(

@@ -15,10 +15,10 @@ from ecert.crypto.trust import TrustStore
 from ecert.errors import EcertError, InputError
 from ecert.ofd.reader import OFDPackage
 from ecert.ofd.signatures import SignatureInfo, check_references, uncovered_entries
-from ecert.verify.status import StatusSource
 from ecert.verify.content import ATTACHMENT_NAME, check_metadata, check_status, check_validity_period
 from ecert.verify.report import Check, Outcome, ReportBuilder, SignerSummary, VerificationReport
 from ecert.verify.signatures import check_signature
+from ecert.verify.status import StatusSource
 
 __all__ = ["REQUIRED_CHECKS", "Check", "Outcome", "SignerSummary", "VerificationReport", "verify"]
 
