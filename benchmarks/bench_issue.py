@@ -105,19 +105,17 @@ def main() -> int:
         print(json.dumps(results, indent=2))
         return 0
     for kind, r in results.items():
+        pkg_ratio, ver_ratio = r["ratio_package_to_bare_sign"], r["ratio_verify_to_bare_verify"]
         print(f"== {kind}")
         print(f"  bare sign            {r['bare_sign_per_s']:10.0f} /s")
         print(f"  bare verify          {r['bare_verify_per_s']:10.0f} /s")
+        print(f"  package+sign         {r['package_per_s']:10.1f} /s   ({pkg_ratio:.1f}x bare sign)")
+        print(f"  verify               {r['verify_per_s']:10.1f} /s   ({ver_ratio:.1f}x bare verify)")
         print(
-            f"  package+sign         {r['package_per_s']:10.1f} /s   ({r['ratio_package_to_bare_sign']:.1f}x bare sign)"
-        )
-        print(
-            f"  verify               {r['verify_per_s']:10.1f} /s   ({r['ratio_verify_to_bare_verify']:.1f}x bare verify)"
-        )
-        print(
-            f"  split of package: layout+QR {r['split_layout_ms']:.2f} ms, XML+ZIP {r['split_xml_zip_ms']:.2f} ms "
-            f"(certificate XML {r['split_certificate_xml_ms']:.2f} ms), digests {r['split_digests_ms']:.2f} ms, "
-            f"signatures {r['split_signature_ms']:.2f} ms"
+            f"  split of package: layout+QR {r['split_layout_ms']:.2f} ms, "
+            f"XML+ZIP {r['split_xml_zip_ms']:.2f} ms "
+            f"(certificate XML {r['split_certificate_xml_ms']:.2f} ms), "
+            f"digests {r['split_digests_ms']:.2f} ms, signatures {r['split_signature_ms']:.2f} ms"
         )
     return 0
 
