@@ -27,8 +27,12 @@ DEPARTMENT_CODE = "11330100MB01234570"
 OTHER_DEPARTMENT_CODE = "11330200MB0543216C"
 
 
-@functools.lru_cache(maxsize=4)
 def hierarchy(kind: str = "sm2") -> DemoHierarchy:
+    return _hierarchy(kind)  # one cache key per kind, however the caller spells the argument
+
+
+@functools.lru_cache(maxsize=4)
+def _hierarchy(kind: str) -> DemoHierarchy:
     return DemoHierarchy.create(kind, department="示例市市场监督管理局", department_code=DEPARTMENT_CODE, now=SIGNED_AT)
 
 
@@ -48,8 +52,12 @@ def sample_record() -> tuple[dict[str, object], str]:
     return record, str(code)
 
 
-@functools.lru_cache(maxsize=4)
 def draft(kind: str = "sm2") -> CertificateDraft:
+    return _draft(kind)
+
+
+@functools.lru_cache(maxsize=4)
+def _draft(kind: str) -> CertificateDraft:
     record, code = sample_record()
     return collect(
         record,
@@ -59,8 +67,12 @@ def draft(kind: str = "sm2") -> CertificateDraft:
     )
 
 
-@functools.lru_cache(maxsize=4)
 def issued_file(kind: str = "sm2") -> bytes:
+    return _issued_file(kind)
+
+
+@functools.lru_cache(maxsize=4)
+def _issued_file(kind: str) -> bytes:
     return package(draft(kind), Issuer(signer(kind)), at=SIGNED_AT)
 
 
