@@ -33,7 +33,9 @@ def hierarchy(kind: str = "sm2") -> DemoHierarchy:
 
 @functools.lru_cache(maxsize=4)
 def _hierarchy(kind: str) -> DemoHierarchy:
-    return DemoHierarchy.create(kind, department="示例市市场监督管理局", department_code=DEPARTMENT_CODE, now=SIGNED_AT)
+    return DemoHierarchy.create(
+        kind, department="示例市市场监督管理局", department_code=DEPARTMENT_CODE, now=SIGNED_AT
+    )
 
 
 def signer(kind: str = "sm2") -> Signer:
