@@ -1,4 +1,11 @@
-"""Collection (采集): a source record becomes a valid certificate draft, or every problem at once."""
+"""Collection (采集): a source record becomes a valid certificate draft, or every problem at once.
+
+Field names are mapped per type (an item's name, label and ``source_names``; the core metadata's
+pinyin, English and Chinese names), values are normalised (:mod:`ecert.collect.normalise`) and
+typed, the validity follows the type's rule, and the identifier (GB/T 36904) is built.  Nothing is
+reported one problem at a time: one :class:`~ecert.errors.CollectionError` lists them all, each
+with the item or metadata element it concerns.
+"""
 
 from __future__ import annotations
 
@@ -7,120 +14,283 @@ import io
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TextIO
 
-from ecert.catalog import Catalog, CertificateType, DataItemSpec, default_catalog
-from ecert.codes import KINDS as CODE_KINDS
+from ecert.catalog import Catalog, CertificateType, default_catalog
+from ecert.catalog.model import alias_key
 from ecert.codes import citizen_id, uscc
 from ecert.collect.draft import CertificateDraft, DataItemValue
 from ecert.collect.normalise import (
+    add_years,
+    fold,
     is_long_term,
+    item_value,
     normalise_code,
     normalise_date,
-    normalise_decimal,
-    normalise_integer,
     normalise_text,
 )
 from ecert.crypto.digests import sm3
-from ecert.errors import CollectionError, EcertError, FieldProblem, InvalidMetadata
+from ecert.errors import CollectionError, EcertError, FieldProblem, InputError
 from ecert.identifier import Identifier
 from ecert.metadata import LONG_TERM, Authority, CoreMetadata
 from ecert.metadata.elements import ELEMENTS
 
-__all__ = ["CollectedRow", "collect", "collect_csv"]
+__all__ = [
+    "MAX_RECORD_JSON",
+    "MAX_VALUE_CHARS",
+    "CollectedRow",
+    "collect",
+    "collect_csv",
+    "derived_serial",
+    "resolve_type",
+]
 
 MAX_RECORD_JSON = 1024 * 1024
-_SERIAL_KEYS = ("serial", "流水号", "LSH")
+MAX_VALUE_CHARS = 20_000
+SERIAL = "serial"
+_FAILURES = (EcertError, ValueError, TypeError, OverflowError, ArithmeticError)
+# Chinese names source systems use for core elements besides GB/T 36903's own (STANDARDS.md §2, §9)
+_CORE_ALIASES: dict[str, tuple[str, ...]] = {
+    "issuer_name": ("发证机关", "发证机构", "颁发机构", "发证单位", "登记机关", "issuerName"),
+    "issuer_code": ("发证机关代码", "颁发机构代码", "issuerCode"),
+    "issue_date": ("发证日期", "颁发日期", "签发日期", "核准日期", "issueDate"),
+    "valid_from": ("有效期起始日期", "有效期自", "有效期起", "有效期开始日期", "validFrom"),
+    "valid_until": ("有效期至", "有效期截止日期", "有效期到", "有效期止", "营业期限至", "validUntil"),
+    "number": ("证书编号",),
+    "status": ("证照状态",),
+}
+_SERIAL_NAMES = ("serial", "流水号", "LSH")
+_CODE_ATTRS = frozenset({"issuer_code", "holder_code", "holder_code_type_code", "area_code", "type_code"})
+_DATE_ATTRS = frozenset({"issue_date", "valid_from", "valid_until"})
+_RAW_ATTRS = frozenset({"related_items", "copy_made_at", "copy_maker", "copy_reason", "copy_valid_until"})
 _B36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-@dataclass(frozen=True, slots=True)
-class CollectedRow:
-    """One CSV row: the draft, or the problems (never both)."""
-
-    line: int
-    record: dict[str, str]
-    draft: CertificateDraft | None
-    problems: tuple[FieldProblem, ...] = field(default=())
+def resolve_type(cert_type: CertificateType | str, catalog: Catalog | None = None) -> CertificateType:
+    """A type given by value or by code (looked up in ``catalog`` or the shipped catalogue)."""
+    if isinstance(cert_type, CertificateType):
+        return cert_type
+    return (catalog or default_catalog()).get(cert_type)
 
 
-def _key(name: str) -> str:
-    return re.sub(r"[\s_\-（）()]", "", str(name)).lower()
-
-
-def _lookup(ctype: CertificateType) -> dict[str, str]:
-    """Normalised source name -> item name / core attribute."""
+@lru_cache(maxsize=64)
+def _field_table(cert_type: CertificateType) -> Mapping[str, str]:
+    """Input name (compared by :func:`alias_key`) -> item name or core attribute; items win."""
     table: dict[str, str] = {}
     for e in ELEMENTS:
-        for k in (e.attr, e.pinyin, e.english, e.label_zh, *e.alt_keys):
-            table[_key(k)] = e.attr
-    for item in ctype.items:
-        for k in (item.name, item.label, *item.source_names):
-            table[_key(k)] = item.name
-    for k in _SERIAL_KEYS:
-        table[_key(k)] = "serial"
+        for name in (e.attr, e.pinyin, e.english, e.label_zh, *e.alt_keys, *_CORE_ALIASES.get(e.attr, ())):
+            table[alias_key(name)] = e.attr
+    for name in _SERIAL_NAMES:
+        table[alias_key(name)] = SERIAL
+    for item in cert_type.items:
+        for name in (item.name, item.label, *item.source_names):
+            table[alias_key(name)] = item.name
     return table
 
 
-def _convert(item: DataItemSpec, raw: Any) -> tuple[Any, str]:
-    """(typed value, display text) or ValueError."""
-    if isinstance(raw, (dict, list)):
-        raise ValueError("must be a single value, not a list or object")
-    if item.type == "date":
-        if is_long_term(raw):
-            return LONG_TERM, LONG_TERM
-        d = normalise_date(raw)
-        return d, f"{d.year}年{d.month}月{d.day}日"
-    if item.type == "integer":
-        n = normalise_integer(raw)
-        return n, str(n)
-    if item.type == "decimal":
-        v = normalise_decimal(raw, item.unit)
-        return v, f"{v}{item.unit or ''}"
-    if item.type == "code":
-        code = normalise_code(raw)
-        module = CODE_KINDS.get(item.code_kind or "")
-        if module is None and item.code_kind == "division":
-            from ecert.codes import division
+def derived_serial(type_code: str, issuer_code: str, number: str) -> str:
+    """20 upper-case base-36 characters of SM3(type code ‖ issuer code ‖ certificate number).
 
-            return division.validate(code), code
-        if module is not None:
-            code = module.validate(code)
-        return code, code
-    text = normalise_text(raw)
-    if item.type == "enum":
-        for code, label in item.choices:
-            if text in (code, label):
-                return code, label
-        raise ValueError(f"not one of {', '.join(label for _c, label in item.choices)}")
-    if item.pattern and not re.fullmatch(item.pattern, text):
-        raise ValueError(f"does not match the pattern {item.pattern}")
-    return text, text
-
-
-def _derived_serial(type_code: str, issuer_code: str, number: str) -> str:
-    """20 base-36 characters of SM3(type ‖ issuer ‖ number): re-collecting a record gives the same
-    identifier; the registry allocates real serials when issuing in bulk."""
-    n = int.from_bytes(sm3(f"{type_code}|{issuer_code}|{number}".encode()), "big")
+    Why derived and not random: collecting the same record twice must give the same identifier
+    (idempotent re-collection, no duplicates when a batch is re-run); the registry allocates real
+    serials when it issues.  Type and issuer codes have fixed lengths, so plain concatenation is
+    unambiguous.  36^20 ≈ 2^103 values: collisions need ~2^51 certificates of one issuer and type.
+    """
+    n = int.from_bytes(sm3(f"{type_code}{issuer_code}{number}".encode()), "big") % 36**20
     out = []
     for _ in range(20):
         n, r = divmod(n, 36)
         out.append(_B36[r])
-    return "".join(out)
+    return "".join(reversed(out))
 
 
-def _holder_type(ctype: CertificateType, holder_code: str | None) -> str | None:
-    if len(ctype.holder_code_types) == 1:
-        return ctype.holder_code_types[0]
-    if holder_code and citizen_id.is_valid(holder_code):
-        return "111"
-    if holder_code and uscc.is_valid(holder_code):
-        return "001"
-    return ctype.holder_code_types[0] if ctype.holder_code_types else None
+def _parse_record(record: Mapping[str, object] | str) -> Mapping[Any, object]:
+    if isinstance(record, str):
+        if len(record) > MAX_RECORD_JSON:
+            raise CollectionError([FieldProblem("<record>", "JSON document too large", len(record))])
+        try:
+            record = json.loads(record)
+        except (ValueError, RecursionError) as exc:
+            raise CollectionError([FieldProblem("<record>", f"not JSON ({exc})")]) from None
+    if not isinstance(record, Mapping):
+        raise CollectionError(
+            [FieldProblem("<record>", "a record must be an object of fields", type(record).__name__)]
+        )
+    return record
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _map_fields(
+    record: Mapping[Any, object], cert_type: CertificateType, strict: bool, problems: list[FieldProblem]
+) -> tuple[dict[str, object], list[str]]:
+    table = _field_table(cert_type)
+    raw: dict[str, object] = {}
+    source: dict[str, str] = {}
+    ignored: list[str] = []
+    for key, value in record.items():
+        key_s = str(key)
+        target = table.get(alias_key(key_s))
+        if target is None:
+            ignored.append(key_s)
+            if strict:
+                problems.append(FieldProblem(key_s, "not a field of this certificate type"))
+            continue
+        if _blank(value):
+            continue
+        if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+            problems.append(FieldProblem(target, f"longer than {MAX_VALUE_CHARS} characters", len(value)))
+        elif target in raw and raw[target] != value:
+            problems.append(
+                FieldProblem(target, f"given twice with different values ({source[target]!r} and {key_s!r})")
+            )
+        else:
+            raw[target], source[target] = value, key_s
+    return raw, ignored
+
+
+def _collect_items(
+    cert_type: CertificateType, raw: dict[str, object], problems: list[FieldProblem]
+) -> list[DataItemValue]:
+    items: list[DataItemValue] = []
+    for item in cert_type.items:
+        value = raw.pop(item.name, None)
+        if value is None:
+            if item.required:
+                problems.append(FieldProblem(item.name, f"{item.label}: required item is missing"))
+            continue
+        try:
+            typed, text = item_value(item, value)
+        except _FAILURES as exc:
+            problems.append(_problem(item.name, item.label, exc, value))
+            continue
+        if item.max_length is not None and len(text) > item.max_length:
+            problems.append(
+                FieldProblem(item.name, f"{item.label}: longer than {item.max_length} characters")
+            )
+        elif item.pattern and isinstance(typed, str) and not _matches(item.pattern, text):
+            problems.append(
+                FieldProblem(item.name, f"{item.label}: does not have the expected form", text, item.pattern)
+            )
+        else:
+            items.append(DataItemValue(item.name, item.label, typed, text))
+    return items
+
+
+def _matches(pattern: str, text: str) -> bool:
+    return re.fullmatch(pattern, text) is not None
+
+
+def _problem(field: str, label: str, exc: BaseException, value: object) -> FieldProblem:
+    if isinstance(exc, InputError):
+        shown = exc.value if exc.value is not None else _short(value)
+        return FieldProblem(field, f"{label}: {exc.message}", shown, exc.expected)
+    return FieldProblem(field, f"{label}: {exc}", _short(value))
+
+
+def _short(value: object) -> object:
+    if isinstance(value, (str, int, float, Decimal)) and not isinstance(value, bool):
+        text = str(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+    return type(value).__name__
+
+
+def _core_value(attr: str, raw: object) -> object:
+    """Normalise one core element given directly in the record."""
+    if attr in _RAW_ATTRS:
+        return raw
+    if attr in _DATE_ATTRS:
+        return LONG_TERM if attr == "valid_until" and is_long_term(raw) else normalise_date(raw)
+    if attr in _CODE_ATTRS or attr == "identifier":
+        return normalise_code(raw)
+    if attr == "number":
+        return re.sub(r"\s", "", fold(raw))
+    return normalise_text(raw)
+
+
+def _validity(
+    cert_type: CertificateType, core: dict[str, object], issued: date, problems: list[FieldProblem]
+) -> None:
+    """Fill valid_from / valid_until / long_term per the type's :class:`ValidityRule`."""
+    rule = cert_type.validity
+    until = core.pop("valid_until", None)
+    start = core.get("valid_from")
+    if not isinstance(start, date):
+        start = issued
+        core["valid_from"] = start
+    if rule.kind == "long_term":
+        if until is not None and until != LONG_TERM:
+            problems.append(
+                FieldProblem("valid_until", f"{cert_type.name} is valid without an end date", until)
+            )
+        core["valid_until"] = LONG_TERM
+        return
+    if until == LONG_TERM and rule.kind == "fixed_years":
+        problems.append(
+            FieldProblem("valid_until", f"{cert_type.name} is valid for {rule.years} years, not long-term")
+        )
+        return
+    if until is not None:
+        core["valid_until"] = until
+        return
+    kind: str | None = rule.kind if rule.kind == "fixed_years" else rule.default
+    if kind == "long_term":
+        core["valid_until"] = LONG_TERM
+    elif kind == "fixed_years" and rule.years is not None:
+        core["valid_until"] = add_years(start, rule.years)
+    else:
+        problems.append(FieldProblem("valid_until", "证照有效期截止日期: required for this type, not given"))
+
+
+def _holder_code_type(
+    cert_type: CertificateType, core: dict[str, object], problems: list[FieldProblem]
+) -> None:
+    given = core.get("holder_code_type_code")
+    allowed = cert_type.holder_code_types
+    if given is None:
+        code = str(core.get("holder_code", ""))
+        if len(allowed) == 1:
+            given = allowed[0]
+        elif "111" in allowed and citizen_id.is_valid(code):
+            given = "111"
+        elif "001" in allowed and uscc.is_valid(code):
+            given = "001"
+        else:
+            given = allowed[0]
+    if given not in allowed:
+        problems.append(
+            FieldProblem(
+                "holder_code_type_code",
+                "holder code type not allowed for this type",
+                given,
+                ", ".join(allowed),
+            )
+        )
+    core["holder_code_type_code"] = given
+
+
+def _issuer(issuer: Authority | None, core: dict[str, object], problems: list[FieldProblem]) -> str | None:
+    """The issuing authority: the ``issuer`` argument wins over the record's ZZBFJG/ZZBFJGDM."""
+    if issuer is not None:
+        core["issuer_name"], core["issuer_code"] = issuer.name, issuer.code
+        return issuer.code
+    for attr, label in (
+        ("issuer_name", "证照颁发机构 (ZZBFJG)"),
+        ("issuer_code", "证照颁发机构代码 (ZZBFJGDM)"),
+    ):
+        if attr not in core:
+            problems.append(FieldProblem(attr, f"{label}: not given (record field or issuer=)"))
+    code = core.get("issuer_code")
+    if isinstance(code, str) and uscc.is_valid(code):
+        return code
+    return None
 
 
 def collect(
@@ -134,169 +304,163 @@ def collect(
     today: date | None = None,
     strict: bool = False,
 ) -> CertificateDraft:
-    """Map, normalise and validate ``record`` for ``cert_type``.
+    """Map, normalise and validate ``record`` for ``cert_type``; one CollectionError lists every problem.
 
-    Raises one :class:`CollectionError` listing every problem, each with its field.  The serial
-    comes from ``serial``, the record (流水号), or is derived from the record (see ``_derived_serial``).
+    * ``record``: a mapping, or a JSON document (malformed JSON is a problem of field ``<record>``);
+    * ``issuer``: overrides the record's ZZBFJG/ZZBFJGDM; ``issue_date``: overrides ZZBFRQ, which
+      defaults to ``today`` (itself defaulting to the local date);
+    * ``serial``: the identifier's 流水号; else the record's (流水号/serial/LSH), else the record's own
+      identifier (ZZBS), else :func:`derived_serial`;
+    * ``strict``: fields the type does not know are problems (by default they are ignored and
+      listed in ``draft.ignored_fields``).
     """
-    ctype = (catalog or default_catalog()).get(cert_type) if isinstance(cert_type, str) else cert_type
-    if isinstance(record, str):
-        if len(record) > MAX_RECORD_JSON:
-            raise CollectionError([FieldProblem("<record>", "JSON document too large", len(record))])
-        try:
-            record = json.loads(record)
-        except ValueError as exc:
-            raise CollectionError([FieldProblem("<record>", f"not JSON ({exc})")]) from None
-    if not isinstance(record, Mapping):
-        raise CollectionError([FieldProblem("<record>", "a record must be an object", type(record).__name__)])
-    table = _lookup(ctype)
+    ctype = resolve_type(cert_type, catalog)
+    data = _parse_record(record)
     problems: list[FieldProblem] = []
-    raw: dict[str, Any] = {}
-    ignored: list[str] = []
-    for key, value in record.items():
-        target = table.get(_key(str(key)))
-        if target is None:
-            ignored.append(str(key))
-            continue
-        if value is None or (isinstance(value, str) and not value.strip()):
-            continue
-        if target in raw and raw[target] != value:
-            problems.append(
-                FieldProblem(target, f"given twice with different values (also as {key!r})", value)
-            )
-            continue
-        raw[target] = value
-    if strict and ignored:
-        problems.extend(FieldProblem(k, "not a field of this certificate type") for k in ignored)
-
-    items: list[DataItemValue] = []
-    core: dict[str, Any] = {}
-    for item in ctype.items:
-        value = raw.pop(item.name, None)
-        if value is None:
-            if item.required:
-                problems.append(FieldProblem(item.name, f"required item {item.label} is missing"))
-            continue
+    raw, ignored = _map_fields(data, ctype, strict, problems)
+    items = _collect_items(ctype, raw, problems)
+    core: dict[str, object] = {}
+    for it in items:
+        if not it.name.startswith("KZ_"):
+            core[it.name] = str(it.value) if isinstance(it.value, (int, Decimal)) else it.value
+    record_serial = raw.pop(SERIAL, None)
+    for attr, value in raw.items():
         try:
-            typed, text = _convert(item, value)
-        except (ValueError, EcertError) as exc:
-            problems.append(FieldProblem(item.name, f"{item.label}: {getattr(exc, 'message', exc)}", value))
-            continue
-        if item.max_length is not None and len(text) > item.max_length:
-            problems.append(
-                FieldProblem(item.name, f"{item.label}: longer than {item.max_length}", text[:40])
-            )
-            continue
-        items.append(DataItemValue(item.name, item.label, typed, text))
-        if not item.name.startswith("KZ_"):
-            core[item.name] = typed if not isinstance(typed, Decimal) else str(typed)
-
-    for attr, value in raw.items():  # core elements given directly (issuer, dates, number, ...)
-        if attr != "serial":
-            core.setdefault(attr, value if not isinstance(value, str) else normalise_text(value))
-
-    if issuer is not None:
-        core["issuer_name"], core["issuer_code"] = issuer.name, issuer.code
-    elif "issuer_code" in core:
-        core["issuer_code"] = normalise_code(core["issuer_code"])
-    for attr in ("holder_code", "issuer_code"):
-        if isinstance(core.get(attr), str):
-            core[attr] = normalise_code(core[attr])
-    core.setdefault("certificate_name", ctype.name)
-    core["type_code"] = ctype.code
-    try:
-        issued = issue_date or (
-            normalise_date(core["issue_date"]) if "issue_date" in core else today or date.today()
+            core[attr] = _core_value(attr, value)
+        except _FAILURES as exc:
+            problems.append(_problem(attr, attr, exc, value))
+    given_type = core.pop("type_code", ctype.code)
+    if given_type != ctype.code:
+        problems.append(
+            FieldProblem("type_code", "the record is of another certificate type", given_type, ctype.code)
         )
-    except ValueError as exc:
-        problems.append(FieldProblem("issue_date", str(exc), core.get("issue_date")))
-        issued = today or date.today()
-    core["issue_date"] = issued
-    core.setdefault("holder_code_type_code", _holder_type(ctype, core.get("holder_code")))
-    _apply_validity(ctype, core, issued)
-    core.setdefault("number", _default_number(ctype, core))
-    if "issuer_code" not in core:
-        problems.append(FieldProblem("issuer_code", "the issuing authority is not given (record or issuer=)"))
-    else:
-        try:
-            core["identifier"] = _identifier(
-                ctype, core, serial or _record_serial(raw_serial=record, table=table)
-            )
-        except EcertError as exc:
-            problems.append(FieldProblem("identifier", getattr(exc, "message", str(exc))))
+    core["type_code"] = ctype.code
+    core.setdefault("certificate_name", ctype.name)
+    issuer_code = _issuer(issuer, core, problems)
+    issued = issue_date or core.get("issue_date") or today or date.today()
+    core["issue_date"] = issued if isinstance(issued, date) else today or date.today()
+    _holder_code_type(ctype, core, problems)
+    _validity(ctype, core, core["issue_date"], problems)  # type: ignore[arg-type]
+    if "number" not in core and "number" in {i.name for i in ctype.items} and "holder_code" in core:
+        core["number"] = core["holder_code"]  # the type numbers certificates by the holder's code
+    _identifier(ctype, core, issuer_code, serial, record_serial, problems)
+    extensions = {it.name: _extension_text(it) for it in items if it.name.startswith("KZ_")}
+    try:
+        metadata = CoreMetadata.from_values(core, extensions=extensions, status_profile=ctype.status_profile)
+    except EcertError as exc:
+        reported = {p.field for p in problems}
+        more = getattr(exc, "problems", ()) or (FieldProblem("<metadata>", str(exc)),)
+        problems.extend(p for p in more if p.field not in reported)
+        raise CollectionError(problems) from None
     if problems:
         raise CollectionError(problems)
-    try:
-        metadata = CoreMetadata.from_values(
-            core,
-            extensions={i.name: i.text for i in items if i.name.startswith("KZ_")},
-            status_profile=ctype.status_profile,
-        )
-    except InvalidMetadata as exc:
-        raise CollectionError(exc.problems) from None
     return CertificateDraft(metadata, ctype, tuple(items), tuple(ignored))
 
 
-def _apply_validity(ctype: CertificateType, core: dict[str, Any], issued: date) -> None:
-    rule = ctype.validity
-    if rule.kind == "long_term" and "valid_until" not in core:
-        core["valid_until"] = LONG_TERM
-        core.setdefault("valid_from", issued)
-    elif rule.kind == "fixed_years" and rule.years and "valid_until" not in core:
-        start = core.get("valid_from", issued)
-        start = start if isinstance(start, date) else normalise_date(start)
-        try:
-            end = start.replace(year=start.year + rule.years)
-        except ValueError:  # 29 February
-            end = start.replace(year=start.year + rule.years, day=28)
-        core["valid_from"], core["valid_until"] = start, end - timedelta(days=1)
+def _identifier(
+    ctype: CertificateType,
+    core: dict[str, object],
+    issuer_code: str | None,
+    serial: str | None,
+    record_serial: object,
+    problems: list[FieldProblem],
+) -> None:
+    given = core.pop("identifier", None)
+    if issuer_code is None:
+        return  # reported as an issuer problem
+    try:
+        if serial is None and record_serial is not None:
+            serial = normalise_code(record_serial)
+        if serial is None and given is not None:
+            core["identifier"] = Identifier.parse(str(given))
+            return
+        if serial is None:
+            serial = derived_serial(ctype.code, issuer_code, str(core.get("number", "")))
+        core["identifier"] = Identifier.build(ctype.code, issuer_code, serial)
+    except _FAILURES as exc:
+        problems.append(_problem("identifier", "证照标识", exc, serial if given is None else given))
 
 
-def _default_number(ctype: CertificateType, core: Mapping[str, Any]) -> str:
-    """Without a certificate number in the record, the holder code stands in (营业执照 uses it)."""
-    return str(core.get("holder_code") or "")
+def _extension_text(item: DataItemValue) -> str:
+    """KZ_* value in metadata: ISO dates and plain numbers (machines), labels for enums (as shown)."""
+    if isinstance(item.value, date):
+        return item.value.isoformat()
+    if isinstance(item.value, (int, Decimal)):
+        return str(item.value)
+    return item.text
 
 
-def _record_serial(*, raw_serial: Mapping[str, object], table: Mapping[str, str]) -> str | None:
-    for key, value in raw_serial.items():
-        if table.get(_key(str(key))) == "serial" and value:
-            return normalise_code(value)
-    return None
+# --- CSV ------------------------------------------------------------------------------------------
 
 
-def _identifier(ctype: CertificateType, core: Mapping[str, Any], serial: str | None) -> Identifier:
-    issuer_code = str(core["issuer_code"])
-    if "identifier" in core:
-        return Identifier.parse(str(core["identifier"]))
-    serial = serial or _derived_serial(ctype.code, issuer_code, str(core.get("number", "")))
-    return Identifier.build(ctype.code, issuer_code, serial)
+@dataclass(frozen=True, slots=True)
+class CollectedRow:
+    """One CSV row: its first physical line, the raw record, and the draft or the problems (never both)."""
+
+    line: int
+    record: dict[str, str]
+    draft: CertificateDraft | None
+    problems: tuple[FieldProblem, ...] = ()
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (BOM or not); else GB18030 (what Excel on Chinese Windows writes); never a failure.
+
+    A file whose non-ASCII lines are UTF-8 except a few damaged ones stays UTF-8: the damaged lines
+    get U+FFFD and their rows are reported, rather than the whole file being misread as GB18030.
+    """
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    lines = data.splitlines(keepends=True)
+    if any(not line.isascii() and _is_utf8(line) for line in lines):
+        return b"".join(lines).decode("utf-8-sig", errors="replace")
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        return data.decode("gb18030", errors="replace")
+
+
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def collect_csv(
     source: str | Path | TextIO, cert_type: CertificateType | str, **options: Any
 ) -> Iterator[CollectedRow]:
-    """Every row of a CSV file with a header (UTF-8 with or without BOM; GB18030 fallback for paths)."""
-    if isinstance(source, (str, Path)) and Path(source).is_file():
-        data = Path(source).read_bytes()
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("gb18030", errors="replace")
-        stream: TextIO = io.StringIO(text)
-    elif isinstance(source, str):
-        stream = io.StringIO(source)
-    elif isinstance(source, Path):
-        raise CollectionError([FieldProblem("<csv>", "file not found", str(source))])
-    else:
-        stream = source
-    reader = csv.DictReader(stream)
+    """Collect every row of a CSV file with a header; a bad row never stops the others.
+
+    ``source`` is a path (``str`` or ``Path``; UTF-8 with or without BOM, GB18030 fallback) or an
+    open text stream.  ``options`` are :func:`collect`'s.  The type is resolved at once, so an
+    unknown type raises here rather than at the first row.
+    """
+    ctype = resolve_type(cert_type, options.pop("catalog", None))
+    text = _decode(Path(source).read_bytes()) if isinstance(source, (str, Path)) else source.read()
+    return _rows(io.StringIO(text.removeprefix("\ufeff"), newline=""), ctype, options)
+
+
+def _rows(stream: TextIO, ctype: CertificateType, options: dict[str, Any]) -> Iterator[CollectedRow]:
+    reader = csv.reader(stream)
+    header = [h.strip() for h in next(reader, [])]
+    line = reader.line_num + 1
     for row in reader:
-        line = reader.line_num
-        record = {str(k): v for k, v in row.items() if k is not None and v is not None}
-        if None in row:
-            yield CollectedRow(line, record, None, (FieldProblem("<row>", "more fields than the header"),))
+        first, line = line, reader.line_num + 1
+        if not any(cell.strip() for cell in row):
             continue
+        record = {h: v for h, v in zip(header, row, strict=False) if h}
+        shape: list[FieldProblem] = []
+        if len(row) != len(header):
+            shape.append(FieldProblem("<row>", f"has {len(row)} fields, the header has {len(header)}"))
+        bad = sorted(k for k, v in record.items() if "\ufffd" in v)
+        shape.extend(FieldProblem(k, "not valid UTF-8 or GB18030 text") for k in bad)
         try:
-            yield CollectedRow(line, record, collect(record, cert_type, **options))
+            draft = collect(record, ctype, **options)
         except CollectionError as exc:
-            yield CollectedRow(line, record, None, exc.problems)
+            yield CollectedRow(first, record, None, (*shape, *exc.problems))
+            continue
+        yield CollectedRow(first, record, None if shape else draft, tuple(shape))
