@@ -29,7 +29,10 @@ def main() -> int:
     trust = load_trust(args.trust)
     status = load_status_source(status_list=args.status, registry=None, trust=trust, at=None)
     report = verify_offline(
-        decode_qr_image(args.image), trust=trust, certificates=load_certificate_files(args.cert), status=status
+        decode_qr_image(args.image),
+        trust=trust,
+        certificates=load_certificate_files(args.cert),
+        status=status,
     )
     print(report.to_text(args.lang))
     if report.metadata is not None:

@@ -17,7 +17,9 @@ from ecert.crypto.x509 import load_certificate
 from ecert.ofd.ses import SesSignature
 
 INTEROP = Path(__file__).resolve().parents[1].parent / "shared" / "interop" / "ofdrw"
-pytestmark = pytest.mark.skipif(not INTEROP.is_dir(), reason="../shared/interop/ofdrw is not beside the checkout")
+pytestmark = pytest.mark.skipif(
+    not INTEROP.is_dir(), reason="../shared/interop/ofdrw is not beside the checkout"
+)
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 

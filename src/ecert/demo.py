@@ -97,7 +97,9 @@ def run_demo(
     out.mkdir(parents=True, exist_ok=True)
     for sub in ("trust", "keys", "qr", "faces"):
         (out / sub).mkdir(exist_ok=True)
-    hierarchy = DemoHierarchy.create(algorithm, department=DEPARTMENT, department_code=DEPARTMENT_CODE, now=when)
+    hierarchy = DemoHierarchy.create(
+        algorithm, department=DEPARTMENT, department_code=DEPARTMENT_CODE, now=when
+    )
     (out / "trust" / "root.cert.pem").write_bytes(hierarchy.root_cert.to_pem())
     (out / "keys" / "issuer.key.pem").write_bytes(save_private_key(hierarchy.issuer_key))
     (out / "keys" / "issuer.cert.pem").write_bytes(

@@ -22,7 +22,9 @@ EPILOG_RENDER = """example:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "qr", help="make the QR code of a certificate file", epilog=EPILOG_QR,
+        "qr",
+        help="make the QR code of a certificate file",
+        epilog=EPILOG_QR,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", type=Path, metavar="FILE")
@@ -30,13 +32,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--key", type=Path, metavar="KEY.pem", help="issuer key (offline payloads are signed)")
     p.add_argument("--cert", type=Path, metavar="CERT.pem", help="issuer certificate")
     p.add_argument("--password-file", type=Path, metavar="FILE")
-    p.add_argument("--url-prefix", default="", help="verification URL prefix for reference payloads (capitals)")
+    p.add_argument(
+        "--url-prefix", default="", help="verification URL prefix for reference payloads (capitals)"
+    )
     p.add_argument("-o", "--out", type=Path, metavar="PNG", help="write the QR image here")
     p.add_argument("--print", action="store_true", dest="print_payload", help="print the payload text")
     p.set_defaults(handler=_qr)
 
     r = sub.add_parser(
-        "render", help="draw the face of a certificate file as PNG", epilog=EPILOG_RENDER,
+        "render",
+        help="draw the face of a certificate file as PNG",
+        epilog=EPILOG_RENDER,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     r.add_argument("file", type=Path, metavar="FILE")

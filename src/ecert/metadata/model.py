@@ -8,6 +8,7 @@ are read by :meth:`CoreMetadata.from_dict` and written by :meth:`CoreMetadata.to
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -312,10 +313,8 @@ def _validate(md: CoreMetadata) -> list[FieldProblem]:
     p: list[FieldProblem] = []
     for f in fields(md):
         e = None
-        try:
+        with contextlib.suppress(KeyError):
             e = element(f.name)
-        except KeyError:
-            pass
         value = getattr(md, f.name)
         if e is not None and isinstance(value, str):
             if e.required and not value.strip():
