@@ -349,6 +349,8 @@ def collect(
         metadata = CoreMetadata.from_values(core, extensions=extensions, status_profile=ctype.status_profile)
     except EcertError as exc:
         reported = {p.field for p in problems}
+        if issuer_code is None:  # no identifier can be built without an issuer: said once, as issuer_*
+            reported.add("identifier")
         more = getattr(exc, "problems", ()) or (FieldProblem("<metadata>", str(exc)),)
         problems.extend(p for p in more if p.field not in reported)
         raise CollectionError(problems) from None
