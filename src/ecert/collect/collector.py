@@ -288,9 +288,13 @@ def _issuer(issuer: Authority | None, core: dict[str, object], problems: list[Fi
         if attr not in core:
             problems.append(FieldProblem(attr, f"{label}: not given (record field or issuer=)"))
     code = core.get("issuer_code")
-    if isinstance(code, str) and uscc.is_valid(code):
-        return code
-    return None
+    if not isinstance(code, str):
+        return None
+    try:
+        return uscc.validate(code)
+    except EcertError as exc:
+        problems.append(_problem("issuer_code", "证照颁发机构代码", exc, code))
+        return None
 
 
 def collect(
