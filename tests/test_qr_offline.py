@@ -23,7 +23,7 @@ from ecert.qr.offline import claims_of, make_offline, verify_offline
 from ecert.qr.payload import OFFLINE_PREFIX, decode_offline
 from ecert.render import render
 
-from .certs import NOW, draft, hierarchy, signer
+from .certs import NOW, SIGNED_AT, draft, hierarchy, signer
 
 
 def _decode(img: Image.Image) -> str:
@@ -41,25 +41,26 @@ def _verify(payload: str, kind: str = "sm2") -> object:
 
 @pytest.mark.parametrize("kind", ["sm2", "p256", "ed25519"])
 def test_round_trip_through_an_independent_decoder(kind: str) -> None:
-    payload = make_offline(draft(kind).metadata, signer(kind))
+    payload = make_offline(draft(kind).metadata, signer(kind), at=SIGNED_AT)
     assert qr_version(payload) <= 15
     decoded = _decode(qr_image(payload, module_px=4))
     assert decoded == payload
     report = _verify(decoded, kind)
     assert report.ok, report.to_text()  # type: ignore[attr-defined]
     # the payload carries what a clerk must see (spec/qr.md), not the type's own items
-    assert claims_of(report.metadata) == claims_of(draft(kind).metadata)  # type: ignore[attr-defined]
+    when = datetime(2026, 11, 25, tzinfo=UTC)
+    assert claims_of(report.metadata, when) == claims_of(draft(kind).metadata, when)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("dpi", [150, 300])
 def test_printed_face_qr_decodes(dpi: int) -> None:
-    payload = make_offline(draft().metadata, signer())
+    payload = make_offline(draft().metadata, signer(), at=SIGNED_AT)
     face = render(draft(), qr_payload=payload, dpi=dpi)
     assert _decode(face) == payload
 
 
 def test_phone_photo_of_the_face_decodes() -> None:
-    payload = make_offline(draft().metadata, signer())
+    payload = make_offline(draft().metadata, signer(), at=SIGNED_AT)
     face = render(draft(), qr_payload=payload, dpi=300)
     photo = face.resize((face.width * 2 // 3, face.height * 2 // 3), Image.Resampling.LANCZOS)
     photo = photo.rotate(4, resample=Image.Resampling.BICUBIC, expand=True, fillcolor="white")
@@ -68,7 +69,7 @@ def test_phone_photo_of_the_face_decodes() -> None:
 
 
 def test_any_modified_byte_fails() -> None:
-    payload = make_offline(draft().metadata, signer())
+    payload = make_offline(draft().metadata, signer(), at=SIGNED_AT)
     raw = b45decode(payload[len(OFFLINE_PREFIX) :])
     for i in range(len(raw)):
         mutated = bytearray(raw)
@@ -80,7 +81,7 @@ def test_any_modified_byte_fails() -> None:
 
 def test_a_payload_signed_by_an_untrusted_key_fails() -> None:
     stranger = DemoHierarchy.create("sm2", now=datetime(2026, 11, 1, tzinfo=UTC))
-    payload = make_offline(draft().metadata, Signer(stranger.issuer_key, stranger.issuer_cert))
+    payload = make_offline(draft().metadata, Signer(stranger.issuer_key, stranger.issuer_cert), at=SIGNED_AT)
     report = _verify(payload)
     assert not report.ok  # type: ignore[attr-defined]
     # even when the stranger's certificate is offered, it does not chain to our root
@@ -94,7 +95,7 @@ def test_a_payload_signed_by_an_untrusted_key_fails() -> None:
 
 def test_expired_certificate_is_reported() -> None:
     md = dataclasses.replace(draft().metadata, valid_until=date(2029, 1, 1), long_term=False)
-    payload = make_offline(md, signer())
+    payload = make_offline(md, signer(), at=SIGNED_AT)
     h = hierarchy()
     later = datetime(2030, 1, 1, tzinfo=UTC)
     report = verify_offline(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 import qrcode
@@ -63,6 +63,7 @@ CLAIMS = Claims(
     valid_from=date(2026, 11, 25),
     valid_until=None,
     long_term=True,
+    signed_at=datetime(2026, 11, 25, 2, 0, tzinfo=UTC),
 )
 
 

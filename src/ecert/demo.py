@@ -116,7 +116,7 @@ def run_demo(
         data = package(draft, Issuer(signer), at=when)
         ofd_path = out / file_name(draft.metadata)
         ofd_path.write_bytes(data)
-        payload = make_offline(draft.metadata, signer)
+        payload = make_offline(draft.metadata, signer, at=when)
         stem = str(draft.metadata.identifier)
         qr_path = out / "qr" / f"{stem}.png"
         qr_path.write_bytes(qr_png(payload))

@@ -233,6 +233,6 @@ def package(
         issuer = Issuer(issuer)
     payload = None
     if qr:  # face_images() builds the symbol once and refuses one above the budget (spec/qr.md)
-        payload = make_offline(draft.metadata, issuer.signer)
+        payload = make_offline(draft.metadata, issuer.signer, at=at)
     unsigned = build_unsigned(draft, qr_payload=payload, photo=photo, seal_image=issuer.seal_image)
     return sign_package(unsigned, issuer, at=at)

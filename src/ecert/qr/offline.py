@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
@@ -29,7 +29,6 @@ from ecert.verify.status import StatusSource
 __all__ = ["REQUIRED_QR_CHECKS", "claims_of", "key_id", "make_offline", "verify_offline"]
 
 REQUIRED_QR_CHECKS = ("payload", "signature_value", "signer_trust", "identifier")
-CHINA_TZ = timezone(timedelta(hours=8))
 
 _ALGORITHMS = {
     SignatureAlgorithm.SM2_SM3: QRAlgorithm.SM2_SM3,
@@ -44,7 +43,7 @@ def key_id(certificate: Certificate) -> bytes:
     return hashlib.sha256(certificate.public_key.spki_der()).digest()[:8]
 
 
-def claims_of(md: CoreMetadata) -> Claims:
+def claims_of(md: CoreMetadata, signed_at: datetime | None = None) -> Claims:
     ident = md.identifier
     return Claims(
         certificate_name=md.certificate_name,
@@ -62,6 +61,7 @@ def claims_of(md: CoreMetadata) -> Claims:
         valid_from=md.valid_from,
         valid_until=md.valid_until,
         long_term=md.long_term,
+        signed_at=(signed_at or datetime.now(UTC)).replace(microsecond=0),
     )
 
 
@@ -74,14 +74,16 @@ def _from_raw(raw: bytes) -> bytes:
     return encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
 
 
-def make_offline(md: CoreMetadata, signer: Signer) -> str:
-    """The offline payload for ``md``, signed by ``signer`` (SM2, ECDSA P-256 or Ed25519)."""
+def make_offline(md: CoreMetadata, signer: Signer, *, at: datetime | None = None) -> str:
+    """The offline payload for ``md``, signed by ``signer`` (SM2, ECDSA P-256 or Ed25519) at ``at``."""
     algorithm = _ALGORITHMS.get(signer.algorithm)
     if algorithm is None:
         raise InputError(
             "offline QR payloads are signed with SM2, ECDSA P-256 or Ed25519", value=signer.algorithm.name
         )
-    signed = signed_part(claims_of(md), algorithm, key_id(signer.certificate))
+    if at is not None and at.tzinfo is None:
+        raise InputError("signing time must be timezone-aware", where="at")
+    signed = signed_part(claims_of(md, at), algorithm, key_id(signer.certificate))
     signature = signer.sign(signed)
     raw = signature if algorithm is QRAlgorithm.ED25519 else _to_raw(signature)
     return encode_offline(signed, raw)
@@ -160,13 +162,21 @@ def verify_offline(
         f"signature ({algorithm.name}) verifies with the certificate of {signer.subject}",
         f"签名值（{algorithm.name}）验证通过，签名者：{signer.subject}",
     )
-    signed_at = datetime.combine(metadata.issue_date, time(12), CHINA_TZ)
+    signed_at = record.claims.signed_at
+    if signed_at > when + timedelta(minutes=10):
+        report.fail(
+            "signer_trust",
+            f"the payload claims to be signed in the future ({signed_at.isoformat()})",
+            f"二维码声称的签名时间在未来（{signed_at.isoformat()}）",
+        )
+        return report.build()
     result = trust.validate(signer, at=signed_at, intermediates=certificates)
     if result.ok:
         report.passed(
             "signer_trust",
-            f"the signer certificate chains to a trust anchor and was valid on {metadata.issue_date}",
-            f"签名者证书可追溯到信任锚，且在 {metadata.issue_date} 有效",
+            f"the signer certificate chains to a trust anchor and was valid when it signed "
+            f"({signed_at:%Y-%m-%d %H:%M} UTC)",
+            f"签名者证书可追溯到信任锚，且在签名时（{signed_at:%Y-%m-%d %H:%M} UTC）有效",
         )
     else:
         reasons = "; ".join(f"{s.name}: {s.message}" for s in result.steps if not s.ok)

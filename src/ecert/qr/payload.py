@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import zlib
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from ecert.errors import InvalidQRPayload
 from ecert.qr.base45 import b45decode, b45encode
@@ -75,6 +75,7 @@ class Claims:
     valid_from: date | None
     valid_until: date | None
     long_term: bool
+    signed_at: datetime  # when the issuer signed the payload (its certificate is judged then)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +133,7 @@ class _Reader:
             if not byte & 0x80:
                 return n
             shift += 7
-            if shift > 35:
+            if shift > 42:
                 raise InvalidQRPayload("number too large in offline payload", where=what)
 
     def text(self, what: str) -> str:
@@ -185,6 +186,7 @@ def _encode_body(c: Claims) -> bytes:
     out += _varint((c.issue_date - _EPOCH).days)
     out += _varint(0 if c.valid_from is None else (c.valid_from - _EPOCH).days + 1)
     out += _varint(0 if c.valid_until is None else (c.valid_until - _EPOCH).days + 1)
+    out += _varint(int(c.signed_at.timestamp()))
     return bytes(out)
 
 
@@ -197,6 +199,10 @@ def _decode_body(body: bytes, long_term: bool) -> Claims:
     issue_date = r.day("issue_date", optional=False)
     valid_from = r.day("valid_from", optional=True)
     valid_until = r.day("valid_until", optional=True)
+    try:
+        signed_at = datetime.fromtimestamp(r.varint("signed_at"), UTC)
+    except (OverflowError, OSError, ValueError):
+        raise InvalidQRPayload("signing time out of range", where="signed_at") from None
     if r.pos != len(body):
         raise InvalidQRPayload(
             "unexpected bytes after the last field of the offline payload", where=f"byte {r.pos}"
@@ -208,6 +214,7 @@ def _decode_body(body: bytes, long_term: bool) -> Claims:
         valid_from=valid_from,
         valid_until=valid_until,
         long_term=long_term,
+        signed_at=signed_at,
         **texts,
     )
 

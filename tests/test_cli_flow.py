@@ -1,0 +1,139 @@
+"""The CLI end to end: demo, verify (files, QR image, status), registry revoke, inspect, render, issue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ecert.cli import main
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "--out", str(out), "--at", "2026-11-24T10:00+08:00"]) == 0
+    return out
+
+
+def test_demo_outputs(demo: Path) -> None:
+    assert (demo / "trust" / "root.cert.pem").is_file()
+    assert (demo / "keys" / "issuer.key.pem").is_file() and (demo / "keys" / "issuer.cert.pem").is_file()
+    ofds = sorted(demo.glob("*.ofd"))
+    assert len(ofds) >= 5
+    assert len(list((demo / "qr").glob("*.png"))) == len(ofds) == len(list((demo / "faces").glob("*.png")))
+
+
+def test_verify_files_and_qr_image(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ofds = [str(p) for p in sorted(demo.glob("*.ofd"))]
+    assert main(["verify", *ofds, "--trust", str(demo / "trust")]) == 0
+    qr = str(sorted((demo / "qr").glob("*.png"))[0])
+    cert = str(demo / "keys" / "issuer.cert.pem")
+    assert main(["verify", "--qr", qr, "--trust", str(demo / "trust"), "--cert", cert, "--lang", "zh"]) == 0
+    assert "有效" in capsys.readouterr().out
+    assert (
+        main(["verify", ofds[0], "--trust", str(demo / "keys")]) == 1
+    )  # the department cert alone is no root
+    assert main(["verify", "--trust", str(demo / "trust")]) == 2
+
+
+def test_tampered_file_exits_1(demo: Path, tmp_path: Path) -> None:
+    data = bytearray(sorted(demo.glob("*.ofd"))[0].read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    bad = tmp_path / "bad.ofd"
+    bad.write_bytes(bytes(data))
+    assert main(["verify", str(bad), "--trust", str(demo / "trust"), "--json"]) == 1
+
+
+def test_revocation_through_the_cli(demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ecert.app import read_certificate_parts
+    from ecert.registry import SQLiteRegistry
+
+    ofd = sorted(demo.glob("*.ofd"))[0]
+    md, _items = read_certificate_parts(ofd.read_bytes())
+    db = tmp_path / "reg.db"
+    assert main(["registry", "init", "--registry", str(db)]) == 0
+    with SQLiteRegistry.open(db) as reg:
+        from datetime import UTC, datetime
+
+        reg.record_issued(md, package_digest="0", signer="demo", issued_at=datetime.now(UTC))
+    ident = str(md.identifier)
+    assert main(["registry", "revoke", ident, "--reason", "以欺骗手段取得", "--registry", str(db)]) == 0
+    assert main(["registry", "revoke", ident, "--reason", "again", "--registry", str(db)]) == 1
+    assert main(["verify", str(ofd), "--trust", str(demo / "trust"), "--registry", str(db)]) == 1
+    status = tmp_path / "status.json"
+    keys = demo / "keys"
+    assert (
+        main(
+            [
+                "registry",
+                "status-list",
+                "--registry",
+                str(db),
+                "--key",
+                str(keys / "issuer.key.pem"),
+                "--cert",
+                str(keys / "issuer.cert.pem"),
+                "-o",
+                str(status),
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["verify", str(ofd), "--trust", str(demo / "trust"), "--status", str(status)]) == 1
+    assert "以欺骗手段取得" in capsys.readouterr().out
+    assert main(["registry", "show", ident, "--registry", str(db), "--json"]) == 0
+
+
+def test_inspect_render_qr_issue(demo: Path, tmp_path: Path) -> None:
+    ofd = str(sorted(demo.glob("*.ofd"))[0])
+    assert main(["inspect", ofd]) == 0
+    assert main(["render", ofd, "-o", str(tmp_path / "face.png")]) == 0
+    assert (tmp_path / "face.png").stat().st_size > 10_000
+    assert main(["qr", ofd, "--kind", "reference", "-o", str(tmp_path / "ref.png")]) == 0
+    keys = demo / "keys"
+    assert (
+        main(
+            [
+                "qr",
+                ofd,
+                "--kind",
+                "offline",
+                "--key",
+                str(keys / "issuer.key.pem"),
+                "--cert",
+                str(keys / "issuer.cert.pem"),
+                "-o",
+                str(tmp_path / "off.png"),
+            ]
+        )
+        == 0
+    )
+    record = sorted((Path(__file__).resolve().parents[1] / "examples" / "records").glob("*.json"))[0]
+    code = record.stem
+    assert (
+        main(
+            [
+                "issue",
+                str(record),
+                "--type",
+                code,
+                "--key",
+                str(keys / "issuer.key.pem"),
+                "--cert",
+                str(keys / "issuer.cert.pem"),
+                "-o",
+                str(tmp_path / "issued"),
+            ]
+        )
+        == 0
+    )
+    issued = list((tmp_path / "issued").glob("*.ofd"))
+    assert len(issued) == 1
+    assert main(["verify", str(issued[0]), "--trust", str(demo / "trust")]) == 0
+
+
+def test_unreadable_input_exits_2(tmp_path: Path) -> None:
+    assert main(["verify", str(tmp_path / "missing.ofd"), "--trust", str(tmp_path)]) == 2
+    assert main(["inspect", str(tmp_path / "missing.ofd")]) == 2
