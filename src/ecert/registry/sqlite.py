@@ -71,7 +71,7 @@ class SQLiteRegistry:
             db.execute("PRAGMA busy_timeout=30000")
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA synchronous=NORMAL")
-            with _transaction(db):
+            with _transaction(db, immediate=True):  # a deferred one could not upgrade under load
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
