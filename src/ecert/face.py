@@ -79,7 +79,9 @@ def face_spec_for(
         cert_type = _lookup_type(md.type_code)
     by_name = {i.name: i for i in items}
     order = displayed_item_names(cert_type) if cert_type is not None else [i.name for i in items]
-    fields: list[FaceField] = [FaceField(pinyin_key("number"), "证照编号", md.number)]
+    fields: list[FaceField] = []
+    if md.number not in {i.value for i in items if i.name in order}:  # 营业执照: the number is the USCC row
+        fields.append(FaceField(pinyin_key("number"), "证照编号", md.number))
     shown = {f.key for f in fields}
     for name in order:
         item = by_name.get(name)
@@ -118,8 +120,8 @@ def _lookup_type(code: str) -> CertificateType | None:
 
 
 def displayed_item_names(cert_type: CertificateType) -> list[str]:
-    """Names of the items the type shows on its face, in face order."""
-    return [item.name for item in cert_type.items if item.display]
+    """Names of the items the type shows on its face, in the order its face definition gives."""
+    return [item.name for item in cert_type.displayed_items]
 
 
 def face_layout(
