@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_crypto import rate  # the same timing loop for every benchmark
 from tests.certs import SIGNED_AT, draft, hierarchy, signer
 
 from ecert.crypto.trust import TrustStore
@@ -32,18 +32,6 @@ from ecert.ofd.signatures import prepare_signature
 from ecert.package import PROVIDER, Issuer, _digest_for, build_unsigned, package, sign_package
 from ecert.qr.offline import make_offline
 from ecert.verify import verify
-
-
-def rate(fn: Callable[[], object], seconds: float) -> float:
-    """Calls per second of ``fn`` over about ``seconds`` of wall time (after one warm-up call)."""
-    fn()
-    n, start = 0, time.perf_counter()
-    while True:
-        fn()
-        n += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return n / elapsed
 
 
 def per_call(fn: Callable[[], object], seconds: float) -> float:

@@ -12,9 +12,10 @@ from typing import Any
 
 from lxml import etree
 
-from ecert.errors import FieldProblem, InvalidMetadata
+from ecert.errors import FieldProblem, InvalidMetadata, InvalidPackage
 from ecert.metadata.elements import ELEMENTS, attr_for_key
 from ecert.metadata.model import CoreMetadata
+from ecert.ofd.xmlsafe import parse_xml
 
 __all__ = [
     "METADATA_NS",
@@ -32,16 +33,12 @@ _M = f"{{{METADATA_NS}}}"
 
 
 def safe_parse(data: bytes, what: str) -> etree._Element:
-    """Parse untrusted XML: no DTD, no entities, no network, size-limited; errors are InvalidMetadata."""
-    if len(data) > MAX_XML:
-        raise InvalidMetadata([FieldProblem(what, "XML document too large", len(data))])
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise InvalidMetadata([FieldProblem(what, "DTDs and entities are refused")])
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    """Parse untrusted XML with the OFD reader's hardened parser (no DTD, entities or network;
+    size-limited); its errors become InvalidMetadata problems."""
     try:
-        return etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        raise InvalidMetadata([FieldProblem(what, f"not well-formed XML ({exc})")]) from None
+        return parse_xml(data, what, max_size=MAX_XML)
+    except (InvalidPackage, TypeError) as exc:
+        raise InvalidMetadata([FieldProblem(what, getattr(exc, "message", str(exc)))]) from None
 
 
 @functools.lru_cache(maxsize=4)
