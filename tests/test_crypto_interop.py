@@ -348,3 +348,31 @@ def test_cli_keygen_cert_sign_verify(tmp_path: Path) -> None:
         main(["crypto", "verify", "--cert", str(tmp_path / "missing.pem"), str(f), str(tmp_path / "s.der")])
         == 2
     )
+
+
+@needs_openssl
+@pytest.mark.parametrize("alg", [("SM2",), ("EC", "-pkeyopt", "ec_paramgen_curve:P-256")])
+def test_openssl_pkcs12_loads(alg: tuple[str, ...], tmp_path: Path) -> None:
+    from ecert.crypto.pkcs12 import load_pkcs12
+
+    key, cert, p12 = tmp_path / "k.pem", tmp_path / "c.pem", tmp_path / "f.p12"
+    assert _openssl("genpkey", "-algorithm", *alg, "-out", str(key)).returncode == 0
+    assert (
+        _openssl(
+            "req", "-x509", "-new", "-key", str(key), "-subj", "/CN=p12", "-days", "3", "-out", str(cert)
+        ).returncode
+        == 0
+    )
+    assert (
+        _openssl(
+            "pkcs12", "-export", "-inkey", str(key), "-in", str(cert), "-out", str(p12), "-passout", "pass:pw"
+        ).returncode
+        == 0
+    )
+    loaded, mine, chain = load_pkcs12(p12.read_bytes(), b"pw")
+    assert mine is not None and mine.der == load_certificate(cert.read_bytes()).der and chain == ()
+    assert loaded.public_key().spki_der() == mine.public_key.spki_der()
+    with pytest.raises(InvalidKey, match="password"):
+        load_pkcs12(p12.read_bytes(), b"nope")
+    with pytest.raises(EcertError):
+        load_pkcs12(p12.read_bytes()[:-40], b"pw")

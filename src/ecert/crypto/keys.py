@@ -331,14 +331,21 @@ _AES = {"aes128_cbc": 16, "aes192_cbc": 24, "aes256_cbc": 32}
 
 
 def _decrypt_pkcs8(der: bytes, password: bytes) -> bytes:
-    """PBES2 (PBKDF2 + AES-CBC), the scheme OpenSSL 3 and cryptography write."""
+    """An EncryptedPrivateKeyInfo's PrivateKeyInfo DER."""
     try:
         info = keys.EncryptedPrivateKeyInfo.load(der, strict=True)
-        alg = info["encryption_algorithm"]
+        alg, encrypted = info["encryption_algorithm"], bytes(info["encrypted_data"].native)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise InvalidKey(f"malformed encrypted private key ({exc})") from None
+    return pbes2_decrypt(alg, encrypted, password)
+
+
+def pbes2_decrypt(alg: Any, encrypted: bytes, password: bytes) -> bytes:
+    """PBES2 (PBKDF2 + AES-CBC, RFC 8018), the scheme OpenSSL 3 and cryptography write for PKCS#8
+    and PKCS#12; ``alg`` is the asn1crypto AlgorithmIdentifier."""
+    try:
         if alg["algorithm"].native != "pbes2":
-            raise UnsupportedAlgorithm(
-                f"key encryption {alg['algorithm'].native} is not supported (PBES2 only)"
-            )
+            raise UnsupportedAlgorithm(f"encryption {alg['algorithm'].native} is not supported (PBES2 only)")
         params = alg["parameters"]
         kdf = params["key_derivation_func"]
         if kdf["algorithm"].native != "pbkdf2":
@@ -350,15 +357,14 @@ def _decrypt_pkcs8(der: bytes, password: bytes) -> bytes:
         cipher = params["encryption_scheme"]
         cipher_name = cipher["algorithm"].native
         if prf_name not in _PRF or cipher_name not in _AES:
-            raise UnsupportedAlgorithm(f"key encryption {prf_name}/{cipher_name} is not supported")
+            raise UnsupportedAlgorithm(f"encryption {prf_name}/{cipher_name} is not supported")
         salt = bytes(kdf_params["salt"].chosen.native)
         iterations = int(kdf_params["iteration_count"].native)
         iv = bytes(cipher["parameters"].native)
-        encrypted = bytes(info["encrypted_data"].native)
     except EcertError:
         raise
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise InvalidKey(f"malformed encrypted private key ({exc})") from None
+        raise InvalidKey(f"malformed PBES2 parameters ({exc})") from None
     if not 1 <= iterations <= 10_000_000:
         raise InvalidKey("PBKDF2 iteration count out of range", value=iterations)
     key = PBKDF2HMAC(_PRF[prf_name](), _AES[cipher_name], salt, iterations).derive(password)
@@ -368,7 +374,7 @@ def _decrypt_pkcs8(der: bytes, password: bytes) -> bytes:
         unpadder = padding.PKCS7(128).unpadder()
         return unpadder.update(padded) + unpadder.finalize()
     except ValueError:
-        raise InvalidKey("wrong password for the encrypted private key (or the key is corrupt)") from None
+        raise InvalidKey("wrong password (or the encrypted data is corrupt)") from None
 
 
 # --- writing -------------------------------------------------------------------------------------
