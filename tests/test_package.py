@@ -1,0 +1,96 @@
+"""Packaging: structure of the OFD file, the bare signature form, determinism, OpenSSL interop."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from ecert.crypto.keys import save_public_key
+from ecert.crypto.trust import TrustStore
+from ecert.ofd.reader import OFDPackage
+from ecert.package import Issuer, build_unsigned, file_name, package
+from ecert.verify import verify
+
+from .certs import NOW, SIGNED_AT, draft, hierarchy, issued_file, signer, trust_store
+
+OPENSSL = shutil.which("openssl")
+SIGN = "Doc_0/Signs/Sign_0/"
+
+
+def test_file_structure_metadata_and_index() -> None:
+    pkg = OFDPackage.open(issued_file())
+    md = draft().metadata
+    body = pkg.doc_bodies()[0]
+    assert body.doc_info.custom_datas["ZZBS"] == str(md.identifier)
+    doc = pkg.document(0)
+    assert [a.name for a in doc.attachments] == ["ecert-certificate"]
+    assert doc.custom_tags and doc.custom_tags[0].type_id == "ecert-certificate"
+    tags = etree.fromstring(pkg.entries[doc.custom_tags[0].file_loc])
+    indexed = {el.get("Name") for el in tags}
+    assert {"CZZT", "ZZBS"} <= indexed  # holder and identifier point at their text objects
+    page = pkg.entries[doc.pages[0].base_loc].decode()
+    for ref in tags.iter("{http://www.ofdspec.org/2016}ObjectRef"):
+        assert f'ID="{ref.text}"' in page
+    assert file_name(md) == f"{md.identifier}.ofd"
+
+
+def test_unsigned_output_is_deterministic() -> None:
+    a = build_unsigned(draft(), qr_payload="EC1:TEST")
+    b = build_unsigned(draft(), qr_payload="EC1:TEST")
+    assert a == b
+
+
+def _bare() -> bytes:
+    return package(draft(), Issuer(signer(), cms=False), at=SIGNED_AT)
+
+
+def test_bare_signature_needs_the_signer_certificate_in_the_trust_store() -> None:
+    data = _bare()
+    assert not verify(data, trust=trust_store(), at=NOW).ok  # the root alone cannot say who signed
+    h = hierarchy()
+    assert verify(data, trust=TrustStore.from_certificates(h.issuer_cert, h.root_cert), at=NOW).ok
+
+
+@pytest.mark.skipif(OPENSSL is None, reason="system openssl is not installed")
+def test_openssl_verifies_the_bare_signed_value(tmp_path: Path) -> None:
+    with zipfile.ZipFile(io.BytesIO(_bare())) as z:
+        (tmp_path / "Signature.xml").write_bytes(z.read(SIGN + "Signature.xml"))
+        (tmp_path / "SignedValue.dat").write_bytes(z.read(SIGN + "SignedValue.dat"))
+    (tmp_path / "pub.pem").write_bytes(save_public_key(hierarchy().issuer_cert.public_key))
+    assert OPENSSL is not None
+    result = subprocess.run(
+        [
+            OPENSSL,
+            "pkeyutl",
+            "-verify",
+            "-rawin",
+            "-digest",
+            "sm3",
+            "-pkeyopt",
+            "distid:1234567812345678",
+            "-pubin",
+            "-inkey",
+            str(tmp_path / "pub.pem"),
+            "-in",
+            str(tmp_path / "Signature.xml"),
+            "-sigfile",
+            str(tmp_path / "SignedValue.dat"),
+        ],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("kind", ["p256", "ed25519"])
+def test_other_algorithms(kind: str) -> None:
+    data = package(draft(kind), Issuer(signer(kind)), at=SIGNED_AT)
+    report = verify(data, trust=trust_store(kind), at=NOW)
+    assert report.ok, report.to_text()
