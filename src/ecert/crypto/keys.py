@@ -1,45 +1,45 @@
 """Keys for every algorithm behind one interface: SM2 (ours), ECDSA P-256, Ed25519, RSA.
 
 pyca/cryptography reads and writes P-256, Ed25519 and RSA keys but refuses the SM2 curve, so
-SM2 keys (PKCS#8 and SEC1 ``EC PRIVATE KEY`` with curve OID 1.2.156.10197.1.301, as OpenSSL and
-GmSSL write them, and SubjectPublicKeyInfo) are read and written here with asn1crypto;
-encrypted PKCS#8 (PBES2: PBKDF2 + AES-CBC) is decrypted with cryptography's primitives.
+SM2 keys (PKCS#8 and SEC1 ``EC PRIVATE KEY`` / ``SM2 PRIVATE KEY`` with curve OID
+1.2.156.10197.1.301, as OpenSSL and GmSSL write them, and SubjectPublicKeyInfo) are read and
+written here with asn1crypto; encrypted PKCS#8 and PKCS#12 are opened in :mod:`._asn1`.
+A key never guesses an algorithm: a signature algorithm that does not fit the key is refused.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from asn1crypto import algos, core, keys, pem
+from asn1crypto import keys, pem
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from cryptography.exceptions import UnsupportedAlgorithm as _CryptoUnsupported
-from cryptography.hazmat.primitives import hashes, padding, serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+from cryptography.hazmat.primitives.serialization import pkcs12
 
-from ecert.crypto import oids
-from ecert.crypto.algorithms import KeyKind, SignatureAlgorithm
+from ecert.crypto import _asn1, oids
+from ecert.crypto.algorithms import KeyKind, PssParameters, SignatureAlgorithm
 from ecert.crypto.sm2 import DEFAULT_UID, SM2PrivateKey, SM2PublicKey
 from ecert.errors import EcertError, InvalidKey, InvalidSignature, UnsupportedAlgorithm
 
+if TYPE_CHECKING:
+    from ecert.crypto.x509 import Certificate
+
 __all__ = [
+    "DEFAULT_UID",
     "PrivateKey",
     "PublicKey",
     "generate_private_key",
+    "load_pkcs12",
     "load_private_key",
     "load_public_key",
     "save_private_key",
     "save_public_key",
 ]
-
-# asn1crypto needs the SM2 curve's key length to build SM2 keys (GM/T 0006: sm2p256v1, 256 bits)
-if oids.SM2_CURVE not in keys.NamedCurve._map:
-    keys.NamedCurve.register("sm2p256v1", oids.SM2_CURVE, 32)
 
 _CryptoPublic = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
 _CryptoPrivate = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
@@ -49,22 +49,25 @@ _DEFAULT_ALGORITHM = {
     KeyKind.ED25519: SignatureAlgorithm.ED25519,
     KeyKind.RSA: SignatureAlgorithm.RSA_PKCS1_SHA256,
 }
+_PRIVATE_PEM_TYPES = ("PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "EC PRIVATE KEY", "SM2 PRIVATE KEY")
+_SEC1_PEM_TYPES = ("EC PRIVATE KEY", "SM2 PRIVATE KEY")  # OpenSSL 3.0 `openssl ec` writes the second
 
 
-def _kind_of(key: SM2PublicKey | _CryptoPublic) -> KeyKind:
+def _kind_of(key: object) -> KeyKind:
+    """The key's kind; InvalidKey for curves and sizes ecert does not accept."""
     if isinstance(key, SM2PublicKey):
         return KeyKind.SM2
     if isinstance(key, ec.EllipticCurvePublicKey):
         if not isinstance(key.curve, ec.SECP256R1):
-            raise UnsupportedAlgorithm(f"EC curve {key.curve.name} is not supported (only P-256 and SM2)")
+            raise InvalidKey(f"EC curve {key.curve.name} is not supported", expected="P-256 or SM2")
         return KeyKind.P256
     if isinstance(key, ed25519.Ed25519PublicKey):
         return KeyKind.ED25519
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < 2048:
-            raise UnsupportedAlgorithm(f"RSA keys of {key.key_size} bits are refused as weak (need >= 2048)")
+            raise InvalidKey(f"RSA key of {key.key_size} bits refused as weak", expected=">= 2048 bits")
         return KeyKind.RSA
-    raise UnsupportedAlgorithm(f"unsupported key type {type(key).__name__}")
+    raise InvalidKey(f"unsupported key type {type(key).__name__}", expected="SM2, P-256, Ed25519 or RSA")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,9 @@ class PublicKey:
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", _kind_of(self.key))
 
+    def __repr__(self) -> str:
+        return f"PublicKey(kind={self.kind.value}, sha256={self.fingerprint()[:16]})"
+
     @property
     def default_algorithm(self) -> SignatureAlgorithm:
         return _DEFAULT_ALGORITHM[self.kind]
@@ -88,34 +94,47 @@ class PublicKey:
         algorithm: SignatureAlgorithm | None = None,
         *,
         uid: bytes = DEFAULT_UID,
+        pss: PssParameters | None = None,
     ) -> None:
-        """Verify ``signature`` over ``data``; the algorithm must fit the key (no guessing)."""
+        """Verify ``signature`` over ``data``.
+
+        ``algorithm`` defaults to the key's; one that does not fit the key (an SM2 key with
+        ECDSA-SHA256) is refused with :class:`UnsupportedAlgorithm`, never reinterpreted.
+        ``uid`` is the SM2 user ID (GM/T 0009 default ``1234567812345678``); RSA-PSS needs the
+        ``pss`` parameters from its AlgorithmIdentifier.  SM2 and ECDSA signatures are DER.
+        """
         algorithm = algorithm or self.default_algorithm
         if algorithm.key_kind is not self.kind:
             raise UnsupportedAlgorithm(f"algorithm {algorithm.name} does not fit a {self.kind.value} key")
+        if not isinstance(signature, bytes | bytearray) or not isinstance(data, bytes | bytearray):
+            raise InvalidSignature("signature and data must be bytes")
+        signature, data = bytes(signature), bytes(data)
         key = self.key
         try:
             if isinstance(key, SM2PublicKey):
                 key.verify(signature, data, uid)
             elif isinstance(key, ec.EllipticCurvePublicKey):
-                digest = algorithm.digest
-                assert digest is not None
-                key.verify(signature, data, ec.ECDSA(digest.hash_algorithm()))
+                key.verify(signature, data, ec.ECDSA(_hash(algorithm)))
             elif isinstance(key, ed25519.Ed25519PublicKey):
                 key.verify(signature, data)
             elif algorithm is SignatureAlgorithm.RSA_PSS:
-                _verify_pss(key, signature, data)
+                if pss is None:
+                    raise UnsupportedAlgorithm("RSA-PSS verification needs the PSS parameters")
+                h = pss.digest.hash_algorithm()
+                key.verify(signature, data, rsa_padding.PSS(rsa_padding.MGF1(h), pss.salt_length), h)
             else:
-                digest = algorithm.digest
-                assert digest is not None
-                key.verify(signature, data, rsa_padding.PKCS1v15(), digest.hash_algorithm())
+                key.verify(signature, data, rsa_padding.PKCS1v15(), _hash(algorithm))
         except _CryptoInvalidSignature:
             raise InvalidSignature(f"{algorithm.name} signature does not verify") from None
+        except EcertError as exc:
+            if isinstance(exc, InvalidSignature | UnsupportedAlgorithm):
+                raise
+            raise InvalidSignature(f"malformed {algorithm.name} signature ({exc})") from None
         except (ValueError, TypeError) as exc:
             raise InvalidSignature(f"malformed {algorithm.name} signature ({exc})") from None
 
     def spki_der(self) -> bytes:
-        """The DER SubjectPublicKeyInfo."""
+        """The DER SubjectPublicKeyInfo (SM2: id-ecPublicKey with the sm2p256v1 curve OID)."""
         if isinstance(self.key, SM2PublicKey):
             return bytes(_sm2_spki(self.key).dump())
         return self.key.public_bytes(
@@ -124,41 +143,39 @@ class PublicKey:
 
     @classmethod
     def from_spki_der(cls, der: bytes) -> PublicKey:
-        """Read a SubjectPublicKeyInfo (SM2 keys included)."""
+        """Read a SubjectPublicKeyInfo; SM2 with id-ecPublicKey + curve 1.2.156.10197.1.301, or
+        with 1.2.156.10197.1.301 as the algorithm itself (some producers write that)."""
+        if not isinstance(der, bytes | bytearray):
+            raise InvalidKey("public key data must be bytes", value=type(der).__name__)
+        der = bytes(der)
         try:
             info = keys.PublicKeyInfo.load(der, strict=True)
             algorithm = info["algorithm"]["algorithm"].dotted
-            if algorithm == oids.SM2_CURVE or (
+            is_sm2 = algorithm == oids.SM2_CURVE or (
                 algorithm == oids.EC_PUBLIC_KEY
                 and _curve_oid(info["algorithm"]["parameters"]) == oids.SM2_CURVE
-            ):
-                return cls(SM2PublicKey.from_bytes(bytes(info["public_key"])))
-        except EcertError:
-            raise
-        except (ValueError, TypeError, KeyError) as exc:
+            )
+            point = bytes(info["public_key"]) if is_sm2 else b""
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
             raise InvalidKey(f"malformed SubjectPublicKeyInfo ({exc})") from None
+        if is_sm2:
+            return cls(SM2PublicKey.from_bytes(point))
         try:
             loaded = serialization.load_der_public_key(der)
-        except (ValueError, _CryptoUnsupported) as exc:
+        except (ValueError, TypeError, _CryptoUnsupported) as exc:
             raise InvalidKey(f"unsupported or malformed public key ({exc})") from None
-        if not isinstance(loaded, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey):
-            raise UnsupportedAlgorithm(f"unsupported key type {type(loaded).__name__}")
-        return cls(loaded)
+        return cls(loaded)  # type: ignore[arg-type]  # _kind_of refuses other types
 
     def fingerprint(self) -> str:
-        """SHA-256 of the SubjectPublicKeyInfo, hex."""
+        """SHA-256 of the DER SubjectPublicKeyInfo, hex (as of `openssl pkey -pubout -outform DER`)."""
         return hashlib.sha256(self.spki_der()).hexdigest()
 
 
-def _verify_pss(key: rsa.RSAPublicKey, signature: bytes, data: bytes) -> None:
-    """RSA-PSS with the common parameter sets (SHA-256/384/512, MGF1 with the same hash)."""
-    for h in (hashes.SHA256(), hashes.SHA384(), hashes.SHA512()):
-        try:
-            key.verify(signature, data, rsa_padding.PSS(rsa_padding.MGF1(h), rsa_padding.PSS.AUTO), h)
-            return
-        except _CryptoInvalidSignature:
-            continue
-    raise _CryptoInvalidSignature()
+def _hash(algorithm: SignatureAlgorithm) -> hashes.HashAlgorithm:
+    digest = algorithm.digest
+    if digest is None:  # only Ed25519 and RSA-PSS, handled before
+        raise UnsupportedAlgorithm(f"{algorithm.name} has no fixed digest")
+    return digest.hash_algorithm()
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -172,7 +189,7 @@ class PrivateKey:
         object.__setattr__(self, "kind", self.public_key().kind)
 
     def __repr__(self) -> str:
-        return f"PrivateKey(kind={self.kind.value}, public={self.public_key().fingerprint()[:16]})"
+        return f"PrivateKey(kind={self.kind.value}, public_sha256={self.public_key().fingerprint()[:16]})"
 
     @property
     def default_algorithm(self) -> SignatureAlgorithm:
@@ -182,7 +199,8 @@ class PrivateKey:
         return PublicKey(self.key.public_key())
 
     def sign(self, data: bytes, *, uid: bytes = DEFAULT_UID) -> bytes:
-        """SM2: SM2-with-SM3 DER; P-256: ECDSA-SHA256 DER; Ed25519: 64 bytes; RSA: PKCS#1 v1.5 SHA-256."""
+        """Sign with the default algorithm: SM2 → SM2-with-SM3 DER (``uid`` is the SM2 user ID),
+        P-256 → ECDSA-SHA256 DER, Ed25519 → 64 bytes, RSA → PKCS#1 v1.5 SHA-256."""
         key = self.key
         if isinstance(key, SM2PrivateKey):
             return key.sign(data, uid)
@@ -194,6 +212,7 @@ class PrivateKey:
 
 
 def generate_private_key(kind: KeyKind | str) -> PrivateKey:
+    """A fresh key: ``'sm2'``, ``'p256'``, ``'ed25519'`` or ``'rsa'`` (3072 bits)."""
     k = KeyKind.parse(kind)
     if k is KeyKind.SM2:
         return PrivateKey(SM2PrivateKey.generate())
@@ -208,56 +227,40 @@ def generate_private_key(kind: KeyKind | str) -> PrivateKey:
 
 
 def _curve_oid(parameters: Any) -> str | None:
-    try:
-        if parameters.name == "named":
-            return str(parameters.chosen.dotted)
-    except (AttributeError, ValueError, KeyError):
+    if parameters is None or parameters.name != "named":
         return None
-    return None
+    return str(parameters.chosen.dotted)
 
 
 def _sm2_spki(key: SM2PublicKey) -> keys.PublicKeyInfo:
     return keys.PublicKeyInfo(
         {
-            "algorithm": keys.PublicKeyAlgorithm(
-                {
-                    "algorithm": oids.EC_PUBLIC_KEY,
-                    "parameters": keys.ECDomainParameters("named", oids.SM2_CURVE),
-                }
-            ),
+            "algorithm": {"algorithm": oids.EC_PUBLIC_KEY, "parameters": ("named", oids.SM2_CURVE)},
             "public_key": key.to_bytes(),
         }
     )
 
 
-def _unarmor(data: bytes) -> tuple[str | None, bytes]:
-    """(PEM type or None, DER)."""
-    stripped = data.strip()
-    if pem.detect(stripped):
-        try:
-            name, _headers, der = pem.unarmor(stripped)
-        except ValueError as exc:
-            raise InvalidKey(f"malformed PEM ({exc})") from None
-        return str(name), bytes(der)
-    return None, bytes(data)
-
-
-def _sm2_from_ec_private_key(ec_key: Any, curve: str | None) -> PrivateKey | None:
-    params_curve = _curve_oid(ec_key["parameters"]) if ec_key["parameters"].native is not None else None
-    if (curve or params_curve) != oids.SM2_CURVE:
+def _sm2_from_sec1(ec_key: keys.ECPrivateKey, outer_curve: str | None) -> PrivateKey | None:
+    """The SM2 key of a SEC1 ECPrivateKey; None when its curve is not SM2."""
+    inner = ec_key["parameters"]
+    curve = outer_curve or (_curve_oid(inner) if inner.native is not None else None)
+    if curve != oids.SM2_CURVE:
+        if curve is None and inner.native is not None:
+            raise InvalidKey("EC private key with explicit curve parameters", expected="a named curve")
         return None
-    d = int(ec_key["private_key"].native)
-    if not 0 < d < 2**256:
-        raise InvalidKey("SM2 private scalar out of range")
-    return PrivateKey(SM2PrivateKey.from_bytes(d.to_bytes(32, "big")))
+    key = SM2PrivateKey(int(ec_key["private_key"].native))  # checks 1 <= d <= n - 2
+    embedded = ec_key["public_key"]
+    if embedded.native is not None and SM2PublicKey.from_bytes(bytes(embedded)) != key.public_key():
+        raise InvalidKey("the public key stored with the SM2 private key does not match it")
+    return PrivateKey(key)
 
 
-def _load_sm2_der(der: bytes, pem_type: str | None) -> PrivateKey | None:
+def _load_sm2(der: bytes, sec1: bool) -> PrivateKey | None:
     """SM2 from PKCS#8 or SEC1 DER; None when the key is not SM2 (cryptography reads the rest)."""
     try:
-        if pem_type == "EC PRIVATE KEY":
-            ec_key = keys.ECPrivateKey.load(der, strict=True)
-            return _sm2_from_ec_private_key(ec_key, None)
+        if sec1:
+            return _sm2_from_sec1(keys.ECPrivateKey.load(der, strict=True), None)
         info = keys.PrivateKeyInfo.load(der, strict=True)
         algorithm = info["private_key_algorithm"]["algorithm"].dotted
         if algorithm == oids.SM2_CURVE:
@@ -268,34 +271,43 @@ def _load_sm2_der(der: bytes, pem_type: str | None) -> PrivateKey | None:
             return None
         if curve != oids.SM2_CURVE:
             return None
-        return _sm2_from_ec_private_key(
-            keys.ECPrivateKey.load(bytes(info["private_key"]), strict=True), curve
-        )
+        inner_der = bytes(info["private_key"].contents)
+        return _sm2_from_sec1(keys.ECPrivateKey.load(inner_der, strict=True), curve)
     except EcertError:
         raise
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
-        if pem_type is None:
-            return _load_sec1_der(der)
         raise InvalidKey(f"malformed private key ({exc})") from None
 
 
-def _load_sec1_der(der: bytes) -> PrivateKey | None:
-    try:
-        return _sm2_from_ec_private_key(keys.ECPrivateKey.load(der, strict=True), None)
-    except (ValueError, TypeError, KeyError, OverflowError):
-        return None
+def _private_der(data: bytes) -> tuple[str | None, bytes]:
+    """(PEM type of the first private-key block, or None for DER input, DER)."""
+    blocks = _asn1.pem_blocks(data)
+    if not blocks:
+        return None, data
+    for name, der in blocks:
+        if name in _PRIVATE_PEM_TYPES:
+            if b"Proc-Type: 4,ENCRYPTED" in data:
+                raise UnsupportedAlgorithm(
+                    "legacy PEM encryption (Proc-Type) is not supported; convert with `openssl pkcs8 -topk8`"
+                )
+            return name, der
+    raise InvalidKey("no private key in the PEM data", value=[name for name, _ in blocks])
 
 
 def load_private_key(data: bytes, password: bytes | None = None) -> PrivateKey:
-    """A private key from PEM or DER: PKCS#8 (encrypted or not) or SEC1, SM2 included."""
+    """A private key from PEM or DER: PKCS#8 (encrypted or not) or SEC1, SM2 included.
+
+    A wrong password raises :class:`InvalidKey` saying so; an encrypted key without one too.
+    """
     if not isinstance(data, bytes | bytearray):
         raise InvalidKey("key data must be bytes", value=type(data).__name__)
-    pem_type, der = _unarmor(bytes(data))
-    if pem_type == "ENCRYPTED PRIVATE KEY" or (pem_type is None and _is_encrypted_pkcs8(der)):
+    pem_type, der = _private_der(bytes(data))
+    if pem_type == "ENCRYPTED PRIVATE KEY" or (pem_type is None and _asn1.is_encrypted_pkcs8(der)):
         if password is None:
             raise InvalidKey("the private key is encrypted: a password is needed")
-        der, pem_type = _decrypt_pkcs8(der, password), "PRIVATE KEY"
-    sm2 = _load_sm2_der(der, pem_type)
+        der, pem_type = _asn1.decrypt_pkcs8(der, password), "PRIVATE KEY"
+    sec1 = _is_sec1(der) if pem_type is None else pem_type in _SEC1_PEM_TYPES  # DER: either
+    sm2 = _load_sm2(der, sec1)
     if sm2 is not None:
         return sm2
     try:
@@ -303,125 +315,87 @@ def load_private_key(data: bytes, password: bytes | None = None) -> PrivateKey:
     except (ValueError, TypeError, _CryptoUnsupported) as exc:
         raise InvalidKey(f"unsupported or malformed private key ({exc})") from None
     if not isinstance(loaded, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey):
-        raise UnsupportedAlgorithm(f"unsupported private key type {type(loaded).__name__}")
+        raise InvalidKey(f"unsupported private key type {type(loaded).__name__}")
     return PrivateKey(loaded)
 
 
-def load_public_key(data: bytes) -> PublicKey:
-    """A public key from PEM or DER SubjectPublicKeyInfo."""
-    _pem_type, der = _unarmor(bytes(data))
-    return PublicKey.from_spki_der(der)
-
-
-def _is_encrypted_pkcs8(der: bytes) -> bool:
+def _is_sec1(der: bytes) -> bool:
     try:
-        _ = keys.EncryptedPrivateKeyInfo.load(der, strict=True).native
+        return bool(keys.ECPrivateKey.load(der, strict=True)["version"].native == "ecPrivkeyVer1")
     except (ValueError, TypeError, KeyError):
         return False
-    return True
 
 
-_PRF: dict[str, type[hashes.SHA1 | hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
-    "sha1": hashes.SHA1,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-}
-_AES = {"aes128_cbc": 16, "aes192_cbc": 24, "aes256_cbc": 32}
+def load_public_key(data: bytes) -> PublicKey:
+    """A public key from PEM (``PUBLIC KEY``) or DER SubjectPublicKeyInfo."""
+    if not isinstance(data, bytes | bytearray):
+        raise InvalidKey("key data must be bytes", value=type(data).__name__)
+    blocks = _asn1.pem_blocks(bytes(data))
+    if not blocks:
+        return PublicKey.from_spki_der(bytes(data))
+    for name, der in blocks:
+        if name == "PUBLIC KEY":
+            return PublicKey.from_spki_der(der)
+    raise InvalidKey("no PUBLIC KEY block in the PEM data", value=[name for name, _ in blocks])
 
 
-def _decrypt_pkcs8(der: bytes, password: bytes) -> bytes:
-    """An EncryptedPrivateKeyInfo's PrivateKeyInfo DER."""
+def load_pkcs12(
+    data: bytes, password: bytes | None
+) -> tuple[PrivateKey, Certificate | None, tuple[Certificate, ...]]:
+    """(key, its certificate or None, the other certificates) from a PKCS#12 (.p12/.pfx) file.
+
+    cryptography reads P-256, Ed25519 and RSA files (legacy ciphers included); files it cannot
+    read (SM2) are opened with asn1crypto, PBES2 only.  The certificate is the one whose
+    public key matches the private key.
+    """
+    from ecert.crypto.x509 import Certificate  # x509 imports this module
+
+    if not isinstance(data, bytes | bytearray):
+        raise InvalidKey("PKCS#12 data must be bytes", value=type(data).__name__)
+    data = bytes(data)
     try:
-        info = keys.EncryptedPrivateKeyInfo.load(der, strict=True)
-        alg, encrypted = info["encryption_algorithm"], bytes(info["encrypted_data"].native)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise InvalidKey(f"malformed encrypted private key ({exc})") from None
-    return pbes2_decrypt(alg, encrypted, password)
+        key, cert, extra = pkcs12.load_key_and_certificates(data, password)
+    except (ValueError, TypeError, _CryptoUnsupported):
+        key = None
+    if key is not None:
+        if not isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey):
+            raise InvalidKey(f"unsupported private key type {type(key).__name__}")
+        der_certs = ([cert] if cert is not None else []) + list(extra)
+        certs = [Certificate.from_der(c.public_bytes(serialization.Encoding.DER)) for c in der_certs]
+        return _match(PrivateKey(key), certs)
+    key_ders, cert_ders = _asn1.read_pkcs12(data, password or b"")
+    if len(key_ders) != 1:
+        raise InvalidKey(f"the PKCS#12 file holds {len(key_ders)} private keys", expected="exactly one")
+    return _match(load_private_key(key_ders[0]), [Certificate.from_der(d) for d in cert_ders])
+
+
+def _match(
+    key: PrivateKey, certs: list[Certificate]
+) -> tuple[PrivateKey, Certificate | None, tuple[Certificate, ...]]:
+    spki = key.public_key().spki_der()
+    mine = next((c for c in certs if c.public_key.spki_der() == spki), None)
+    return key, mine, tuple(c for c in certs if c is not mine)
 
 
 def pbes2_decrypt(alg: Any, encrypted: bytes, password: bytes) -> bytes:
-    """PBES2 (PBKDF2 + AES-CBC, RFC 8018), the scheme OpenSSL 3 and cryptography write for PKCS#8
-    and PKCS#12; ``alg`` is the asn1crypto AlgorithmIdentifier."""
-    try:
-        if alg["algorithm"].native != "pbes2":
-            raise UnsupportedAlgorithm(f"encryption {alg['algorithm'].native} is not supported (PBES2 only)")
-        params = alg["parameters"]
-        kdf = params["key_derivation_func"]
-        if kdf["algorithm"].native != "pbkdf2":
-            raise UnsupportedAlgorithm(
-                f"key derivation {kdf['algorithm'].native} is not supported (PBKDF2 only)"
-            )
-        kdf_params = kdf["parameters"]
-        prf_name = kdf_params["prf"]["algorithm"].native
-        cipher = params["encryption_scheme"]
-        cipher_name = cipher["algorithm"].native
-        if prf_name not in _PRF or cipher_name not in _AES:
-            raise UnsupportedAlgorithm(f"encryption {prf_name}/{cipher_name} is not supported")
-        salt = bytes(kdf_params["salt"].chosen.native)
-        iterations = int(kdf_params["iteration_count"].native)
-        iv = bytes(cipher["parameters"].native)
-    except EcertError:
-        raise
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise InvalidKey(f"malformed PBES2 parameters ({exc})") from None
-    if not 1 <= iterations <= 10_000_000:
-        raise InvalidKey("PBKDF2 iteration count out of range", value=iterations)
-    key = PBKDF2HMAC(_PRF[prf_name](), _AES[cipher_name], salt, iterations).derive(password)
-    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
-    try:
-        padded = decryptor.update(encrypted) + decryptor.finalize()
-        unpadder = padding.PKCS7(128).unpadder()
-        return unpadder.update(padded) + unpadder.finalize()
-    except ValueError:
-        raise InvalidKey("wrong password (or the encrypted data is corrupt)") from None
+    """PBES2-encrypted content (PKCS#8, PKCS#12 bags); kept for :mod:`ecert.crypto.pkcs12`."""
+    return _asn1.pbes2_decrypt(alg, encrypted, password, "encrypted data")
 
 
 # --- writing -------------------------------------------------------------------------------------
 
 
 def _sm2_pkcs8(key: SM2PrivateKey) -> bytes:
+    """PKCS#8 as OpenSSL 3 writes SM2 keys: id-ecPublicKey, curve sm2p256v1, SEC1 inside."""
     ec_key = keys.ECPrivateKey(
         {"version": "ecPrivkeyVer1", "private_key": key.d, "public_key": key.public_key().to_bytes()}
     )
     info = keys.PrivateKeyInfo(
         {
             "version": 0,
-            "private_key_algorithm": keys.PrivateKeyAlgorithm(
-                {"algorithm": "ec", "parameters": keys.ECDomainParameters("named", oids.SM2_CURVE)}
-            ),
+            "private_key_algorithm": {"algorithm": "ec", "parameters": ("named", oids.SM2_CURVE)},
             "private_key": ec_key,
         }
-    )
-    return bytes(info.dump())
-
-
-def _encrypt_pkcs8(der: bytes, password: bytes) -> bytes:
-    salt, iv, iterations = os.urandom(16), os.urandom(16), 200_000
-    key = PBKDF2HMAC(hashes.SHA256(), 32, salt, iterations).derive(password)
-    padder = padding.PKCS7(128).padder()
-    padded = padder.update(der) + padder.finalize()
-    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
-    encrypted = encryptor.update(padded) + encryptor.finalize()
-    pbes2 = algos.Pbes2Params(
-        {
-            "key_derivation_func": algos.KdfAlgorithm(
-                {
-                    "algorithm": "pbkdf2",
-                    "parameters": algos.Pbkdf2Params(
-                        {
-                            "salt": algos.Pbkdf2Salt(name="specified", value=salt),
-                            "iteration_count": iterations,
-                            "prf": algos.HmacAlgorithm({"algorithm": "sha256", "parameters": core.Null()}),
-                        }
-                    ),
-                }
-            ),
-            "encryption_scheme": algos.EncryptionAlgorithm({"algorithm": "aes256_cbc", "parameters": iv}),
-        }
-    )
-    info = keys.EncryptedPrivateKeyInfo(
-        {"encryption_algorithm": {"algorithm": "pbes2", "parameters": pbes2}, "encrypted_data": encrypted}
     )
     return bytes(info.dump())
 
@@ -435,9 +409,10 @@ def save_private_key(key: PrivateKey, password: bytes | None = None) -> bytes:
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
     if password:
-        return bytes(pem.armor("ENCRYPTED PRIVATE KEY", _encrypt_pkcs8(der, password)))
+        return bytes(pem.armor("ENCRYPTED PRIVATE KEY", _asn1.encrypt_pkcs8(der, password)))
     return bytes(pem.armor("PRIVATE KEY", der))
 
 
 def save_public_key(key: PublicKey) -> bytes:
+    """PEM SubjectPublicKeyInfo (``-----BEGIN PUBLIC KEY-----``)."""
     return bytes(pem.armor("PUBLIC KEY", key.spki_der()))

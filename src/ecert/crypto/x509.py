@@ -2,7 +2,8 @@
 
 pyca/cryptography parses SM2 certificates but cannot give their public key (it refuses the
 SM2 curve), so the SubjectPublicKeyInfo is read with asn1crypto and SM2 signatures on
-certificates are checked with our SM2 (default user ID, as GM/T 0015 requires).
+certificates are checked with our SM2 (default user ID, GM/T 0015 / GB/T 35275).  Every
+field is read once, at construction: a ``Certificate`` that exists is well formed.
 """
 
 from __future__ import annotations
@@ -16,26 +17,34 @@ from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
-from ecert.crypto.algorithms import SignatureAlgorithm
+from ecert.crypto.algorithms import PssParameters, SignatureAlgorithm
 from ecert.crypto.keys import PublicKey
-from ecert.errors import EcertError, InvalidCertificate, InvalidSignature
+from ecert.crypto.sm2 import DEFAULT_UID
+from ecert.errors import EcertError, InputError, InvalidCertificate, InvalidSignature
 
 __all__ = ["Certificate", "load_certificate", "load_certificates"]
 
-_KEY_USAGE_NAMES = (
-    "digital_signature",
-    "content_commitment",
-    "key_encipherment",
-    "data_encipherment",
-    "key_agreement",
-    "key_cert_sign",
-    "crl_sign",
-)
+# cryptography's KeyUsage attribute names, reported with RFC 5280 names where they differ
+_KEY_USAGE_NAMES = {
+    "digital_signature": "digital_signature",
+    "content_commitment": "non_repudiation",
+    "key_encipherment": "key_encipherment",
+    "data_encipherment": "data_encipherment",
+    "key_agreement": "key_agreement",
+    "key_cert_sign": "key_cert_sign",
+    "crl_sign": "crl_sign",
+}
+_MAX_CERTIFICATE = 1 << 20  # 1 MiB: real certificates are a few KiB
 
 
 @dataclass(frozen=True, slots=True)
 class Certificate:
-    """An X.509 certificate: the exact DER plus the fields verification needs."""
+    """An X.509 certificate: the exact DER plus the fields path building and verification need.
+
+    ``key_usage`` names bits as RFC 5280 does (``digital_signature``, ``non_repudiation``,
+    ``key_cert_sign``, ``crl_sign``...); ``extended_key_usage`` holds dotted OIDs.  Both are
+    None when the extension is absent.
+    """
 
     der: bytes = field(repr=False)
     subject: str
@@ -47,34 +56,53 @@ class Certificate:
     not_after: datetime
     public_key: PublicKey = field(repr=False)
     signature_algorithm_oid: str
+    signature_algorithm_params: bytes | None = field(repr=False)
     signature: bytes = field(repr=False)
     tbs_der: bytes = field(repr=False)
     is_ca: bool
     path_length: int | None
     key_usage: frozenset[str] | None
+    extended_key_usage: frozenset[str] | None
     subject_key_id: bytes | None = field(repr=False)
     authority_key_id: bytes | None = field(repr=False)
     critical_extension_oids: frozenset[str]
+    common_name: str | None
 
     @classmethod
     def from_der(cls, der: bytes) -> Certificate:
+        """Parse one DER certificate; :class:`InvalidCertificate` for anything malformed."""
+        if not isinstance(der, bytes | bytearray):
+            raise InvalidCertificate("certificate data must be bytes", value=type(der).__name__)
+        der = bytes(der)
+        if len(der) > _MAX_CERTIFICATE:
+            raise InvalidCertificate("certificate too large", value=len(der), expected="<= 1 MiB")
         try:
-            cert = x509.load_der_x509_certificate(der)
-            parsed = asn1_x509.Certificate.load(der, strict=True)
-            spki = parsed["tbs_certificate"]["subject_public_key_info"].dump()
-            exts = cert.extensions
-        except (ValueError, TypeError, KeyError) as exc:
-            raise InvalidCertificate(f"malformed certificate ({exc})") from None
-        try:
-            public_key = PublicKey.from_spki_der(spki)
+            return cls._parse(der)
         except EcertError as exc:
+            if isinstance(exc, InvalidCertificate):
+                raise
             raise InvalidCertificate(f"certificate public key unusable: {exc}") from None
+        except Exception as exc:  # any parser failure on hostile input is a malformed certificate
+            raise InvalidCertificate(f"malformed certificate ({type(exc).__name__}: {exc})") from None
+
+    @classmethod
+    def _parse(cls, der: bytes) -> Certificate:
+        cert = x509.load_der_x509_certificate(der)
+        parsed = asn1_x509.Certificate.load(der, strict=True)
+        tbs = parsed["tbs_certificate"]
+        if tbs.dump() != cert.tbs_certificate_bytes:
+            raise InvalidCertificate("certificate parsers disagree on the TBSCertificate")
+        params = parsed["signature_algorithm"]["parameters"]
+        public_key = PublicKey.from_spki_der(tbs["subject_public_key_info"].dump())
+        exts = cert.extensions
         basic = _ext(exts, x509.BasicConstraints)
         usage = _ext(exts, x509.KeyUsage)
+        eku = _ext(exts, x509.ExtendedKeyUsage)
         ski = _ext(exts, x509.SubjectKeyIdentifier)
         aki = _ext(exts, x509.AuthorityKeyIdentifier)
+        names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
         return cls(
-            der=bytes(der),
+            der=der,
             subject=cert.subject.rfc4514_string(),
             issuer=cert.issuer.rfc4514_string(),
             subject_der=cert.subject.public_bytes(),
@@ -84,46 +112,59 @@ class Certificate:
             not_after=cert.not_valid_after_utc,
             public_key=public_key,
             signature_algorithm_oid=cert.signature_algorithm_oid.dotted_string,
+            signature_algorithm_params=None if params.native is None else bytes(params.dump()),
             signature=cert.signature,
             tbs_der=cert.tbs_certificate_bytes,
             is_ca=bool(basic and basic.ca),
             path_length=basic.path_length if basic else None,
-            key_usage=None if usage is None else frozenset(n for n in _KEY_USAGE_NAMES if getattr(usage, n)),
+            key_usage=None if usage is None else _usage_names(usage),
+            extended_key_usage=None if eku is None else frozenset(o.dotted_string for o in eku),
             subject_key_id=ski.digest if ski else None,
             authority_key_id=aki.key_identifier if aki else None,
             critical_extension_oids=frozenset(e.oid.dotted_string for e in exts if e.critical),
+            common_name=str(names[0].value) if names else None,
         )
 
-    @property
-    def common_name(self) -> str | None:
-        cert = x509.load_der_x509_certificate(self.der)
-        names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-        return str(names[0].value) if names else None
-
     def fingerprint_sha256(self) -> str:
+        """SHA-256 of the DER, hex (as ``openssl x509 -fingerprint -sha256`` without colons)."""
         return hashlib.sha256(self.der).hexdigest()
 
     def to_pem(self) -> bytes:
         return bytes(pem.armor("CERTIFICATE", self.der))
 
     def valid_at(self, when: datetime) -> bool:
+        """Whether ``when`` (timezone-aware) lies in [not_before, not_after]."""
+        if when.tzinfo is None:
+            raise InputError("validity is checked at a timezone-aware time", where="when", value=when)
         return self.not_before <= when <= self.not_after
 
-    def verify_issued_by(self, issuer: Certificate) -> None:
+    def verify_issued_by(self, issuer: Certificate, *, accept_empty_sm2_id: bool = True) -> None:
         """Check this certificate's signature with ``issuer``'s key; raises InvalidSignature.
 
-        SM2 certificate signatures use the default user ID ``1234567812345678`` (GM/T 0015);
-        OpenSSL 3.0 signs with an empty ID unless told ``-sigopt distid:...``, so an empty ID is
-        accepted too for certificates (both are explicit, standard-conforming IDs; the signature
-        is still fully checked).
+        The algorithm comes from this certificate's signatureAlgorithm (weak or unknown ones
+        raise UnsupportedAlgorithm).  SM2 certificate signatures use the default user ID
+        ``1234567812345678`` (GM/T 0015).  OpenSSL 3.0 ``req -x509 -sm3`` and ``x509 -sm3``
+        sign with an *empty* ID unless given ``-sigopt distid:1234567812345678``, so by default
+        a signature made with the empty ID is accepted too (both IDs are fixed, the signature
+        is still fully checked); pass ``accept_empty_sm2_id=False`` for strict GM/T 0015.
         """
         algorithm = SignatureAlgorithm.from_oid(self.signature_algorithm_oid)
+        pss = None
+        if algorithm is SignatureAlgorithm.RSA_PSS:
+            pss = PssParameters.from_der(self.signature_algorithm_params)
         try:
-            issuer.public_key.verify(self.signature, self.tbs_der, algorithm)
+            issuer.public_key.verify(self.signature, self.tbs_der, algorithm, uid=DEFAULT_UID, pss=pss)
         except InvalidSignature:
-            if algorithm is not SignatureAlgorithm.SM2_SM3:
+            if algorithm is not SignatureAlgorithm.SM2_SM3 or not accept_empty_sm2_id:
                 raise
             issuer.public_key.verify(self.signature, self.tbs_der, algorithm, uid=b"")
+
+
+def _usage_names(usage: x509.KeyUsage) -> frozenset[str]:
+    names = {ours for theirs, ours in _KEY_USAGE_NAMES.items() if getattr(usage, theirs)}
+    if usage.key_agreement:  # encipher_only / decipher_only are defined only with keyAgreement
+        names |= {n for n in ("encipher_only", "decipher_only") if getattr(usage, n)}
+    return frozenset(names)
 
 
 _E = TypeVar("_E", bound=x509.ExtensionType)
@@ -140,19 +181,19 @@ def load_certificate(data: bytes) -> Certificate:
     """One certificate from PEM or DER (the first of a PEM bundle)."""
     certs = load_certificates(data)
     if not certs:
-        raise InvalidCertificate("no certificate found")
+        raise InvalidCertificate("no certificate found", expected="a CERTIFICATE PEM block or DER")
     return certs[0]
 
 
 def load_certificates(data: bytes) -> tuple[Certificate, ...]:
-    """Every certificate of a PEM bundle, or the one DER certificate."""
+    """Every certificate of a PEM bundle (other PEM blocks are skipped), or the one DER certificate."""
     if not isinstance(data, bytes | bytearray):
         raise InvalidCertificate("certificate data must be bytes", value=type(data).__name__)
     data = bytes(data)
     if pem.detect(data):
         try:
             blocks = [der for name, _h, der in pem.unarmor(data, multiple=True) if name == "CERTIFICATE"]
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise InvalidCertificate(f"malformed PEM ({exc})") from None
         return tuple(Certificate.from_der(bytes(b)) for b in blocks)
     return (Certificate.from_der(data),)
