@@ -5,11 +5,37 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ecert.cli import EXIT_INVALID, EXIT_OK
 
-EPILOG_KEYGEN = """example:
-  ecert keygen --alg sm2 -o issuer.key.pem"""
+if TYPE_CHECKING:
+    from ecert.crypto.keys import PrivateKey
+
+EPILOG_KEYGEN = """examples:
+  ecert keygen --alg sm2 -o issuer.key.pem
+  ecert keygen --alg p256 -o issuer.key.pem --password-file pass.txt
+
+Keys are PEM PKCS#8 (encrypted: PBES2, PBKDF2-HMAC-SHA256 + AES-256-CBC); `openssl pkey` reads them."""
+EPILOG_ROOT = """example:
+  ecert cert root --key root.key.pem --cn "某市电子证照根证书" --org "某市人民政府" -o root.pem"""
+EPILOG_ISSUER = """example:
+  ecert cert issuer --ca-key root.key.pem --ca-cert root.pem --key issuer.key.pem \\
+      --cn "某市市场监督管理局" --org-id 11330100MB01234570 -o issuer.pem
+
+The output holds the new certificate followed by the CA certificate (the chain)."""
+EPILOG_SHOW = """example:
+  ecert cert show issuer.pem"""
+EPILOG_SIGN = """example:
+  ecert crypto sign --key issuer.key.pem Signature.xml -o SignedValue.dat
+
+SM2 keys sign SM2-with-SM3 (user ID 1234567812345678 unless --id), P-256 keys ECDSA-SHA256,
+Ed25519 keys Ed25519; signatures are DER (Ed25519: 64 bytes)."""
+EPILOG_VERIFY = """examples:
+  ecert crypto verify --cert issuer.pem Signature.xml SignedValue.dat
+  ecert crypto verify --pubkey issuer.pub.pem --id 1234567812345678 data.bin data.sig
+
+exit status: 0 valid, 1 invalid, 2 usage error or unreadable input"""
 EPILOG_CERT = """examples:
   ecert cert root --key root.key.pem --cn "某市电子证照根证书" -o root.pem
   ecert cert issuer --ca-key root.key.pem --ca-cert root.pem --key issuer.key.pem \\
@@ -29,8 +55,8 @@ _RAW = argparse.RawDescriptionHelpFormatter
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("keygen", help="generate a private key", epilog=EPILOG_KEYGEN, formatter_class=_RAW)
-    p.add_argument("--alg", choices=("sm2", "p256", "ed25519"), default="sm2")
-    p.add_argument("-o", "--out", required=True, type=Path)
+    p.add_argument("--alg", choices=("sm2", "p256", "ed25519"), default="sm2", help="key kind (default sm2)")
+    p.add_argument("-o", "--out", required=True, type=Path, help="where to write the PEM private key")
     p.add_argument("--password-file", type=Path, help="encrypt the key (PBES2, AES-256) with this password")
     p.set_defaults(handler=_keygen)
 
@@ -38,15 +64,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "cert", help="make demo root and department certificates", epilog=EPILOG_CERT, formatter_class=_RAW
     )
     cs = c.add_subparsers(dest="cert_command", metavar="ACTION", required=True)
-    r = cs.add_parser("root", help="a self-signed root certificate")
-    r.add_argument("--key", required=True, type=Path)
+    r = cs.add_parser("root", help="a self-signed root certificate", epilog=EPILOG_ROOT, formatter_class=_RAW)
+    r.add_argument("--key", required=True, type=Path, help="the root's private key (PEM or DER)")
+    r.add_argument("--password-file", type=Path, help="password of an encrypted key")
     r.add_argument("--cn", required=True)
     r.add_argument("--org")
     r.add_argument("--days", type=int, default=3650)
     r.add_argument("-o", "--out", required=True, type=Path)
     r.set_defaults(handler=_root)
-    i = cs.add_parser("issuer", help="a department signing certificate issued by a CA key")
+    i = cs.add_parser(
+        "issuer",
+        help="a department signing certificate issued by a CA key",
+        epilog=EPILOG_ISSUER,
+        formatter_class=_RAW,
+    )
     i.add_argument("--ca-key", required=True, type=Path)
+    i.add_argument("--password-file", type=Path, help="password of an encrypted CA key")
     i.add_argument("--ca-cert", required=True, type=Path)
     i.add_argument(
         "--key", required=True, type=Path, help="the department's key (its public half is certified)"
@@ -57,7 +90,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     i.add_argument("--days", type=int, default=1825)
     i.add_argument("-o", "--out", required=True, type=Path)
     i.set_defaults(handler=_issuer)
-    s = cs.add_parser("show", help="print a certificate's fields")
+    s = cs.add_parser("show", help="print a certificate's fields", epilog=EPILOG_SHOW, formatter_class=_RAW)
     s.add_argument("file", type=Path)
     s.set_defaults(handler=_show)
 
@@ -65,13 +98,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "crypto", help="raw signatures over a file (debugging)", epilog=EPILOG_CRYPTO, formatter_class=_RAW
     )
     ks = k.add_subparsers(dest="crypto_command", metavar="ACTION", required=True)
-    sg = ks.add_parser("sign", help="sign a file's bytes")
+    sg = ks.add_parser("sign", help="sign a file's bytes", epilog=EPILOG_SIGN, formatter_class=_RAW)
     sg.add_argument("--key", required=True, type=Path)
+    sg.add_argument("--password-file", type=Path, help="password of an encrypted key")
     sg.add_argument("--id", default=None, help="SM2 user ID (default 1234567812345678)")
     sg.add_argument("file", type=Path)
     sg.add_argument("-o", "--out", required=True, type=Path)
     sg.set_defaults(handler=_sign)
-    vf = ks.add_parser("verify", help="verify a signature over a file's bytes")
+    vf = ks.add_parser(
+        "verify", help="verify a signature over a file's bytes", epilog=EPILOG_VERIFY, formatter_class=_RAW
+    )
     who = vf.add_mutually_exclusive_group(required=True)
     who.add_argument("--cert", type=Path)
     who.add_argument("--pubkey", type=Path)
@@ -87,10 +123,21 @@ def _read(path: Path) -> bytes:
     return read_input(path)
 
 
+def _password(args: argparse.Namespace) -> bytes | None:
+    path = getattr(args, "password_file", None)
+    return _read(path).rstrip(b"\r\n") if path else None
+
+
+def _key(path: Path, args: argparse.Namespace) -> PrivateKey:
+    from ecert.crypto.keys import load_private_key
+
+    return load_private_key(_read(path), _password(args))
+
+
 def _keygen(args: argparse.Namespace) -> int:
     from ecert.crypto.keys import generate_private_key, save_private_key
 
-    password = _read(args.password_file).rstrip(b"\r\n") if args.password_file else None
+    password = _password(args)
     key = generate_private_key(args.alg)
     args.out.write_bytes(save_private_key(key, password))
     print(f"{args.out}: {key.kind.value} key, public key SHA-256 {key.public_key().fingerprint()}")
@@ -99,10 +146,9 @@ def _keygen(args: argparse.Namespace) -> int:
 
 def _root(args: argparse.Namespace) -> int:
     from ecert.crypto.hierarchy import make_root
-    from ecert.crypto.keys import load_private_key
 
     cert = make_root(
-        load_private_key(_read(args.key)),
+        _key(args.key, args),
         args.cn,
         organization=args.org,
         not_before=datetime.now(UTC),
@@ -120,7 +166,7 @@ def _issuer(args: argparse.Namespace) -> int:
 
     ca_cert = load_certificate(_read(args.ca_cert))
     cert = make_issuer_certificate(
-        load_private_key(_read(args.ca_key)),
+        _key(args.ca_key, args),
         ca_cert,
         load_private_key(_read(args.key)).public_key(),
         args.cn,
@@ -153,9 +199,7 @@ def _uid(args: argparse.Namespace) -> bytes:
 
 
 def _sign(args: argparse.Namespace) -> int:
-    from ecert.crypto.keys import load_private_key
-
-    key = load_private_key(_read(args.key))
+    key = _key(args.key, args)
     args.out.write_bytes(key.sign(_read(args.file), uid=_uid(args)))
     print(f"{args.out}: {key.default_algorithm.name} signature")
     return EXIT_OK
