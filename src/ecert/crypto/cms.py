@@ -30,12 +30,12 @@ from asn1crypto import algos, cms, core
 from asn1crypto import x509 as asn1_x509
 
 from ecert.crypto import oids
-from ecert.crypto.algorithms import KeyKind, SignatureAlgorithm
+from ecert.crypto.algorithms import SignatureAlgorithm
 from ecert.crypto.digests import DigestAlgorithm
 from ecert.crypto.signer import Signer
 from ecert.crypto.sm2 import DEFAULT_UID
 from ecert.crypto.x509 import Certificate
-from ecert.errors import EcertError, InputError, InvalidSignature, UnsupportedAlgorithm
+from ecert.errors import EcertError, InputError, InvalidSignature
 
 __all__ = ["CmsSignedData", "CmsVerification", "parse_cms", "sign_cms", "verify_cms"]
 
@@ -167,8 +167,6 @@ def sign_cms(
     if signing_time is not None and (signing_time.tzinfo is None or signing_time.utcoffset() is None):
         raise InputError("signing time must be timezone-aware", where="signing_time")
     algorithm = signer.algorithm
-    if algorithm.key_kind is KeyKind.RSA:
-        raise UnsupportedAlgorithm("CMS signing with RSA keys is not offered (SM2, P-256, Ed25519 are)")
     sm2 = algorithm is SignatureAlgorithm.SM2_SM3
     gm = sm2 and gm_oids
     digest = _digest_for(algorithm)
@@ -466,23 +464,34 @@ def verify_cms(
 ) -> CmsVerification:
     """Verify a CMS SignedData over ``data`` (or over its encapsulated content).
 
-    Checks, in order: the content (``data`` equals the encapsulated content when both exist), the
-    contentType attribute against the encapsulated type, messageDigest against the digest of the
-    content, and the signature over the signed attributes (or the content, when there are none)
-    with the signer certificate's key — the carried one the SignerInfo names, or ``certificate``
-    when the caller gives it.  Raises :class:`InvalidSignature` naming the first mismatch and
+    Checks, in order: no unsigned attributes; the signature algorithm fits the digest and the
+    signer's key (the carried certificate the SignerInfo names, or ``certificate`` when the caller
+    gives it); every other carried certificate links into the signer's chain; ``data`` equals the
+    encapsulated content when both exist; the contentType attribute matches the encapsulated type;
+    messageDigest matches the content; the signature over the signed attributes (or over the
+    content, when there are none) verifies.  Raises :class:`InvalidSignature` naming the first mismatch and
     :class:`InputError` for malformed input.  Trust in the certificate is not judged here: pass
     ``signer_certificate`` (and ``certificates`` as intermediates) to a trust store.
     """
     parsed = parse_cms(der)
     if data is not None and not isinstance(data, bytes | bytearray):
         raise InputError("signed data must be bytes", value=type(data).__name__)
+    if parsed.has_unsigned_attrs:
+        raise _fail("unsigned attributes are not accepted (they could change without breaking the signature)")
+    digest = parsed.digest_algorithm
+    algorithm = _signature_algorithm(parsed.signature_algorithm_oid, digest)
+    signer = _choose_signer(parsed, certificate)
+    if algorithm.key_kind is not signer.public_key.kind:
+        raise _fail(
+            f"signature algorithm {parsed.signature_algorithm_oid} does not fit the signer's "
+            f"{signer.public_key.kind.value} key"
+        )
+    _check_carried_chain(parsed.certificates, signer)
     if parsed.content is not None and data is not None and parsed.content != bytes(data):
         raise _fail("the encapsulated content differs from the data given")
     content = bytes(data) if data is not None else parsed.content
     if content is None:
         raise InputError("detached CMS signature: the signed data must be given")
-    digest = parsed.digest_algorithm
     if parsed.signed_attrs_der is not None:
         if parsed.content_type_attribute is None:
             raise _fail("the contentType signed attribute is missing (RFC 5652 §5.3)")
@@ -500,16 +509,6 @@ def verify_cms(
         if parsed.encapsulated_content_type not in _DATA_TYPES:
             raise _fail("no signed attributes, but the content is not of type data (RFC 5652 §5.3)")
         signed_bytes = content
-    if parsed.has_unsigned_attrs:
-        raise _fail("unsigned attributes are not accepted (they could change without breaking the signature)")
-    algorithm = _signature_algorithm(parsed.signature_algorithm_oid, digest)
-    signer = _choose_signer(parsed, certificate)
-    _check_carried_chain(parsed.certificates, signer)
-    if algorithm.key_kind is not signer.public_key.kind:
-        raise _fail(
-            f"signature algorithm {parsed.signature_algorithm_oid} does not fit the signer's "
-            f"{signer.public_key.kind.value} key"
-        )
     try:
         signer.public_key.verify(parsed.signature, signed_bytes, algorithm, uid=uid)
     except InvalidSignature as exc:
