@@ -540,13 +540,13 @@ def test_openssl_verifies_our_p256_cms(tmp_path: Path) -> None:
 
 @needs_openssl
 def test_openssl_verifies_our_p256_cms_with_chain(tmp_path: Path) -> None:
-    # the demo root has pathLen 0, so OpenSSL is told to trust the intermediate (-partial_chain)
-    s, ca = deep_signer("p256")
+    # root -> intermediate -> signer; the CMS carries signer and intermediate, OpenSSL has the root
+    s, _ca = deep_signer("p256")
     (tmp_path / "sig.der").write_bytes(sign_cms(DATA, s, detached=False, signing_time=SIGNED_AT))
-    (tmp_path / "ca.pem").write_bytes(ca.to_pem())
+    (tmp_path / "root.pem").write_bytes(hierarchy("p256").root_cert.to_pem())
     result = _openssl(
-        "cms", "-verify", "-binary", "-inform", "DER", "-in", "sig.der", "-CAfile", "ca.pem",
-        "-partial_chain", "-out", "out", cwd=tmp_path,
+        "cms", "-verify", "-binary", "-inform", "DER", "-in", "sig.der", "-CAfile", "root.pem",
+        "-out", "out", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out").read_bytes() == DATA
@@ -639,3 +639,29 @@ def test_we_verify_openssl_p256_cms(
         assert abs(verification.signing_time - datetime.now(UTC)) < timedelta(minutes=10)
     with pytest.raises(InvalidSignature):
         verify_cms(der, DATA[:-1])
+
+
+@pytest.mark.parametrize("padding", ["pkcs1", "pss"])
+def test_we_verify_openssl_rsa_cms(tmp_path: Path, padding: str) -> None:
+    if OPENSSL is None:
+        pytest.skip("system openssl not found")
+    made = _openssl(
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "cert.pem",
+        "-subj", "/CN=OpenSSL RSA Signer", "-days", "30", cwd=tmp_path,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    (tmp_path / "data").write_bytes(DATA)
+    extra = ["-keyopt", "rsa_padding_mode:pss"] if padding == "pss" else []
+    result = _openssl(
+        "cms", "-sign", "-binary", "-md", "sha256", "-signer", "cert.pem", "-inkey", "key.pem",
+        "-outform", "DER", "-in", "data", "-out", "sig.der", *extra, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    der = (tmp_path / "sig.der").read_bytes()
+    # OpenSSL names PKCS#1 v1.5 by the key OID rsaEncryption; the digest algorithm completes it
+    written = {"pkcs1": oids.RSA_ENCRYPTION, "pss": oids.RSASSA_PSS}[padding]
+    assert parse_cms(der).signature_algorithm_oid == written
+    expected = {"pkcs1": oids.SHA256_WITH_RSA, "pss": oids.RSASSA_PSS}[padding]
+    assert verify_cms(der, DATA).signature_algorithm_oid == expected
+    with pytest.raises(InvalidSignature):
+        verify_cms(der, DATA + b"!")

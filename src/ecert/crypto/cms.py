@@ -30,7 +30,7 @@ from asn1crypto import algos, cms, core
 from asn1crypto import x509 as asn1_x509
 
 from ecert.crypto import oids
-from ecert.crypto.algorithms import SignatureAlgorithm
+from ecert.crypto.algorithms import PssParameters, SignatureAlgorithm
 from ecert.crypto.digests import DigestAlgorithm
 from ecert.crypto.signer import Signer
 from ecert.crypto.sm2 import DEFAULT_UID
@@ -84,6 +84,7 @@ class CmsSignedData:
     content: bytes | None = field(repr=False)
     digest_algorithm: DigestAlgorithm
     signature_algorithm_oid: str
+    signature_algorithm_params: bytes | None = field(repr=False)
     certificates: tuple[Certificate, ...] = field(repr=False)
     signer_certificate: Certificate | None
     signed_attrs_der: bytes | None = field(repr=False)
@@ -270,11 +271,10 @@ def _read_signed_data(ctype: str, signed: cms.SignedData) -> CmsSignedData:
                 f"CMS has {len(signer_infos)} SignerInfos; exactly one is supported", where="signerInfos"
             )
         carried = signed["certificates"]
-        certs_der = (
-            [c.chosen.dump() for c in carried if c.name == "certificate"]
-            if isinstance(carried, cms.CertificateSet)
-            else []
-        )
+        choices = list(carried) if isinstance(carried, cms.CertificateSet) else []
+        if any(c.name != "certificate" for c in choices):
+            raise InputError("the CMS certificate set holds something other than X.509 certificates")
+        certs_der = [c.chosen.dump() for c in choices]
         sd_version = signed["version"].native
         digest_algs = [a["algorithm"].dotted for a in signed["digest_algorithms"]]
         encap = signed["encap_content_info"]
@@ -291,6 +291,8 @@ def _read_signed_data(ctype: str, signed: cms.SignedData) -> CmsSignedData:
         version = si["version"].native
         digest_oid = si["digest_algorithm"]["algorithm"].dotted
         sig_oid = si["signature_algorithm"]["algorithm"].dotted
+        sig_params = si["signature_algorithm"]["parameters"]
+        sig_params_der = None if isinstance(sig_params, core.Void | core.Null) else bytes(sig_params.dump())
         signature = bytes(si["signature"].native)
         has_unsigned = not isinstance(si["unsigned_attrs"], core.Void)
         attrs = si["signed_attrs"]
@@ -329,6 +331,7 @@ def _read_signed_data(ctype: str, signed: cms.SignedData) -> CmsSignedData:
         content=content,
         digest_algorithm=digest,
         signature_algorithm_oid=sig_oid,
+        signature_algorithm_params=sig_params_der,
         certificates=certificates,
         signer_certificate=None,
         signed_attrs_der=attrs_der,
@@ -486,6 +489,11 @@ def verify_cms(
             f"signature algorithm {parsed.signature_algorithm_oid} does not fit the signer's "
             f"{signer.public_key.kind.value} key"
         )
+    pss = None
+    if algorithm is SignatureAlgorithm.RSA_PSS:
+        pss = PssParameters.from_der(parsed.signature_algorithm_params)
+        if pss.digest is not digest:
+            raise _fail(f"RSA-PSS hashes with {pss.digest.name}, but the digestAlgorithm is {digest.name}")
     _check_carried_chain(parsed.certificates, signer)
     if parsed.content is not None and data is not None and parsed.content != bytes(data):
         raise _fail("the encapsulated content differs from the data given")
@@ -510,7 +518,7 @@ def verify_cms(
             raise _fail("no signed attributes, but the content is not of type data (RFC 5652 §5.3)")
         signed_bytes = content
     try:
-        signer.public_key.verify(parsed.signature, signed_bytes, algorithm, uid=uid)
+        signer.public_key.verify(parsed.signature, signed_bytes, algorithm, uid=uid, pss=pss)
     except InvalidSignature as exc:
         covered = "signed attributes" if parsed.signed_attrs_der is not None else "content"
         raise _fail(
