@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from asn1crypto import keys, pem
+from asn1crypto import core, keys, pem
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from cryptography.exceptions import UnsupportedAlgorithm as _CryptoUnsupported
 from cryptography.hazmat.primitives import hashes, serialization
@@ -51,6 +51,16 @@ _DEFAULT_ALGORITHM = {
 }
 _PRIVATE_PEM_TYPES = ("PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "EC PRIVATE KEY", "SM2 PRIVATE KEY")
 _SEC1_PEM_TYPES = ("EC PRIVATE KEY", "SM2 PRIVATE KEY")  # OpenSSL 3.0 `openssl ec` writes the second
+
+
+class _SubjectPublicKeyInfo(core.Sequence):  # type: ignore[misc]
+    """SubjectPublicKeyInfo with the key as plain bits: asn1crypto's own class cannot read the
+    key when the algorithm is the SM2 curve OID itself (it picks the key's spec by algorithm)."""
+
+    _fields: ClassVar[list[tuple[str, type]]] = [
+        ("algorithm", keys.PublicKeyAlgorithm),
+        ("public_key", core.OctetBitString),
+    ]
 
 
 def _kind_of(key: object) -> KeyKind:
@@ -149,13 +159,13 @@ class PublicKey:
             raise InvalidKey("public key data must be bytes", value=type(der).__name__)
         der = bytes(der)
         try:
-            info = keys.PublicKeyInfo.load(der, strict=True)
+            info = _SubjectPublicKeyInfo.load(der, strict=True)
             algorithm = info["algorithm"]["algorithm"].dotted
             is_sm2 = algorithm == oids.SM2_CURVE or (
                 algorithm == oids.EC_PUBLIC_KEY
                 and _curve_oid(info["algorithm"]["parameters"]) == oids.SM2_CURVE
             )
-            point = bytes(info["public_key"]) if is_sm2 else b""
+            point = bytes(info["public_key"].native) if is_sm2 else b""
         except (ValueError, TypeError, KeyError, OverflowError) as exc:
             raise InvalidKey(f"malformed SubjectPublicKeyInfo ({exc})") from None
         if is_sm2:
