@@ -99,7 +99,7 @@ def test_intermediate_ca_and_department_code() -> None:
 def test_builders_refuse_bad_input() -> None:
     key = _hierarchy("ed25519").root_key
     with pytest.raises(InputError, match="timezone"):
-        make_root(key, "root", not_before=datetime(2026, 1, 1))  # noqa: DTZ001
+        make_root(key, "root", not_before=datetime(2026, 1, 1))
     with pytest.raises(InputError):
         make_root(key, "root", not_before=NOW, days=0)
     with pytest.raises(InputError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecert.crypto.keys import KeyKind
+from ecert.crypto.algorithms import KeyKind
 from ecert.crypto.x509 import Certificate, load_certificate, load_certificates
 from ecert.errors import InputError, InvalidCertificate, InvalidSignature
 
@@ -91,7 +92,7 @@ def test_bundle_and_other_blocks() -> None:
 
 def test_naive_time_refused() -> None:
     with pytest.raises(InputError):
-        _vector("p256_selfsigned.pem").valid_at(datetime(2026, 1, 1))  # noqa: DTZ001
+        _vector("p256_selfsigned.pem").valid_at(datetime(2026, 1, 1))
 
 
 @pytest.mark.parametrize("name", ["sm2_selfsigned_distid.pem", "p256_selfsigned.pem"])
@@ -107,10 +108,8 @@ def test_truncated_every_length(name: str) -> None:
 def test_corrupted_never_crashes(position: int, junk: bytes) -> None:
     der = bytearray(_vector("sm2_selfsigned_distid.pem").der)
     der[position : position + len(junk)] = junk
-    try:
+    with contextlib.suppress(InvalidCertificate):
         Certificate.from_der(bytes(der))
-    except InvalidCertificate:
-        pass
 
 
 @settings(max_examples=150, deadline=None)
