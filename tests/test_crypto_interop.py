@@ -353,7 +353,7 @@ def test_cli_keygen_cert_sign_verify(tmp_path: Path) -> None:
 @needs_openssl
 @pytest.mark.parametrize("alg", [("SM2",), ("EC", "-pkeyopt", "ec_paramgen_curve:P-256")])
 def test_openssl_pkcs12_loads(alg: tuple[str, ...], tmp_path: Path) -> None:
-    from ecert.crypto.pkcs12 import load_pkcs12
+    from ecert.crypto.keys import load_pkcs12
 
     key, cert, p12 = tmp_path / "k.pem", tmp_path / "c.pem", tmp_path / "f.p12"
     assert _openssl("genpkey", "-algorithm", *alg, "-out", str(key)).returncode == 0
