@@ -64,14 +64,15 @@ def check_signature(
         report.warn(
             "signing_time", f"signature date/time is unreadable: {exc}", f"签名时间无法解析：{exc}", subject
         )
+    carried: tuple[Certificate, ...] = ()
     if sig.type == "Seal" or _first_inner_tag(sig.signed_value) == 0x30:
         # tax-bureau e-invoices omit Type="Seal" although SignedValue is an SES_Signature:
         # the content decides (SES: SEQUENCE { SEQUENCE TBS_Sign ...}; CMS: SEQUENCE { OID ...})
         signer, algorithm, when = _check_seal(sig, report, subject, claimed_time)
     else:
-        signer, algorithm, when = _check_sign(sig, trust, report, subject, claimed_time)
+        signer, algorithm, when, carried = _check_sign(sig, trust, report, subject, claimed_time)
     at = when or claimed_time or fallback_time
-    trusted = _check_trust(signer, trust, report, subject, at)
+    trusted = _check_trust(signer, trust, report, subject, at, carried)
     summary = SignerSummary(
         signature=str(sig.id),
         kind="Seal" if sig.type == "Seal" or _first_inner_tag(sig.signed_value) == 0x30 else "Sign",
@@ -88,7 +89,7 @@ def check_signature(
 
 def _check_sign(
     sig: SignatureInfo, trust: TrustStore, report: ReportBuilder, subject: str, claimed: datetime | None
-) -> tuple[Certificate | None, str | None, datetime | None]:
+) -> tuple[Certificate | None, str | None, datetime | None, tuple[Certificate, ...]]:
     data, value = sig.signature_xml, sig.signed_value
     try:
         algorithm = SignatureAlgorithm.from_oid(sig.signature_method)
@@ -96,7 +97,7 @@ def _check_sign(
         report.fail(
             "signature_value", f"signature method refused: {exc}", f"签名算法不被接受：{exc}", subject
         )
-        return None, sig.signature_method, None
+        return None, sig.signature_method, None, ()
     if _looks_like_cms(value):
         try:
             result = cms.verify_cms(value, data)
@@ -107,7 +108,7 @@ def _check_sign(
                 f"签名值（CMS）验证失败：{exc}",
                 subject,
             )
-            return None, algorithm.name, None
+            return None, algorithm.name, None, ()
         signer = result.signer_certificate
         cms_alg = (
             SignatureAlgorithm.from_oid(result.signature_algorithm_oid)
@@ -121,7 +122,7 @@ def _check_sign(
                 f"SignatureMethod 与 CMS 签名算法不一致（{algorithm.oid} / {cms_alg.oid}）",
                 subject,
             )
-            return signer, algorithm.name, None
+            return signer, algorithm.name, None, ()
         report.passed(
             "signature_value",
             f"CMS signature ({algorithm.name}) over Signature.xml verifies with the embedded "
@@ -137,7 +138,7 @@ def _check_sign(
                 f"SignatureDateTime 与 CMS 签名时间不一致（{_fmt(claimed)} / {_fmt(when)}）",
                 subject,
             )
-        return signer, algorithm.name, claimed or when
+        return signer, algorithm.name, claimed or when, tuple(result.certificates)
     # bare DER SEQUENCE{r, s} (ofdrw): the certificate can only come from the trust store
     try:
         decode_der_signature(value)
@@ -148,7 +149,7 @@ def _check_sign(
             f"签名值既不是 CMS 也不是 DER 签名：{exc}",
             subject,
         )
-        return None, algorithm.name, None
+        return None, algorithm.name, None, ()
     for cert in trust.anchors:
         if _verifies(cert.public_key, value, data, algorithm):
             report.passed(
@@ -158,14 +159,14 @@ def _check_sign(
                 f"签名值（{algorithm.name}）验证通过，使用受信任证书：{cert.subject}",
                 subject,
             )
-            return cert, algorithm.name, claimed
+            return cert, algorithm.name, claimed, ()
     report.fail(
         "signature_value",
         "the signature carries no certificate and no certificate in the trust store verifies it",
         "签名值未携带证书，信任库中也没有能验证它的证书",
         subject,
     )
-    return None, algorithm.name, claimed
+    return None, algorithm.name, claimed, ()
 
 
 def _known(oid: str) -> bool:
@@ -297,14 +298,19 @@ def _check_seal_validity(
 
 
 def _check_trust(
-    signer: Certificate | None, trust: TrustStore, report: ReportBuilder, subject: str, at: datetime
+    signer: Certificate | None,
+    trust: TrustStore,
+    report: ReportBuilder,
+    subject: str,
+    at: datetime,
+    carried: tuple[Certificate, ...] = (),
 ) -> bool:
     if signer is None:
         report.fail(
             "signer_trust", "no signer certificate could be established", "无法确定签名者证书", subject
         )
         return False
-    result = trust.validate(signer, at=at)
+    result = trust.validate(signer, at=at, intermediates=carried)  # CMS may carry intermediate CAs
     if result.ok:
         report.passed(
             "signer_trust",
