@@ -144,9 +144,11 @@ class Certificate:
         The algorithm comes from this certificate's signatureAlgorithm (weak or unknown ones
         raise UnsupportedAlgorithm).  SM2 certificate signatures use the default user ID
         ``1234567812345678`` (GM/T 0015).  OpenSSL 3.0 ``req -x509 -sm3`` and ``x509 -sm3``
-        sign with an *empty* ID unless given ``-sigopt distid:1234567812345678``, so by default
-        a signature made with the empty ID is accepted too (both IDs are fixed, the signature
-        is still fully checked); pass ``accept_empty_sm2_id=False`` for strict GM/T 0015.
+        sign with an *empty* ID unless given ``-sigopt distid:1234567812345678`` (and 3.0's
+        ``openssl verify`` checks with the empty ID unless given ``-vfyopt distid:...``), so by
+        default a signature made with the empty ID is accepted too: both IDs are fixed, the
+        signature is still fully checked, nothing is guessed from the certificate.  Pass
+        ``accept_empty_sm2_id=False`` for strict GM/T 0015.
         """
         algorithm = SignatureAlgorithm.from_oid(self.signature_algorithm_oid)
         pss = None
