@@ -40,7 +40,7 @@ from ecert.crypto.keys import (
     save_public_key,
 )
 from ecert.crypto.x509 import load_certificate
-from ecert.errors import InvalidKey, InvalidSignature
+from ecert.errors import InvalidKey, InvalidSignature, UnsupportedAlgorithm
 
 VECTORS = Path(__file__).resolve().parents[1] / "src" / "ecert" / "spec" / "vectors" / "keys"
 PASSWORD = b"ecert-test"
@@ -263,3 +263,20 @@ def test_openssl_sm2_signature_verifies_in_cli(tmp_path: Path) -> None:
     assert main(["crypto", "verify", "--pubkey", str(pub), str(data), str(sig)]) == 0
     assert main(["crypto", "verify", "--pubkey", str(pub), str(data), str(sig_empty)]) == 1
     assert main(["crypto", "verify", "--pubkey", str(pub), "--id", "", str(data), str(sig_empty)]) == 0
+
+
+@needs_openssl
+def test_legacy_sm2_pkcs12_refused_clearly(tmp_path: Path) -> None:
+    p12 = tmp_path / "legacy.p12"
+    made = _openssl(
+        "pkcs12", "-export", "-inkey", VECTORS / "sm2_pkcs8.pem",
+        "-in", VECTORS / "sm2_selfsigned_distid.pem",
+        "-passout", "pass:pw", "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1",
+        "-out", p12,
+    )  # fmt: skip
+    if made.returncode != 0:
+        pytest.skip(f"this openssl cannot write 3DES PKCS#12: {made.stderr[-200:]!r}")
+    with pytest.raises(UnsupportedAlgorithm, match="AES-256-CBC"):
+        load_pkcs12(p12.read_bytes(), b"pw")
+    with pytest.raises(InvalidKey, match="wrong password"):
+        load_pkcs12(p12.read_bytes(), b"not-it")
