@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "ecert.cli.verify",
     "ecert.cli.qr",
     "ecert.cli.registry",
+    "ecert.cli.batch",
 )
 
 EXIT_OK = 0

@@ -1,0 +1,94 @@
+"""``ecert batch``: issue a CSV of records in parallel, resumably, with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ecert.cli import EXIT_INVALID, EXIT_OK
+from ecert.cli.common import parse_time
+
+EPILOG = """example:
+  ecert batch examples/batch/11100000MB0143028R001.csv --type 11100000MB0143028R001 \\
+      --key demo-out/keys/issuer.key.pem --cert demo-out/keys/issuer.cert.pem \\
+      --registry registry.db -o out/ --workers 2
+
+Rows already issued (by an earlier, perhaps interrupted, run) are skipped. Rejected rows are listed
+with their problems in DIR/rejected.csv.
+exit status: 0 every row issued, 1 some rows rejected, 2 usage error or unreadable input"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "batch",
+        help="issue every row of a CSV file",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("csv", type=Path, metavar="CSV")
+    p.add_argument("--type", required=True, dest="type_code", metavar="CODE")
+    p.add_argument("--key", required=True, type=Path, metavar="KEY.pem")
+    p.add_argument("--cert", required=True, type=Path, metavar="CERT.pem")
+    p.add_argument("--password-file", type=Path, metavar="FILE")
+    p.add_argument("--registry", required=True, type=Path, metavar="DB")
+    p.add_argument("-o", "--out", required=True, type=Path, metavar="DIR")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--issuer-name", help="issuing department (default: from each record)")
+    p.add_argument("--issuer-code", help="its 统一社会信用代码")
+    p.add_argument("--seal-image", type=Path)
+    p.add_argument("--at", metavar="ISO8601", help="issuing time with time zone (default: now)")
+    p.set_defaults(handler=_batch)
+
+
+class _Bar:
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last_decile = -1
+
+    def __call__(self, p: object) -> None:
+        from ecert.batch import BatchProgress
+
+        assert isinstance(p, BatchProgress)
+        rate = (p.issued / p.elapsed) if p.elapsed > 0 else 0.0
+        filled = int(30 * p.done / p.total) if p.total else 30
+        line = f"[{'#' * filled}{'.' * (30 - filled)}] {p.done}/{p.total} rows  {rate:.0f}/s"
+        if self.tty:
+            print("\r" + line, end="", file=sys.stderr, flush=True)
+        else:
+            decile = 10 * p.done // max(p.total, 1)
+            if decile != self.last_decile:
+                self.last_decile = decile
+                print(line, file=sys.stderr, flush=True)
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from ecert.batch import IssuerFiles, issue_batch
+
+    password = args.password_file.read_bytes().rstrip(b"\r\n") if args.password_file else None
+    issuer = IssuerFiles(args.key, args.cert, password, args.seal_image, args.issuer_name, args.issuer_code)
+    bar = _Bar()
+    result = issue_batch(
+        args.csv,
+        args.type_code,
+        issuer,
+        args.registry,
+        args.out,
+        workers=args.workers,
+        at=parse_time(args.at, "--at"),
+        progress=bar,
+    )
+    if bar.tty:
+        print(file=sys.stderr)
+    print(
+        f"{result.issued} issued, {result.skipped} already issued, {result.rejected} rejected "
+        f"in {result.elapsed:.1f} s"
+    )
+    if result.orphans:
+        print(
+            f"{len(result.orphans)} files of an interrupted run were never recorded: "
+            f"moved to {args.out}/orphans/"
+        )
+    if result.rejected_path:
+        print(f"rejected rows and their problems: {result.rejected_path}")
+    return EXIT_OK if result.ok else EXIT_INVALID
