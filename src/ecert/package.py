@@ -34,7 +34,7 @@ from ecert.crypto.digests import DigestAlgorithm, sm3
 from ecert.crypto.signer import Signer
 from ecert.errors import InputError
 from ecert.face import face_images, face_layout, load_image
-from ecert.layout import FaceLayout, text_width
+from ecert.layout import FaceLayout, char_em, text_width
 from ecert.metadata import CoreMetadata, elements
 from ecert.metadata.document import certificate_xml
 from ecert.ofd import model as ofd
@@ -156,6 +156,8 @@ def _document(draft: CertificateDraft, layout: FaceLayout, resources: Mapping[st
                 text=text.text,
                 x=x,
                 y=text.baseline - text.y,
+                # advances per character: without DeltaX, readers stack the glyphs (GB/T 33190 §11.3)
+                delta_x=tuple(char_em(c) * text.size for c in text.text[:-1]) or None,
             )
         )
         if not text.is_label and text.key != "subtitle":
