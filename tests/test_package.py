@@ -94,3 +94,20 @@ def test_other_algorithms(kind: str) -> None:
     data = package(draft(kind), Issuer(signer(kind)), at=SIGNED_AT)
     report = verify(data, trust=trust_store(kind), at=NOW)
     assert report.ok, report.to_text()
+
+
+def test_a_department_cannot_sign_for_another_issuer() -> None:
+    from ecert.collect import collect
+    from ecert.metadata import Authority
+
+    from .certs import OTHER_DEPARTMENT_CODE, sample_record
+
+    record, code = sample_record()
+    foreign = collect(
+        record, code, issuer=Authority("另一市市场监督管理局", OTHER_DEPARTMENT_CODE), today=SIGNED_AT.date()
+    )
+    report = verify(package(foreign, Issuer(signer()), at=SIGNED_AT), trust=trust_store(), at=NOW)
+    assert not report.ok and report.failed("issuer_binding")
+    assert (
+        verify(issued_file(), trust=trust_store(), at=NOW).check("issuer_binding")[0].outcome.value == "pass"
+    )

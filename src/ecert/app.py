@@ -17,7 +17,7 @@ from typing import Any
 from ecert.crypto.signer import Signer
 from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate, load_certificates
-from ecert.errors import InputError, InvalidQRPayload
+from ecert.errors import EcertError, InputError, InvalidQRPayload
 from ecert.verify.report import ReportBuilder, VerificationReport
 from ecert.verify.status import StatusSource
 
@@ -176,7 +176,9 @@ def issue_record_file(
         record: Any = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"record is not JSON ({exc})", where=str(record_path)) from None
-    draft = collect(record, type_code, serial=serial, today=at.date() if at else None)
+    draft = collect(
+        record, type_code, issuer=signer_authority(signer), serial=serial, today=at.date() if at else None
+    )
     issuer = Issuer(
         signer=signer,
         seal_image=read_input(seal_image, "seal image") if seal_image else None,
@@ -186,6 +188,25 @@ def issue_record_file(
     target = out_dir / file_name(draft.metadata)
     target.write_bytes(data)
     return target
+
+
+def signer_authority(signer: Signer) -> Any:
+    """The issuing authority a department certificate names (O and organizationIdentifier), or None.
+
+    A department issues in its own name: when its certificate says who it is, that overrides the
+    issuer fields of a source record (verification checks the two agree).
+    """
+    from ecert.metadata import Authority
+    from ecert.verify.content import ORGANIZATION_IDENTIFIER
+
+    cert = signer.certificate
+    codes, names = cert.subject_attribute(ORGANIZATION_IDENTIFIER), cert.subject_attribute("2.5.4.10")
+    if len(codes) == 1 and names:
+        try:
+            return Authority(names[0], codes[0])
+        except EcertError:
+            return None
+    return None
 
 
 def inspect_file(path: Path) -> dict[str, Any]:

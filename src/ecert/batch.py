@@ -104,6 +104,7 @@ _STATE: dict[str, Any] = {}
 def _init_worker(
     issuer: IssuerFiles, registry: str, type_code: str, out_dir: str, at: datetime | None
 ) -> None:
+    from ecert.app import signer_authority
     from ecert.crypto.signer import Signer
     from ecert.metadata import Authority
     from ecert.package import Issuer
@@ -113,7 +114,9 @@ def _init_worker(
     seal = issuer.seal_image.read_bytes() if issuer.seal_image else None
     _STATE.update(
         issuer=Issuer(signer, seal_image=seal),
-        authority=Authority(issuer.name, issuer.code) if issuer.name and issuer.code else None,
+        authority=Authority(issuer.name, issuer.code)
+        if issuer.name and issuer.code
+        else signer_authority(signer),
         registry=SQLiteRegistry.open(registry),
         type_code=type_code,
         out_dir=Path(out_dir),

@@ -125,6 +125,12 @@ class Certificate:
             common_name=str(names[0].value) if names else None,
         )
 
+    def subject_attribute(self, oid: str) -> tuple[str, ...]:
+        """Values of a subject attribute, e.g. ``2.5.4.97`` organizationIdentifier (the USCC a
+        department certificate names) or ``2.5.4.10`` organizationName."""
+        name = x509.load_der_x509_certificate(self.der).subject
+        return tuple(str(a.value) for a in name.get_attributes_for_oid(x509.ObjectIdentifier(oid)))
+
     def fingerprint_sha256(self) -> str:
         """SHA-256 of the DER, hex (as ``openssl x509 -fingerprint -sha256`` without colons)."""
         return hashlib.sha256(self.der).hexdigest()

@@ -12,10 +12,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ecert.crypto.trust import TrustStore
+from ecert.crypto.x509 import Certificate
 from ecert.errors import EcertError, InputError
 from ecert.ofd.reader import OFDPackage
 from ecert.ofd.signatures import SignatureInfo, check_references, uncovered_entries
-from ecert.verify.content import ATTACHMENT_NAME, check_metadata, check_status, check_validity_period
+from ecert.verify.content import (
+    ATTACHMENT_NAME,
+    check_issuer_binding,
+    check_metadata,
+    check_status,
+    check_validity_period,
+)
 from ecert.verify.report import Check, Outcome, ReportBuilder, SignerSummary, VerificationReport
 from ecert.verify.signatures import check_signature
 from ecert.verify.status import StatusSource
@@ -78,12 +85,15 @@ def verify(
     )
 
     signers: list[SignerSummary] = []
+    signer_certs: list[Certificate] = []
     covered_ok: set[str] = set()
     for sig in signatures:
         if _check_references(package, sig, report):
             covered_ok.update(r.entry_name for r in sig.references)
         outcome = check_signature(sig, trust=trust, report=report, fallback_time=when)
         signers.append(outcome.summary)
+        if outcome.signer is not None:
+            signer_certs.append(outcome.signer)
     _check_coverage(package, report)
 
     metadata = None
@@ -113,6 +123,7 @@ def verify(
         if metadata is not None:
             check_validity_period(metadata, when, report)
             check_status(metadata, status, report)
+            check_issuer_binding(metadata, signer_certs, report)
     return report.build(
         metadata=metadata,
         signers=signers,

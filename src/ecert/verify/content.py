@@ -9,13 +9,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ecert.crypto.x509 import Certificate
 from ecert.errors import EcertError
 from ecert.metadata import CoreMetadata, elements
 from ecert.metadata.document import parse_certificate_xml
 from ecert.verify.report import ReportBuilder
 from ecert.verify.status import StatusSource
 
-__all__ = ["ATTACHMENT_NAME", "check_metadata", "check_status", "check_validity_period"]
+__all__ = [
+    "ATTACHMENT_NAME",
+    "check_issuer_binding",
+    "check_metadata",
+    "check_status",
+    "check_validity_period",
+]
 
 ATTACHMENT_NAME = "ecert-certificate"  # Attachments.xml Name of the certificate XML (spec/certificate.xsd)
 
@@ -141,3 +148,33 @@ def check_status(metadata: CoreMetadata, status: StatusSource | None, report: Re
         f"the certificate is {entry.status_name} since {entry.changed_at:%Y-%m-%d}{reason}",
         f"证照已{entry.status_name_zh}（{entry.changed_at:%Y-%m-%d}）{reason.replace(': ', '：')}",
     )
+
+
+ORGANIZATION_IDENTIFIER = "2.5.4.97"  # X.520 organizationIdentifier: the department's USCC
+
+
+def check_issuer_binding(metadata: CoreMetadata, signers: list[Certificate], report: ReportBuilder) -> None:
+    """The certificate names its issuing authority; a signer certificate that names another
+    organisation (organizationIdentifier, 2.5.4.97) may not sign for it.  Signer certificates that
+    name no organisation code are accepted with a warning: the trust store vouches for them."""
+    codes = {c.strip().upper() for cert in signers for c in cert.subject_attribute(ORGANIZATION_IDENTIFIER)}
+    issuer = metadata.issuer_code
+    if not codes:
+        report.warn(
+            "issuer_binding",
+            f"the signer certificate does not name an organisation code; check that it may sign for "
+            f"{metadata.issuer_name} ({issuer})",
+            f"签名者证书未载明机构代码，请确认其有权代表{metadata.issuer_name}（{issuer}）签发",
+        )
+    elif any(issuer in code for code in codes):
+        report.passed(
+            "issuer_binding",
+            f"the signer certificate belongs to the issuing authority {issuer}",
+            f"签名者证书属于证照颁发机构（{issuer}）",
+        )
+    else:
+        report.fail(
+            "issuer_binding",
+            f"the certificate names issuer {issuer} but was signed for {', '.join(sorted(codes))}",
+            f"证照颁发机构为 {issuer}，但签名者证书属于 {', '.join(sorted(codes))}",
+        )
