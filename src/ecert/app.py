@@ -7,17 +7,17 @@ department's working directory, so that the CLI stays a thin shell.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ecert.crypto.digests import sm3
 from ecert.crypto.signer import Signer
 from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate, load_certificates
-from ecert.errors import EcertError, InputError, InvalidQRPayload
+from ecert.errors import InputError, InvalidQRPayload
 from ecert.verify.report import ReportBuilder, VerificationReport
 from ecert.verify.status import StatusSource
 
@@ -169,7 +169,7 @@ def issue_record_file(
 ) -> Path:
     """collect → identifier → package → sign, writing ``<identifier>.ofd`` into ``out_dir``."""
     from ecert.collect import collect
-    from ecert.package import Issuer, file_name, package
+    from ecert.package import Issuer, file_name, package, signer_authority
 
     raw = read_input(record_path, "record")
     try:
@@ -190,25 +190,6 @@ def issue_record_file(
     return target
 
 
-def signer_authority(signer: Signer) -> Any:
-    """The issuing authority a department certificate names (O and organizationIdentifier), or None.
-
-    A department issues in its own name: when its certificate says who it is, that overrides the
-    issuer fields of a source record (verification checks the two agree).
-    """
-    from ecert.metadata import Authority
-    from ecert.verify.content import ORGANIZATION_IDENTIFIER
-
-    cert = signer.certificate
-    codes, names = cert.subject_attribute(ORGANIZATION_IDENTIFIER), cert.subject_attribute("2.5.4.10")
-    if len(codes) == 1 and names:
-        try:
-            return Authority(names[0], codes[0])
-        except EcertError:
-            return None
-    return None
-
-
 def inspect_file(path: Path) -> dict[str, Any]:
     """What a file says about itself — NOT verified."""
     from ecert.ofd.reader import OFDPackage
@@ -218,7 +199,7 @@ def inspect_file(path: Path) -> dict[str, Any]:
     body = package.doc_bodies()[0]
     info: dict[str, Any] = {
         "file": str(path),
-        "sm3": hashlib.new("sm3", data).hexdigest() if "sm3" in hashlib.algorithms_available else None,
+        "sm3": sm3(data).hex(),
         "verified": False,
         "entries": list(package.names()),
         "custom_datas": dict(body.doc_info.custom_datas),

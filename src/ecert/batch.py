@@ -104,10 +104,9 @@ _STATE: dict[str, Any] = {}
 def _init_worker(
     issuer: IssuerFiles, registry: str, type_code: str, out_dir: str, at: datetime | None
 ) -> None:
-    from ecert.app import signer_authority
     from ecert.crypto.signer import Signer
     from ecert.metadata import Authority
-    from ecert.package import Issuer
+    from ecert.package import Issuer, signer_authority
     from ecert.registry import SQLiteRegistry
 
     signer = Signer.load(issuer.key_path, issuer.cert_path, issuer.password)

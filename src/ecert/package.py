@@ -32,19 +32,19 @@ from ecert.crypto import cms
 from ecert.crypto.algorithms import SignatureAlgorithm
 from ecert.crypto.digests import DigestAlgorithm, sm3
 from ecert.crypto.signer import Signer
-from ecert.errors import InputError
+from ecert.errors import EcertError, InputError
 from ecert.face import face_images, face_layout, load_image
 from ecert.layout import FaceLayout, char_em, text_width
-from ecert.metadata import CoreMetadata, elements
+from ecert.metadata import Authority, CoreMetadata, elements
 from ecert.metadata.document import certificate_xml
 from ecert.ofd import model as ofd
 from ecert.ofd.namespaces import OFD_NS
 from ecert.ofd.signatures import Provider, prepare_signature
 from ecert.ofd.writer import write
 from ecert.qr.offline import make_offline
-from ecert.verify.content import ATTACHMENT_NAME
+from ecert.verify.content import ATTACHMENT_NAME, ORGANIZATION_IDENTIFIER
 
-__all__ = ["PROVIDER", "Issuer", "build_unsigned", "file_name", "package", "sign_package"]
+__all__ = ["PROVIDER", "Issuer", "build_unsigned", "file_name", "package", "sign_package", "signer_authority"]
 
 PROVIDER = Provider(name="ecert", version="0.1.0", company="ecert")
 TAG_NAMESPACE = "urn:ecert:tags:1"
@@ -62,6 +62,22 @@ class Issuer:
     signer: Signer
     seal_image: bytes | None = None
     cms: bool = True
+
+
+def signer_authority(signer: Signer) -> Authority | None:
+    """The issuing authority a department certificate names (O and organizationIdentifier), or None.
+
+    A department issues in its own name: when its certificate says who it is, that overrides the
+    issuer fields of a source record (verification checks that the two agree).
+    """
+    cert = signer.certificate
+    codes, names = cert.subject_attribute(ORGANIZATION_IDENTIFIER), cert.subject_attribute("2.5.4.10")
+    if len(codes) != 1 or not names:
+        return None
+    try:
+        return Authority(names[0], codes[0])
+    except EcertError:
+        return None
 
 
 def file_name(metadata: CoreMetadata) -> str:
