@@ -1,12 +1,30 @@
 """Batch issuing: a CSV of source records to signed certificate files, in parallel and resumable.
 
-Every row gets a stable ``source_key`` (SM3 of the type code and the row's canonical JSON), which
-the registry records with the certificate.  A rerun after an interruption skips rows whose key is
-already recorded, so nothing is issued twice.  Rows are validated before a serial is allocated, so
-rejected rows cost no serial.  Each worker process opens its own registry connection and loads the
-signer once; files are written atomically (temporary name, fsync, rename) before the record, and a
-file left without a record by a crash is moved to ``<out>/orphans/`` on the next run (its serial
-becomes a recorded gap through :meth:`SQLiteRegistry.reconcile`).
+Why it is shaped this way:
+
+* **Resumable by content.**  Every row gets a ``source_key`` (SM3 of the type code and the row's
+  canonical JSON, not its line number, so edits elsewhere in the file do not shift keys) that the
+  registry stores with the certificate (``UNIQUE``).  A rerun skips rows whose key is recorded, so
+  an interrupted batch is finished by running it again and nothing is issued twice.  A row whose
+  content repeats an earlier row is rejected as a duplicate (the same key cannot be issued twice).
+* **No serial for a bad row.**  A row is collected (validated) before its serial is allocated.
+  When something fails *after* the allocation (packaging refuses, the registry refuses), the serial
+  is recorded as a gap with the reason and the file, if written, is removed.
+* **Crash points.**  Per row: allocate serial -> package -> write the file atomically (temporary
+  name in the same directory, fsync, ``os.replace``) -> ``record_issued``.  A crash after the
+  allocation leaves an ``allocated`` serial; a crash after the write also leaves a file without a
+  record.  The next run (1) turns allocations older than its start into recorded gaps
+  (:meth:`SQLiteRegistry.reconcile`), (2) **moves** every ``<identifier>.ofd`` without a record to
+  ``<out>/orphans/`` (kept as evidence rather than deleted: it is a signed file, but not issued;
+  :attr:`BatchResult.orphans` names them), (3) deletes leftover temporary files, then re-issues
+  the row under a new serial.
+* **One batch per output directory at a time** (an exclusive ``flock`` on ``<out>/.ecert-batch.lock``,
+  released by the kernel even on SIGKILL): another run's in-flight files would look like orphans.
+* **Workers** are separate processes (``spawn``), each loading the signer from the key files once
+  (keys are not pickled) and opening its own registry connection; rows go to them in chunks so
+  the per-task overhead stays small while every worker gets work.
+* Per-row problems never stop the batch: they go to ``<out>/rejected.csv`` (line, the row's
+  fields, ``field: message; ...``).  Environment failures (disk full, a worker killed) do stop it.
 """
 
 from __future__ import annotations
@@ -14,37 +32,55 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Literal
 
 from ecert.crypto.digests import sm3
 from ecert.errors import EcertError, InputError
 
+if TYPE_CHECKING:
+    from ecert.metadata import Authority
+    from ecert.package import Issuer
+    from ecert.registry import SQLiteRegistry
+
 __all__ = ["BatchProgress", "BatchResult", "IssuerFiles", "issue_batch", "read_rows", "source_key"]
 
-CHUNK = 25
+MAX_CHUNK = 25  # rows per task: ~1 s of work, so progress stays live and pickling overhead small
+LOCK_NAME = ".ecert-batch.lock"
+REJECTED_NAME = "rejected.csv"
+ORPHANS_DIR = "orphans"
+
+Row = dict[str, str]
+State = Literal["issued", "skipped", "rejected"]
+Outcome = tuple[int, State, str]  # (line, state, identifier or problems)
 
 
 @dataclass(frozen=True, slots=True)
 class IssuerFiles:
-    """The issuing department as files (workers load the key themselves; keys are not pickled)."""
+    """The issuing department as files: workers load the key themselves (keys are not pickled).
+
+    ``authority`` (name and 统一社会信用代码) overrides the issuer named in each record.
+    """
 
     key_path: Path
     cert_path: Path
     password: bytes | None = field(default=None, repr=False)
     seal_image: Path | None = None
-    name: str | None = None  # the department's name and USCC; default: from the record
-    code: str | None = None
+    authority: Authority | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class BatchProgress:
+    """Where a running batch is, handed to the ``progress`` callback after every chunk."""
+
     done: int
     total: int
     issued: int
@@ -55,21 +91,28 @@ class BatchProgress:
 
 @dataclass(frozen=True, slots=True)
 class BatchResult:
+    """What one run did; ``skipped`` rows were issued by an earlier run (nothing issued twice)."""
+
     issued: int
     skipped: int
     rejected: int
     rejected_path: Path | None
     elapsed: float
     identifiers: tuple[str, ...]
-    orphans: tuple[str, ...] = ()
+    orphans: tuple[str, ...] = ()  # files of an interrupted run without a record, moved to orphans/
 
     @property
     def ok(self) -> bool:
+        """Every row is issued now (by this run or an earlier one)."""
         return self.rejected == 0
 
 
-def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
-    """(line number, row) for every data row; UTF-8 (BOM or not), GB18030 as a fallback."""
+def read_rows(path: Path) -> list[tuple[int, Row]]:
+    """(line number, row) for every data row; UTF-8 (BOM or not), GB18030 as a fallback.
+
+    The line number is where the row starts in the file (what a person opening it sees).
+    Cells beyond the header are kept under ``<extra>`` so the row is rejected, not silently cut.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -78,120 +121,206 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("gb18030", errors="replace")
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if not header or not any(h.strip() for h in header):
         raise InputError("CSV has no header row", where=str(path))
     rows = []
-    for row in reader:
-        clean = {str(k): (v or "") for k, v in row.items() if k is not None}
-        if None in row:
-            clean["<extra>"] = "|".join(row[None])
-        rows.append((reader.line_num, clean))
+    while True:
+        first = reader.line_num + 1
+        cells = next(reader, None)
+        if cells is None:
+            break
+        if not cells:
+            continue  # a blank line
+        row = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)}
+        if len(cells) > len(header):
+            row["<extra>"] = "|".join(cells[len(header) :])
+        rows.append((first, row))
     return rows
 
 
-def source_key(type_code: str, row: dict[str, str]) -> str:
+def source_key(type_code: str, row: Row) -> str:
     """Stable across reruns and edits elsewhere in the file: the row's content, not its position."""
     canonical = json.dumps(row, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return sm3(f"{type_code}\n{canonical}".encode()).hex()
 
 
-# --- worker process ---------------------------------------------------------------------------------
-
-_STATE: dict[str, Any] = {}
+# --- worker process -------------------------------------------------------------------------------
 
 
-def _init_worker(
-    issuer: IssuerFiles, registry: str, type_code: str, out_dir: str, at: datetime | None
-) -> None:
+@dataclass(frozen=True, slots=True)
+class _Setup:
+    """What a worker needs, all picklable (paths, not keys)."""
+
+    issuer: IssuerFiles
+    registry: str
+    type_code: str
+    out_dir: str
+    at: datetime | None
+
+
+@dataclass(slots=True)
+class _Worker:
+    issuer: Issuer
+    registry: SQLiteRegistry
+    setup: _Setup
+    signer_name: str
+
+
+_WORKER: list[_Worker] = []  # the one worker of this process, set by _init_worker
+
+
+def _load_issuer(files: IssuerFiles) -> Issuer:
     from ecert.crypto.signer import Signer
-    from ecert.metadata import Authority
-    from ecert.package import Issuer, signer_authority
+    from ecert.package import Issuer
+
+    signer = Signer.load(files.key_path, files.cert_path, files.password)
+    try:
+        seal = files.seal_image.read_bytes() if files.seal_image else None
+    except OSError as exc:
+        raise InputError(f"cannot read seal image ({exc.strerror})", where=str(files.seal_image)) from None
+    return Issuer(signer, seal_image=seal)
+
+
+def _init_worker(setup: _Setup) -> None:
+    import signal
+
     from ecert.registry import SQLiteRegistry
 
-    signer = Signer.load(issuer.key_path, issuer.cert_path, issuer.password)
-    seal = issuer.seal_image.read_bytes() if issuer.seal_image else None
-    _STATE.update(
-        issuer=Issuer(signer, seal_image=seal),
-        authority=Authority(issuer.name, issuer.code)
-        if issuer.name and issuer.code
-        else signer_authority(signer),
-        registry=SQLiteRegistry.open(registry),
-        type_code=type_code,
-        out_dir=Path(out_dir),
-        at=at,
-    )
+    # Ctrl-C reaches the whole process group: let the parent cancel what is queued while each
+    # worker finishes its chunk, so an interrupted batch stops at a row boundary.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    issuer = _load_issuer(setup.issuer)
+    registry = SQLiteRegistry.open(setup.registry)
+    _WORKER[:] = [_Worker(issuer, registry, setup, issuer.signer.certificate.subject)]
 
 
-def _issue_rows(rows: Sequence[tuple[int, dict[str, str], str]]) -> list[tuple[int, str, str]]:
-    """Issue a chunk; one (line, "issued"|"rejected"|"skipped", identifier or problems) per row."""
+def _close_worker() -> None:
+    if _WORKER:
+        _WORKER.pop().registry.close()
+
+
+def _issue_rows(rows: Sequence[tuple[int, Row, str]]) -> list[Outcome]:
+    """Issue a chunk of (line, row, source key); one outcome per row, in order."""
+    return [_issue_row(_WORKER[0], line, row, key) for line, row, key in rows]
+
+
+def _issue_row(w: _Worker, line: int, row: Row, key: str) -> Outcome:
     from ecert.collect import collect
     from ecert.errors import CollectionError
     from ecert.package import file_name, package
 
-    st = _STATE
-    results: list[tuple[int, str, str]] = []
-    for line, row, key in rows:
-        reg = st["registry"]
-        if reg.find_by_source_key(key) is not None:
-            results.append((line, "skipped", ""))
-            continue
+    reg, st = w.registry, w.setup
+    if reg.find_by_source_key(key) is not None:
+        return (line, "skipped", "")
+    at = st.at or datetime.now(UTC).replace(microsecond=0)
+    authority = st.issuer.authority
+    allocated: tuple[str, str, str] | None = None
+    try:
+        probe = collect(row, st.type_code, issuer=authority, serial="0", today=at.date())
+        type_code, issuer_code = probe.metadata.type_code, probe.metadata.identifier.issuer_code
+        serial = reg.allocate_serial(type_code, issuer_code, period=f"{at:%Y}")
+        allocated = (type_code, issuer_code, serial)
+        draft = collect(row, st.type_code, issuer=authority, serial=serial, today=at.date())
+        data = package(draft, w.issuer, at=at)
+        target = Path(st.out_dir) / file_name(draft.metadata)
+        _write_atomically(target, data)
         try:
-            at = st["at"] or datetime.now(UTC)
-            probe = collect(row, st["type_code"], issuer=st["authority"], serial="0", today=at.date())
-            md = probe.metadata
-            serial = reg.allocate_serial(md.type_code, md.identifier.issuer_code, period=f"{at:%Y}")
-            draft = collect(row, st["type_code"], issuer=st["authority"], serial=serial, today=at.date())
-            data = package(draft, st["issuer"], at=at)
-            target = st["out_dir"] / file_name(draft.metadata)
-            _write_atomically(target, data)
-            signer_name = st["issuer"].signer.certificate.subject
             reg.record_issued(
                 draft.metadata,
                 package_digest=sm3(data).hex(),
-                signer=signer_name,
+                signer=w.signer_name,
                 issued_at=at,
                 file_path=str(target),
                 source_key=key,
             )
-            results.append((line, "issued", str(draft.metadata.identifier)))
-        except CollectionError as exc:
-            results.append((line, "rejected", "; ".join(str(p) for p in exc.problems)))
-        except EcertError as exc:
-            results.append((line, "rejected", str(exc)))
-    return results
+        except BaseException:  # not issued: no file may claim otherwise (a crash here leaves an orphan)
+            target.unlink(missing_ok=True)
+            raise
+        return (line, "issued", str(draft.metadata.identifier))
+    except EcertError as exc:
+        problems = "; ".join(str(p) for p in exc.problems) if isinstance(exc, CollectionError) else str(exc)
+        if allocated is not None:
+            _give_up(reg, allocated, f"row {line} failed after allocation: {problems}")
+        if reg.find_by_source_key(key) is not None:
+            return (line, "skipped", "")  # another process recorded this row meanwhile
+        return (line, "rejected", problems)
+
+
+def _give_up(reg: SQLiteRegistry, allocated: tuple[str, str, str], reason: str) -> None:
+    """Record the allocated serial as a gap now, with the reason (else reconcile does, later)."""
+    with suppress(EcertError):
+        reg.record_gap(*allocated, reason=reason[:500])
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
+    """Readers see the whole file or none: temporary name in the same directory, fsync, rename."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
-# --- the batch ----------------------------------------------------------------------------------------
+# --- the batch ------------------------------------------------------------------------------------
 
 
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+@contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """One batch per output directory: another run's unrecorded files would look like orphans."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock, the documented rule still holds
+        yield
+        return
+    with open(out / LOCK_NAME, "a+b") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(
+                "another batch is issuing into this directory", where=str(out), expected="one at a time"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _set_aside_orphans(out: Path, registry: SQLiteRegistry) -> tuple[str, ...]:
+    """Move certificate files an interrupted run wrote but never recorded to ``orphans/``."""
+    from ecert.identifier import Identifier
+
+    orphans = []
+    for path in sorted(out.glob("*.ofd")):
+        try:
+            Identifier.parse(path.stem)
+        except EcertError:
+            continue  # not one of ours: leave it alone
+        try:
+            registry.get(path.stem)
+        except EcertError:
+            (out / ORPHANS_DIR).mkdir(exist_ok=True)
+            os.replace(path, out / ORPHANS_DIR / path.name)
+            orphans.append(path.name)
+    for tmp in out.glob(".*.ofd.*.tmp"):
+        tmp.unlink(missing_ok=True)
+    return tuple(orphans)
+
+
+def _chunk_size(rows: int, workers: int) -> int:
+    """Small enough that every worker gets several chunks, at most MAX_CHUNK rows."""
+    return max(1, min(MAX_CHUNK, math.ceil(rows / (4 * workers))))
+
+
+def _chunks(items: Sequence[tuple[int, Row, str]], size: int) -> Iterator[Sequence[tuple[int, Row, str]]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def _move_orphans(out_dir: Path, registry: Any) -> tuple[str, ...]:
-    """Files written by a crashed run whose record never landed: not issued, so set aside."""
-    orphans = []
-    for path in sorted(out_dir.glob("*.ofd")):
-        try:
-            registry.get(path.name[: -len(".ofd")])
-        except EcertError:
-            (out_dir / "orphans").mkdir(exist_ok=True)
-            os.replace(path, out_dir / "orphans" / path.name)
-            orphans.append(path.name)
-    for tmp in out_dir.glob(".*.tmp"):
-        tmp.unlink()
-    return tuple(orphans)
 
 
 def issue_batch(
@@ -205,85 +334,118 @@ def issue_batch(
     at: datetime | None = None,
     progress: Callable[[BatchProgress], None] | None = None,
 ) -> BatchResult:
-    """Issue every row of ``records`` (CSV with a header); see the module docstring."""
+    """Issue every row of the CSV ``records`` as ``<out_dir>/<identifier>.ofd``; see the module docstring.
+
+    Usage problems (unknown type, unreadable CSV or key, wrong password, naive ``at``, a batch
+    already running into ``out_dir``) raise before anything is allocated; row problems do not raise.
+    """
     from ecert.catalog import default_catalog
     from ecert.registry import SQLiteRegistry
 
-    default_catalog().get(cert_type)  # an unknown type is a usage error before any work starts
+    default_catalog().get(cert_type)
     if not 1 <= workers <= 64:
-        raise InputError("workers out of range", value=workers, expected="1..64")
-    start = time.perf_counter()
+        raise InputError("workers out of range", where="workers", value=workers, expected="1..64")
+    if at is not None and at.utcoffset() is None:
+        raise InputError("issuing time must be timezone-aware", where="at", value=at.isoformat())
+    start, started_at = time.perf_counter(), datetime.now(UTC)
+    rows = read_rows(Path(records))
+    loaded = _load_issuer(issuer)  # a wrong password is a usage error here, not a dead worker pool
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    rows = read_rows(Path(records))
-    with SQLiteRegistry.open(registry) as reg:
-        reg.reconcile(datetime.now(UTC))  # allocations of an interrupted run become recorded gaps
-        orphans = _move_orphans(out, reg)
-        keyed = [(line, row, source_key(cert_type, row)) for line, row in rows]
-        todo = [item for item in keyed if reg.find_by_source_key(item[2]) is None]
-    skipped = len(rows) - len(todo)
-    issued: list[str] = []
+    with _exclusive(out):
+        with SQLiteRegistry.open(registry) as reg:
+            reg.reconcile(started_at)  # allocations of an interrupted run become recorded gaps
+            orphans = _set_aside_orphans(out, reg)
+            todo, skipped, rejected = _triage(cert_type, rows, reg)
+        issued: list[str] = []
+        total = len(rows)
+
+        def report() -> None:
+            if progress is not None:
+                done = len(issued) + skipped + len(rejected)
+                elapsed = time.perf_counter() - start
+                progress(BatchProgress(done, total, len(issued), skipped, len(rejected), elapsed))
+
+        report()
+        setup = _Setup(issuer, str(registry), cert_type, str(out), at)
+        with closing(_run(setup, todo, workers, loaded)) as chunks:
+            for outcomes in chunks:
+                for line, state, detail in outcomes:
+                    if state == "issued":
+                        issued.append(detail)
+                    elif state == "rejected":
+                        rejected.append((line, detail))
+                    else:
+                        skipped += 1  # recorded meanwhile by another process: not issued twice
+                report()
+        rejected_path = _write_rejected(out, rows, rejected)
+    elapsed = time.perf_counter() - start
+    return BatchResult(len(issued), skipped, len(rejected), rejected_path, elapsed, tuple(issued), orphans)
+
+
+def _triage(
+    cert_type: str, rows: Sequence[tuple[int, Row]], reg: SQLiteRegistry
+) -> tuple[list[tuple[int, Row, str]], int, list[tuple[int, str]]]:
+    """Rows to issue, how many are already issued, and duplicates (rejected on every run alike)."""
+    todo: list[tuple[int, Row, str]] = []
     rejected: list[tuple[int, str]] = []
-    done = skipped
+    skipped = 0
+    first_line: dict[str, int] = {}
+    for line, row in rows:
+        key = source_key(cert_type, row)
+        if key in first_line:
+            rejected.append((line, f"<row>: same content as line {first_line[key]}, issued once"))
+            continue
+        first_line[key] = line
+        if reg.find_by_source_key(key) is not None:
+            skipped += 1
+        else:
+            todo.append((line, row, key))
+    return todo, skipped, rejected
 
-    def report() -> None:
-        if progress is not None:
-            progress(
-                BatchProgress(
-                    done, len(rows), len(issued), skipped, len(rejected), time.perf_counter() - start
-                )
-            )
 
-    report()
-    init_args = (issuer, str(registry), cert_type, str(out), at)
-    chunks = list(_chunks(todo, CHUNK))
+def _run(
+    setup: _Setup, todo: Sequence[tuple[int, Row, str]], workers: int, loaded: Issuer
+) -> Generator[list[Outcome], None, None]:
+    """Outcomes chunk by chunk, as they complete (in this process when ``workers == 1``)."""
+    if not todo:
+        return
+    chunks = list(_chunks(todo, _chunk_size(len(todo), workers)))
     if workers == 1:
-        _init_worker(*init_args)
-        results_iter: Iterator[list[tuple[int, str, str]]] = map(_issue_rows, chunks)
-    else:
-        import multiprocessing
+        from ecert.registry import SQLiteRegistry
 
-        pool = ProcessPoolExecutor(
-            workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=init_args,
-        )
-        results_iter = pool.map(_issue_rows, chunks)
-    try:
-        for chunk_results in results_iter:
-            for line, state, detail in chunk_results:
-                done += 1
-                if state == "issued":
-                    issued.append(detail)
-                elif state == "rejected":
-                    rejected.append((line, detail))
-                else:
-                    skipped += 1
-            report()
-    finally:
-        if workers != 1:
+        registry = SQLiteRegistry.open(setup.registry)
+        _WORKER[:] = [_Worker(loaded, registry, setup, loaded.signer.certificate.subject)]
+        try:
+            yield from map(_issue_rows, chunks)
+        finally:
+            _close_worker()
+        return
+    import multiprocessing
+
+    with ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker, initargs=(setup,)
+    ) as pool:
+        futures: list[Future[list[Outcome]]] = [pool.submit(_issue_rows, chunk) for chunk in chunks]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
             pool.shutdown(cancel_futures=True)
-        elif "registry" in _STATE:
-            _STATE.pop("registry").close()
-    rejected_path = _write_rejected(out, rows, rejected) if rejected else None
-    return BatchResult(
-        len(issued),
-        skipped,
-        len(rejected),
-        rejected_path,
-        time.perf_counter() - start,
-        tuple(issued),
-        orphans,
-    )
 
 
 def _write_rejected(
-    out: Path, rows: Sequence[tuple[int, dict[str, str]]], rejected: Sequence[tuple[int, str]]
-) -> Path:
+    out: Path, rows: Sequence[tuple[int, Row]], rejected: Sequence[tuple[int, str]]
+) -> Path | None:
+    """``rejected.csv``: line, the row as read, problems; removed when nothing was rejected (not stale)."""
+    path = out / REJECTED_NAME
+    if not rejected:
+        path.unlink(missing_ok=True)
+        return None
     by_line = dict(rows)
-    fields = list(next(iter(by_line.values())).keys()) if by_line else []
-    path = out / "rejected.csv"
+    fields: list[str] = []
+    for _line, row in rows:
+        fields.extend(k for k in row if k not in fields)
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["line", *fields, "problems"])

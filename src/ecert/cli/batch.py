@@ -6,16 +6,20 @@ import argparse
 import sys
 from pathlib import Path
 
+from ecert.batch import BatchProgress, IssuerFiles, issue_batch
 from ecert.cli import EXIT_INVALID, EXIT_OK
 from ecert.cli.common import parse_time
+from ecert.errors import InputError
+from ecert.metadata import Authority
 
 EPILOG = """example:
   ecert batch examples/batch/11100000MB0143028R001.csv --type 11100000MB0143028R001 \\
       --key demo-out/keys/issuer.key.pem --cert demo-out/keys/issuer.cert.pem \\
       --registry registry.db -o out/ --workers 2
 
-Rows already issued (by an earlier, perhaps interrupted, run) are skipped. Rejected rows are listed
-with their problems in DIR/rejected.csv.
+Rows already issued (by an earlier, perhaps interrupted, run) are skipped: after Ctrl-C or a crash,
+run the same command again. Files an interrupted run wrote but never recorded are moved to
+DIR/orphans/. Rejected rows are listed with their problems in DIR/rejected.csv.
 exit status: 0 every row issued, 1 some rows rejected, 2 usage error or unreadable input"""
 
 
@@ -33,23 +37,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--password-file", type=Path, metavar="FILE")
     p.add_argument("--registry", required=True, type=Path, metavar="DB")
     p.add_argument("-o", "--out", required=True, type=Path, metavar="DIR")
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default: 1)")
     p.add_argument("--issuer-name", help="issuing department (default: from each record)")
-    p.add_argument("--issuer-code", help="its 统一社会信用代码")
-    p.add_argument("--seal-image", type=Path)
+    p.add_argument("--issuer-code", help="its 统一社会信用代码 (with --issuer-name)")
+    p.add_argument("--seal-image", type=Path, metavar="PNG")
     p.add_argument("--at", metavar="ISO8601", help="issuing time with time zone (default: now)")
     p.set_defaults(handler=_batch)
 
 
 class _Bar:
+    """A bar redrawn in place on a terminal; in a log (not a TTY), one line every 10 %."""
+
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.last_decile = -1
 
-    def __call__(self, p: object) -> None:
-        from ecert.batch import BatchProgress
-
-        assert isinstance(p, BatchProgress)
+    def __call__(self, p: BatchProgress) -> None:
         rate = (p.issued / p.elapsed) if p.elapsed > 0 else 0.0
         filled = int(30 * p.done / p.total) if p.total else 30
         line = f"[{'#' * filled}{'.' * (30 - filled)}] {p.done}/{p.total} rows  {rate:.0f}/s"
@@ -63,10 +66,11 @@ class _Bar:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from ecert.batch import IssuerFiles, issue_batch
-
+    if (args.issuer_name is None) != (args.issuer_code is None):
+        raise InputError("give --issuer-name and --issuer-code together", where="--issuer-name/--issuer-code")
+    authority = Authority(args.issuer_name, args.issuer_code) if args.issuer_name else None
     password = args.password_file.read_bytes().rstrip(b"\r\n") if args.password_file else None
-    issuer = IssuerFiles(args.key, args.cert, password, args.seal_image, args.issuer_name, args.issuer_code)
+    issuer = IssuerFiles(args.key, args.cert, password, args.seal_image, authority)
     bar = _Bar()
     result = issue_batch(
         args.csv,
