@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from ecert.codes._rules import is_valid_with
 from ecert.codes.iso7064 import clean
-from ecert.errors import InvalidCode, InvalidComponent, InvalidFormat, InvalidLength
+from ecert.errors import InvalidComponent, InvalidFormat, InvalidLength
 
 __all__ = ["LENGTH", "PROVINCES", "check_digits", "compact", "is_valid", "province_name", "validate"]
 
@@ -76,11 +77,7 @@ def validate(code: str) -> str:
 
 def is_valid(code: str) -> bool:
     """Whether ``code`` has the shape of a GB/T 2260 division code with a real province part."""
-    try:
-        validate(code)
-    except InvalidCode:
-        return False
-    return True
+    return is_valid_with(validate, code)
 
 
 def province_name(code: str) -> str:

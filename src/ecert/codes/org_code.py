@@ -8,8 +8,9 @@ characters 9-17 of a unified social credit code (GB 32100-2015).
 
 from __future__ import annotations
 
+from ecert.codes._rules import is_valid_with, require_alphabet, require_length
 from ecert.codes.iso7064 import MOD_37_36_ALPHABET, clean
-from ecert.errors import InvalidChecksum, InvalidCode, InvalidFormat, InvalidLength
+from ecert.errors import InvalidChecksum
 
 __all__ = ["BODY_ALPHABET", "CHECK_CHARS", "LENGTH", "WEIGHTS", "calc_check_char", "compact", "is_valid",
            "validate"]  # fmt: skip
@@ -32,25 +33,14 @@ def compact(code: str) -> str:
 
 
 def _check_body(body: str, value: str) -> None:
-    for position, char in enumerate(body):
-        if char not in BODY_ALPHABET:
-            raise InvalidFormat(
-                "organisation code body character not allowed",
-                value=value,
-                position=position,
-                expected="a digit or an upper-case letter A-Z",
-            )
+    require_alphabet(
+        body, BODY_ALPHABET, "organisation code body", "a digit or an upper-case letter A-Z", value
+    )
 
 
 def calc_check_char(body: str) -> str:
     """Check character of an 8-character organisation code body (GB 11714-1997)."""
-    if len(body) != LENGTH - 1:
-        raise InvalidLength(
-            "organisation code body has the wrong length",
-            value=body,
-            position=min(len(body), LENGTH - 1),
-            expected=f"{LENGTH - 1} characters",
-        )
+    require_length(body, LENGTH - 1, "organisation code body")
     _check_body(body, body)
     total = sum(BODY_ALPHABET.index(char) * weight for char, weight in zip(body, WEIGHTS, strict=True))
     return CHECK_CHARS[11 - total % 11]
@@ -59,13 +49,7 @@ def calc_check_char(body: str) -> str:
 def validate(code: str) -> str:
     """Return the compact organisation code or raise: length 9, charset, check character (GB 11714)."""
     code = compact(code)
-    if len(code) != LENGTH:
-        raise InvalidLength(
-            "organisation code has the wrong length",
-            value=code,
-            position=min(len(code), LENGTH),
-            expected=f"{LENGTH} characters (8 body + 1 check)",
-        )
+    require_length(code, LENGTH, "organisation code", f"{LENGTH} characters (8 body + 1 check)")
     _check_body(code[:-1], code)
     expected = calc_check_char(code[:-1])
     if code[-1] != expected:
@@ -80,8 +64,4 @@ def validate(code: str) -> str:
 
 def is_valid(code: str) -> bool:
     """Whether ``code`` is a valid organisation code."""
-    try:
-        validate(code)
-    except InvalidCode:
-        return False
-    return True
+    return is_valid_with(validate, code)

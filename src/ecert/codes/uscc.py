@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from ecert.codes import org_code
+from ecert.codes._rules import is_valid_with, require_alphabet, require_length
 from ecert.codes.division import check_digits
 from ecert.codes.iso7064 import clean
-from ecert.errors import InvalidChecksum, InvalidCode, InvalidComponent, InvalidFormat, InvalidLength
+from ecert.errors import InvalidChecksum, InvalidComponent
 
 __all__ = [
     "AUTHORITIES",
@@ -113,31 +114,21 @@ class UsccInfo:
     org_code_valid: bool  # whether positions 9-17 carry a valid GB 11714 check character
 
 
+_CHARSET_EXPECTED = "a digit or an upper-case letter other than I, O, S, V, Z"
+
+
 def compact(code: str) -> str:
     """Strip spaces and hyphens, upper-case, full-width -> half-width."""
     return clean(code)
 
 
 def _check_charset(code: str, value: str) -> None:
-    for position, char in enumerate(code):
-        if char not in _VALUE:
-            raise InvalidFormat(
-                "character not allowed in a unified social credit code",
-                value=value,
-                position=position,
-                expected="a digit or an upper-case letter other than I, O, S, V, Z",
-            )
+    require_alphabet(code, _VALUE, "unified social credit code", _CHARSET_EXPECTED, value)
 
 
 def calc_check_char(body: str) -> str:
     """Check character (position 18) for the first 17 characters (GB 32100-2015 clause 5)."""
-    if len(body) != LENGTH - 1:
-        raise InvalidLength(
-            "unified social credit code body has the wrong length",
-            value=body,
-            position=min(len(body), LENGTH - 1),
-            expected=f"{LENGTH - 1} characters",
-        )
+    require_length(body, LENGTH - 1, "unified social credit code body")
     _check_charset(body, body)
     total = sum(_VALUE[char] * weight for char, weight in zip(body, WEIGHTS, strict=True))
     return CHARSET[(_MODULUS - total % _MODULUS) % _MODULUS]
@@ -150,13 +141,7 @@ def validate(code: str) -> str:
     :attr:`UsccInfo.org_code_valid`).  Positions in errors index the compact code.
     """
     code = compact(code)
-    if len(code) != LENGTH:
-        raise InvalidLength(
-            "unified social credit code has the wrong length",
-            value=code,
-            position=min(len(code), LENGTH),
-            expected=f"{LENGTH} characters",
-        )
+    require_length(code, LENGTH, "unified social credit code")
     _check_charset(code, code)
     if code[0] not in AUTHORITIES:
         raise InvalidComponent(
@@ -179,11 +164,7 @@ def validate(code: str) -> str:
 
 def is_valid(code: str) -> bool:
     """Whether ``code`` is a valid unified social credit code."""
-    try:
-        validate(code)
-    except InvalidCode:
-        return False
-    return True
+    return is_valid_with(validate, code)
 
 
 def info(code: str) -> UsccInfo:
