@@ -67,7 +67,8 @@ Outcome = tuple[int, State, str]  # (line, state, identifier or problems)
 class IssuerFiles:
     """The issuing department as files: workers load the key themselves (keys are not pickled).
 
-    ``authority`` (name and 统一社会信用代码) overrides the issuer named in each record.
+    The issuing authority (name and 统一社会信用代码) is ``authority`` when given, else the one the
+    department certificate names, else each record's own issuer fields.
     """
 
     key_path: Path
@@ -165,10 +166,20 @@ class _Worker:
     issuer: Issuer
     registry: SQLiteRegistry
     setup: _Setup
-    signer_name: str
+    authority: Authority | None  # the department issues in its own name (see _start_worker)
 
 
 _WORKER: list[_Worker] = []  # the one worker of this process, set by _init_worker
+
+
+def _start_worker(setup: _Setup, issuer: Issuer) -> None:
+    """Open this process's registry connection; the authority is the one given, else the one the
+    department certificate names (``package.signer_authority``; verification checks they agree)."""
+    from ecert.package import signer_authority
+    from ecert.registry import SQLiteRegistry
+
+    authority = setup.issuer.authority or signer_authority(issuer.signer)
+    _WORKER[:] = [_Worker(issuer, SQLiteRegistry.open(setup.registry), setup, authority)]
 
 
 def _load_issuer(files: IssuerFiles) -> Issuer:
@@ -186,14 +197,10 @@ def _load_issuer(files: IssuerFiles) -> Issuer:
 def _init_worker(setup: _Setup) -> None:
     import signal
 
-    from ecert.registry import SQLiteRegistry
-
     # Ctrl-C reaches the whole process group: let the parent cancel what is queued while each
     # worker finishes its chunk, so an interrupted batch stops at a row boundary.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    issuer = _load_issuer(setup.issuer)
-    registry = SQLiteRegistry.open(setup.registry)
-    _WORKER[:] = [_Worker(issuer, registry, setup, issuer.signer.certificate.subject)]
+    _start_worker(setup, _load_issuer(setup.issuer))
 
 
 def _close_worker() -> None:
@@ -215,7 +222,7 @@ def _issue_row(w: _Worker, line: int, row: Row, key: str) -> Outcome:
     if reg.find_by_source_key(key) is not None:
         return (line, "skipped", "")
     at = st.at or datetime.now(UTC).replace(microsecond=0)
-    authority = st.issuer.authority
+    authority = w.authority
     allocated: tuple[str, str, str] | None = None
     try:
         probe = collect(row, st.type_code, issuer=authority, serial="0", today=at.date())
@@ -230,7 +237,7 @@ def _issue_row(w: _Worker, line: int, row: Row, key: str) -> Outcome:
             reg.record_issued(
                 draft.metadata,
                 package_digest=sm3(data).hex(),
-                signer=w.signer_name,
+                signer=w.issuer.signer.certificate.subject,
                 issued_at=at,
                 file_path=str(target),
                 source_key=key,
@@ -412,10 +419,7 @@ def _run(
         return
     chunks = list(_chunks(todo, _chunk_size(len(todo), workers)))
     if workers == 1:
-        from ecert.registry import SQLiteRegistry
-
-        registry = SQLiteRegistry.open(setup.registry)
-        _WORKER[:] = [_Worker(loaded, registry, setup, loaded.signer.certificate.subject)]
+        _start_worker(setup, loaded)
         try:
             yield from map(_issue_rows, chunks)
         finally:
