@@ -1,9 +1,10 @@
-"""The registry: serial allocation under concurrent issuing, records, status, versions."""
+"""The registry: serials and gaps, issued records, status transitions, history, versions, queries."""
 
 from __future__ import annotations
 
-import multiprocessing
-from datetime import UTC, datetime, timedelta
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,114 +12,338 @@ import pytest
 from ecert.errors import InputError, RegistryError
 from ecert.identifier import Identifier
 from ecert.metadata import CoreMetadata
-from ecert.registry import CertStatus, SQLiteRegistry
+from ecert.registry import CertStatus, SQLiteRegistry, from_profile_code, profile_code
 
 TYPE = "11100000000013338W001"
+OTHER_TYPE = "11100000000013338W050"
 ISSUER = "11330100MB01234570"
+OTHER_ISSUER = "11330200MB0543216C"
+HOLDER = "13043419840726291X"
+OTHER_HOLDER = "11010519491231002X"
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+LATER = NOW + timedelta(hours=1)
 
 
-def _metadata(serial: str, version: int = 1) -> CoreMetadata:
+def metadata(
+    serial: str,
+    version: int = 1,
+    *,
+    type_code: str = TYPE,
+    issuer: str = ISSUER,
+    holder: str = HOLDER,
+    issue_date: str = "2026-11-24",
+) -> CoreMetadata:
+    """Light core metadata (no catalogue, no package): what the registry stores."""
     return CoreMetadata.from_values(
         {
             "certificate_name": "二级建造师注册证书",
-            "type_code": TYPE,
+            "type_code": type_code,
             "number": f"冀{serial}",
-            "identifier": Identifier.build(TYPE, ISSUER, serial, version),
+            "identifier": Identifier.build(type_code, issuer, serial, version),
             "issuer_name": "示例市住房和城乡建设局",
-            "issuer_code": ISSUER,
-            "issue_date": "2026-11-24",
+            "issuer_code": issuer,
+            "issue_date": issue_date,
             "holder_name": "李志国",
-            "holder_code": "13043419840726291X",
+            "holder_code": holder,
             "holder_code_type_code": "111",
             "valid_until": "2029-11-23",
         }
     )
 
 
-def _worker(path: str, count: int, crash_every: int) -> list[str]:
-    issued = []
-    with SQLiteRegistry.open(path) as reg:
-        for i in range(count):
-            serial = reg.allocate_serial(TYPE, ISSUER, period="2026")
-            if crash_every and i % crash_every == crash_every - 1:
-                continue  # "crash" between allocation and writing the record
-            md = _metadata(serial)
-            reg.record_issued(md, package_digest="00", signer="worker", issued_at=NOW)
-            issued.append(str(md.identifier))
-    return issued
+@pytest.fixture
+def reg(tmp_path: Path) -> Iterator[SQLiteRegistry]:
+    with SQLiteRegistry.open(tmp_path / "r.db") as registry:
+        yield registry
 
 
-def test_concurrent_issuing_from_four_processes(tmp_path: Path) -> None:
-    db = str(tmp_path / "reg.db")
-    SQLiteRegistry.open(db).close()
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(4) as pool:
-        results = pool.starmap(_worker, [(db, 1250, 97)] * 4)
-    issued = [i for r in results for i in r]
-    assert len(issued) == len(set(issued))
-    with SQLiteRegistry.open(db) as reg:
-        states = reg.serial_states(TYPE, ISSUER)
-        assert len(states) == 5000
-        assert reg.reconcile(datetime.now(UTC) + timedelta(seconds=1)) == 5000 - len(issued)
-        states = reg.serial_states(TYPE, ISSUER)
-        assert set(states.values()) <= {"issued", "gap"}
-        assert sum(1 for s in states.values() if s == "issued") == len(issued)
-        assert len(reg.gaps(TYPE, ISSUER)) == 5000 - len(issued)
+def issue(reg: SQLiteRegistry, **kw: str) -> str:
+    type_code, issuer = kw.get("type_code", TYPE), kw.get("issuer", ISSUER)
+    serial = reg.allocate_serial(type_code, issuer, period="2026")
+    record = reg.record_issued(metadata(serial, **kw), package_digest="ab" * 32, signer="s", issued_at=NOW)
+    return record.identifier
 
 
-def test_status_changes_and_history(tmp_path: Path) -> None:
-    with SQLiteRegistry.open(tmp_path / "r.db") as reg:
-        serial = reg.allocate_serial(TYPE, ISSUER)
-        md = _metadata(serial)
-        ident = str(md.identifier)
+# --- serials --------------------------------------------------------------------------------------
+
+
+def test_serials_count_per_period_with_prefix_and_width(reg: SQLiteRegistry) -> None:
+    assert reg.allocate_serial(TYPE, ISSUER, period="2026") == "2026000001"
+    assert reg.allocate_serial(TYPE, ISSUER, period="2026") == "2026000002"
+    assert reg.allocate_serial(TYPE, ISSUER, period="2027") == "2027000001"
+    assert reg.allocate_serial(TYPE, OTHER_ISSUER, period="2026") == "2026000001"
+    assert reg.allocate_serial(TYPE, ISSUER) == "0000000001"
+    assert reg.allocate_serial(TYPE, ISSUER, period="2028", prefix="zj2028", width=12) == "ZJ2028000001"
+    assert reg.allocate_serial(TYPE, ISSUER, period="x", width=3) == "X01"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "where"),
+    [
+        ({"period": "二〇二六"}, "period"),
+        ({"period": "20-26"}, "period"),
+        ({"prefix": "A.B"}, "prefix"),
+        ({"period": "2026", "width": 4}, "width"),
+        ({"width": 100}, "width"),
+    ],
+)
+def test_bad_serial_shapes_are_refused(reg: SQLiteRegistry, kwargs: dict[str, object], where: str) -> None:
+    with pytest.raises(InputError) as info:
+        reg.allocate_serial(TYPE, ISSUER, **kwargs)  # type: ignore[arg-type]
+    assert info.value.where == where
+
+
+def test_bad_codes_are_refused_before_anything_is_written(reg: SQLiteRegistry) -> None:
+    with pytest.raises(InputError):
+        reg.allocate_serial("123", ISSUER)
+    assert reg.serial_states("123", ISSUER) == {}
+
+
+def test_serial_space_exhaustion_and_prefix_collision(reg: SQLiteRegistry) -> None:
+    for _ in range(9):
+        reg.allocate_serial(TYPE, ISSUER, period="A", width=2)
+    with pytest.raises(RegistryError, match="exhausted"):
+        reg.allocate_serial(TYPE, ISSUER, period="A", width=2)
+    reg.allocate_serial(TYPE, ISSUER, period="P1", prefix="Z")
+    with pytest.raises(RegistryError, match="prefix"):
+        reg.allocate_serial(TYPE, ISSUER, period="P2", prefix="Z")
+
+
+def test_gaps_explicit_and_reconciled(reg: SQLiteRegistry) -> None:
+    a, b, c = (reg.allocate_serial(TYPE, ISSUER, period="2026") for _ in range(3))
+    reg.record_issued(metadata(b), package_digest="00", signer="s", issued_at=NOW)
+    reg.record_gap(TYPE, ISSUER, a, "printer jammed; file discarded")
+    with pytest.raises(RegistryError, match="not an open allocation"):
+        reg.record_gap(TYPE, ISSUER, a, "again")
+    with pytest.raises(RegistryError, match="not an open allocation"):
+        reg.record_gap(TYPE, ISSUER, b, "issued already")
+    assert reg.reconcile(datetime.now(UTC) - timedelta(hours=1)) == 0  # c is too recent
+    assert reg.reconcile(datetime.now(UTC) + timedelta(seconds=1)) == 1
+    assert reg.serial_states(TYPE, ISSUER) == {a: "gap", b: "issued", c: "gap"}
+    gaps = reg.gaps(TYPE, ISSUER)
+    assert [(g.serial, g.reason) for g in gaps] == [
+        (a, "printer jammed; file discarded"),
+        (c, "allocated but never issued (reconciled)"),
+    ]
+    assert all(g.allocated_at <= g.closed_at for g in gaps)
+    with pytest.raises(RegistryError, match="gap"):  # a late writer cannot issue an abandoned serial
+        reg.record_issued(metadata(c), package_digest="00", signer="s", issued_at=NOW)
+
+
+# --- records --------------------------------------------------------------------------------------
+
+
+def test_record_and_get(reg: SQLiteRegistry) -> None:
+    serial = reg.allocate_serial(TYPE, ISSUER, period="2026")
+    md = metadata(serial)
+    issued_at = datetime(2026, 11, 25, 10, 0, 0, 123456, tzinfo=UTC) + timedelta(hours=0)
+    made = reg.record_issued(
+        md,
+        package_digest="ab" * 32,
+        signer="CN=发证",
+        issued_at=issued_at,
+        file_path="out/x.ofd",
+        source_key="k1",
+    )
+    got = reg.get(str(md.identifier))
+    assert got == made
+    assert got.metadata == md and got.status is CertStatus.VALID and got.issued_at == issued_at
+    assert got.file_path == "out/x.ofd" and got.signer == "CN=发证" and got.replaced_by is None
+    assert reg.find_by_source_key("k1") == got and reg.find_by_source_key("k2") is None
+    with pytest.raises(RegistryError, match="already recorded"):
         reg.record_issued(md, package_digest="00", signer="s", issued_at=NOW)
-        with pytest.raises(RegistryError):
-            reg.record_issued(md, package_digest="00", signer="s", issued_at=NOW)
-        reg.suspend(ident, reason="暂扣", by="clerk", at=NOW)
-        reg.reinstate(ident, reason="发还", by="clerk", at=NOW)
-        reg.revoke(ident, reason="吊销", by="clerk", at=NOW)
-        with pytest.raises(RegistryError, match="cannot change status"):
-            reg.cancel(ident, reason="注销", by="clerk", at=NOW)
-        assert [h[0] for h in reg.history(ident)] == ["valid", "suspended", "valid", "revoked"]
-        entry = reg.status_of(ident)
-        assert entry is not None and entry.status is CertStatus.REVOKED and entry.reason == "吊销"
-        assert reg.status_of("1.2.156.3005.2.unknown") is None
-        with pytest.raises(InputError):
-            reg.revoke(ident, reason=" ", by="x", at=NOW)
+    other = metadata(reg.allocate_serial(TYPE, ISSUER, period="2026"))
+    with pytest.raises(RegistryError, match="source key"):
+        reg.record_issued(other, package_digest="00", signer="s", issued_at=NOW, source_key="k1")
+    with pytest.raises(RegistryError, match="no certificate"):
+        reg.get("1.2.156.3005.2.unknown")
 
 
-def test_renewal_keeps_the_version_chain(tmp_path: Path) -> None:
-    with SQLiteRegistry.open(tmp_path / "r.db") as reg:
-        serial = reg.allocate_serial(TYPE, ISSUER)
-        v1 = _metadata(serial)
-        reg.record_issued(v1, package_digest="00", signer="s", issued_at=NOW)
-        v2 = _metadata(serial, version=2)
-        reg.renew(str(v1.identifier), v2, package_digest="01", signer="s", issued_at=NOW)
-        assert [r.metadata.identifier.version for r in reg.versions(str(v2.identifier))] == [1, 2]
-        old = reg.get(str(v1.identifier))
-        assert old.status is CertStatus.REPLACED and old.replaced_by == str(v2.identifier)
-        with pytest.raises(RegistryError, match="next version"):
-            reg.renew(
-                str(v2.identifier),
-                _metadata(serial, version=5),
-                package_digest="0",
-                signer="s",
-                issued_at=NOW,
-            )
+def test_record_refusals(reg: SQLiteRegistry) -> None:
+    serial = reg.allocate_serial(TYPE, ISSUER)
+    with pytest.raises(InputError, match="timezone"):
+        reg.record_issued(metadata(serial), package_digest="00", signer="s", issued_at=datetime(2026, 1, 1))
+    with pytest.raises(InputError, match="hex"):
+        reg.record_issued(metadata(serial), package_digest="XYZ", signer="s", issued_at=NOW)
+    with pytest.raises(InputError):
+        reg.record_issued(metadata(serial), package_digest="00", signer=" ", issued_at=NOW)
+    reg.record_issued(metadata(serial), package_digest="00", signer="s", issued_at=NOW)
+    with pytest.raises(RegistryError, match="use renew"):
+        reg.record_issued(metadata(serial, 2), package_digest="00", signer="s", issued_at=NOW)
+    assert reg.serial_states(TYPE, ISSUER) == {serial: "issued"}
 
 
-def test_queries(tmp_path: Path) -> None:
-    with SQLiteRegistry.open(tmp_path / "r.db") as reg:
-        for _ in range(3):
-            reg.record_issued(
-                _metadata(reg.allocate_serial(TYPE, ISSUER)), package_digest="0", signer="s", issued_at=NOW
-            )
-        assert len(reg.find(holder_code="13043419840726291X")) == 3
-        assert len(reg.find(type_code=TYPE, issuer_code=ISSUER)) == 3
-        assert reg.find(holder_code="11010519491231002X") == ()
-        assert len(reg.find(status=CertStatus.VALID)) == 3
-        from datetime import date
+def test_imported_certificate_without_allocation(reg: SQLiteRegistry) -> None:
+    reg.record_issued(metadata("LEGACY42"), package_digest="00", signer="s", issued_at=NOW)
+    assert reg.serial_states(TYPE, ISSUER) == {"LEGACY42": "issued"}
 
-        assert len(reg.find(issued_from=date(2026, 11, 24), issued_to=date(2026, 11, 24))) == 3
-        assert reg.find(issued_from=date(2026, 11, 25)) == ()
+
+def test_queries_by_each_criterion(reg: SQLiteRegistry) -> None:
+    a = issue(reg)
+    b = issue(reg, holder=OTHER_HOLDER, issue_date="2026-01-05")
+    c = issue(reg, type_code=OTHER_TYPE)
+    d = issue(reg, issuer=OTHER_ISSUER, issue_date="2025-12-31")
+    reg.revoke(c, reason="r", by="clerk", at=NOW)
+
+    def ids(**kw: object) -> set[str]:
+        return {r.identifier for r in reg.find(**kw)}  # type: ignore[arg-type]
+
+    assert ids() == {a, b, c, d}
+    assert ids(holder_code=OTHER_HOLDER) == {b}
+    assert ids(type_code=OTHER_TYPE) == {c}
+    assert ids(issuer_code=OTHER_ISSUER) == {d}
+    assert ids(issued_from=date(2026, 1, 1)) == {a, b, c}
+    assert ids(issued_to=date(2026, 1, 5)) == {b, d}
+    assert ids(issued_from=date(2026, 1, 5), issued_to=date(2026, 1, 5)) == {b}
+    assert ids(status=CertStatus.REVOKED) == {c}
+    assert ids(status=CertStatus.VALID, holder_code=HOLDER, type_code=TYPE, issuer_code=ISSUER) == {a}
+    assert ids(holder_code="nobody") == set()
+    assert len(reg.find(limit=2)) == 2
+    with pytest.raises(InputError):
+        reg.find(limit=0)
+    with pytest.raises(InputError, match="date"):
+        reg.find(issued_from=NOW)
+
+
+# --- status ---------------------------------------------------------------------------------------
+
+
+def test_allowed_transitions_and_history(reg: SQLiteRegistry) -> None:
+    ident = issue(reg)
+    reg.suspend(ident, reason="暂扣六个月", by="clerk", at=NOW)
+    assert reg.get(ident).status is CertStatus.SUSPENDED
+    reg.reinstate(ident, reason="发还", by="clerk", at=NOW + timedelta(days=1))
+    record = reg.revoke(ident, reason="吊销", by="chief", at=NOW + timedelta(days=2))
+    assert record.status is CertStatus.REVOKED and record.status_reason == "吊销"
+    assert record.status_changed_by == "chief" and record.status_changed_at == NOW + timedelta(days=2)
+    history = reg.history(ident)
+    assert [(h.status, h.reason, h.by) for h in history] == [
+        (CertStatus.VALID, "issued", "s"),
+        (CertStatus.SUSPENDED, "暂扣六个月", "clerk"),
+        (CertStatus.VALID, "发还", "clerk"),
+        (CertStatus.REVOKED, "吊销", "chief"),
+    ]
+    entry = reg.status_of(ident)
+    assert entry is not None and entry.status is CertStatus.REVOKED and entry.reason == "吊销"
+    assert not entry.is_valid and entry.status_name_zh == "吊销"
+    assert reg.status_of("1.2.156.3005.2.unknown") is None
+    assert reg.non_valid() == (entry,)
+
+
+@pytest.mark.parametrize(
+    ("steps", "refused"),
+    [
+        ([], CertStatus.VALID),  # already valid
+        ([CertStatus.REVOKED], CertStatus.VALID),
+        ([CertStatus.REVOKED], CertStatus.CANCELLED),
+        ([CertStatus.CANCELLED], CertStatus.SUSPENDED),
+        ([CertStatus.CANCELLED], CertStatus.VALID),
+        ([CertStatus.SUSPENDED], CertStatus.SUSPENDED),
+    ],
+)
+def test_refused_transitions(reg: SQLiteRegistry, steps: list[CertStatus], refused: CertStatus) -> None:
+    ident = issue(reg)
+    for step in steps:
+        reg.set_status(ident, step, reason="r", by="b", at=NOW)
+    with pytest.raises(RegistryError, match="cannot change status"):
+        reg.set_status(ident, refused, reason="r", by="b", at=NOW)
+    assert len(reg.history(ident)) == 1 + len(steps)
+
+
+def test_status_change_refusals(reg: SQLiteRegistry) -> None:
+    ident = issue(reg)
+    with pytest.raises(RegistryError, match="renew"):
+        reg.set_status(ident, CertStatus.REPLACED, reason="r", by="b", at=NOW)
+    with pytest.raises(InputError, match="empty"):
+        reg.revoke(ident, reason=" ", by="b", at=NOW)
+    with pytest.raises(InputError, match="empty"):
+        reg.revoke(ident, reason="r", by="", at=NOW)
+    with pytest.raises(InputError, match="timezone"):
+        reg.revoke(ident, reason="r", by="b", at=datetime(2026, 11, 25))
+    with pytest.raises(RegistryError, match="precede"):
+        reg.revoke(ident, reason="r", by="b", at=NOW - timedelta(seconds=1))
+    with pytest.raises(RegistryError, match="no certificate"):
+        reg.revoke("1.2.156.3005.2.unknown", reason="r", by="b", at=NOW)
+    assert reg.get(ident).status is CertStatus.VALID
+
+
+def test_renewal_keeps_the_version_chain(reg: SQLiteRegistry) -> None:
+    v1 = issue(reg)
+    serial = Identifier.parse(v1).serial
+    v2md = metadata(serial, 2)
+    v2 = reg.renew(v1, v2md, package_digest="01", signer="s", issued_at=LATER, by="clerk").identifier
+    v3 = reg.renew(v2, metadata(serial, 3), package_digest="02", signer="s", issued_at=LATER).identifier
+    chain = reg.versions(v1)
+    assert [r.identifier for r in chain] == [v1, v2, v3] == [r.identifier for r in reg.versions(v3)]
+    assert [r.status for r in chain] == [CertStatus.REPLACED, CertStatus.REPLACED, CertStatus.VALID]
+    assert chain[0].replaced_by == v2 and chain[1].replaced_by == v3 and chain[2].replaced_by is None
+    assert chain[0].status_changed_by == "clerk" and chain[1].status_changed_by == "s"
+    entry = reg.status_of(v1)
+    assert entry is not None and entry.replaced_by == v2
+    assert str(v2md.identifier) == str(Identifier.parse(v1).next_version())
+
+
+def test_renewal_refusals_leave_nothing_behind(reg: SQLiteRegistry) -> None:
+    v1 = issue(reg)
+    serial = Identifier.parse(v1).serial
+    kw = {"package_digest": "01", "signer": "s", "issued_at": LATER}
+    with pytest.raises(RegistryError, match="next version"):
+        reg.renew(v1, metadata(serial, 3), **kw)  # type: ignore[arg-type]
+    with pytest.raises(RegistryError, match="next version"):
+        reg.renew(v1, metadata("OTHER1", 2), **kw)  # type: ignore[arg-type]
+    with pytest.raises(RegistryError, match="holder"):
+        reg.renew(v1, metadata(serial, 2, holder=OTHER_HOLDER), **kw)  # type: ignore[arg-type]
+    with pytest.raises(RegistryError, match="no certificate"):
+        reg.renew("1.2.156.3005.2.unknown", metadata(serial, 2), **kw)  # type: ignore[arg-type]
+    reg.revoke(v1, reason="吊销", by="b", at=NOW)
+    with pytest.raises(RegistryError, match="cannot change status"):
+        reg.renew(v1, metadata(serial, 2), **kw)  # type: ignore[arg-type]
+    assert [r.identifier for r in reg.versions(v1)] == [v1]  # the new version was rolled back
+
+
+def test_profile_codes_only_at_the_edges() -> None:
+    assert profile_code(CertStatus.REVOKED, "mohurd-a") == "03"
+    assert profile_code(CertStatus.REVOKED, "mohurd-b") == "03"
+    assert profile_code(CertStatus.CANCELLED, "mohurd-a") == "04"
+    assert profile_code(CertStatus.CANCELLED, "mohurd-b") == "05"
+    assert from_profile_code("07", "mohurd-a") is CertStatus.REVOKED
+    assert from_profile_code("02", "mohurd-b") is CertStatus.SUSPENDED
+    with pytest.raises(InputError, match="not a registry status"):
+        from_profile_code("05", "mohurd-a")  # 失效 follows from the dates, it is not recorded
+    with pytest.raises(InputError, match="unknown status code"):
+        from_profile_code("42", "mohurd-a")
+    with pytest.raises(InputError, match="no code"):
+        profile_code(CertStatus.REPLACED, "mohurd-a")
+
+
+# --- the file -------------------------------------------------------------------------------------
+
+
+def test_schema_version_wal_and_foreign_keys(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    SQLiteRegistry.open(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == 2
+    db.execute("UPDATE schema_version SET version=99")
+    db.commit()
+    db.close()
+    with pytest.raises(RegistryError, match="schema version 99"):
+        SQLiteRegistry.open(path)
+    with SQLiteRegistry.open(tmp_path / "fk.db") as reg:
+        ident = issue(reg)
+        with pytest.raises(RegistryError, match="FOREIGN KEY"), reg._write() as conn:
+            conn.execute("UPDATE certificates SET replaced_by='nothing' WHERE identifier=?", (ident,))
+
+
+def test_foreign_files_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(RegistryError, match="no registry"):
+        SQLiteRegistry.open(tmp_path / "missing.db", create=False)
+    (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(RegistryError):
+        SQLiteRegistry.open(tmp_path / "junk.db")
+    other = sqlite3.connect(tmp_path / "other.db")
+    other.execute("CREATE TABLE t (x)")
+    other.close()
+    with pytest.raises(RegistryError, match="not an ecert registry"):
+        SQLiteRegistry.open(tmp_path / "other.db")

@@ -1,15 +1,26 @@
-"""``ecert registry``: the certificate registry from the command line."""
+"""``ecert registry``: the certificate registry (电子证照库) from the command line.
+
+Argument parsing and printing only; every decision is made by :mod:`ecert.registry`.  A missing
+registry file is unreadable input (exit 2, through ``main``); an unknown certificate, an empty
+search and a refused status change are findings (exit 1).
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ecert.cli import EXIT_INVALID, EXIT_OK
-from ecert.cli.common import add_signer_options, load_signer
-from ecert.errors import RegistryError
+from ecert.cli.common import add_signer_options, load_signer, parse_time
+from ecert.errors import InputError, RegistryError
+
+if TYPE_CHECKING:
+    from ecert.registry import IssuedRecord, SQLiteRegistry
 
 EPILOG = """examples:
   ecert registry init --registry registry.db
@@ -18,147 +29,210 @@ EPILOG = """examples:
   ecert registry status-list --registry registry.db \\
       --key keys/issuer.key.pem --cert keys/issuer.cert.pem -o status.json
 
-exit status: 0 done, 1 not found or refused (e.g. revoking a cancelled certificate), 2 usage error"""
+exit status: 0 done, 1 not found or refused (e.g. revoking a cancelled certificate),
+             2 usage error or unreadable registry"""
+_EXAMPLES = {
+    "init": "ecert registry init --registry registry.db",
+    "show": "ecert registry show 1.2.156.3005.2.11100000000013338W001.11330100MB01234570.2026000001.001.7 "
+    "--registry registry.db --json",
+    "find": "ecert registry find --type 11100000000013338W001 --from 2026-01-01 --to 2026-12-31 "
+    "--status revoked --registry registry.db",
+    "revoke": 'ecert registry revoke IDENTIFIER --reason "以欺骗手段取得许可" --by 张三 --registry r.db',
+    "cancel": 'ecert registry cancel IDENTIFIER --reason "企业注销" --registry registry.db',
+    "suspend": 'ecert registry suspend IDENTIFIER --reason "暂扣六个月" --registry registry.db',
+    "reinstate": 'ecert registry reinstate IDENTIFIER --reason "暂扣期满发还" --registry registry.db',
+    "status-list": "ecert registry status-list --registry registry.db --key issuer.key.pem "
+    "--cert issuer.cert.pem -o status.json --next-update-days 1",
+}
+_STATUSES = ("valid", "suspended", "revoked", "cancelled", "replaced")
+_CHANGES = {
+    "revoke": "revoke a certificate (吊销; final)",
+    "cancel": "cancel a certificate (注销; final)",
+    "suspend": "suspend a certificate (暂扣)",
+    "reinstate": "reinstate a suspended certificate (暂扣发还)",
+}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "registry",
         help="serials, issued records and status (电子证照库)",
+        description="The certificate registry: issued records, status changes, signed status lists.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     rs = p.add_subparsers(dest="registry_command", metavar="ACTION", required=True)
 
-    def db(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--registry", required=True, type=Path, metavar="DB")
+    def action(name: str, text: str) -> argparse.ArgumentParser:
+        q = rs.add_parser(
+            name,
+            help=text,
+            description=text,
+            epilog=f"example:\n  {_EXAMPLES[name]}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        q.add_argument("--registry", required=True, type=Path, metavar="DB", help="the registry file")
+        return q
 
-    q = rs.add_parser("init", help="create a registry file")
-    db(q)
-    q.set_defaults(handler=_init)
-    q = rs.add_parser("show", help="one issued certificate")
+    action("init", "create a registry file (or check an existing one)").set_defaults(handler=_init)
+    q = action("show", "one issued certificate, with its history and versions")
     q.add_argument("identifier")
-    db(q)
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(handler=_show)
-    q = rs.add_parser("find", help="issued certificates by holder, type, issuer, date, status")
-    for opt in ("--holder", "--type", "--issuer", "--status"):
-        q.add_argument(opt)
-    q.add_argument("--from", dest="date_from", type=date.fromisoformat)
-    q.add_argument("--to", dest="date_to", type=date.fromisoformat)
-    db(q)
-    q.add_argument("--json", action="store_true")
+    q = action("find", "issued certificates by holder, type, issuer, issue date, status")
+    q.add_argument("--holder", metavar="CODE", help="holder code (USCC, citizen ID number...)")
+    q.add_argument("--type", metavar="CODE", help="certificate type code (21 characters)")
+    q.add_argument("--issuer", metavar="CODE", help="issuer code (USCC)")
+    q.add_argument(
+        "--from", dest="date_from", type=date.fromisoformat, metavar="DATE", help="issued on or after"
+    )
+    q.add_argument(
+        "--to", dest="date_to", type=date.fromisoformat, metavar="DATE", help="issued on or before"
+    )
+    q.add_argument("--status", choices=_STATUSES)
+    q.add_argument("--limit", type=int, default=1000)
+    q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(handler=_find)
-    for action in ("revoke", "cancel", "suspend", "reinstate"):
-        q = rs.add_parser(action, help=f"{action} a certificate")
+    for name, text in _CHANGES.items():
+        q = action(name, text)
         q.add_argument("identifier")
-        q.add_argument("--reason", required=True)
-        q.add_argument("--by", default="ecert-cli")
-        db(q)
-        q.set_defaults(handler=_change, action=action)
-    q = rs.add_parser("status-list", help="export the signed status list (non-valid certificates)")
-    db(q)
+        q.add_argument("--reason", required=True, help="why (kept in the history and the status list)")
+        q.add_argument("--by", default=None, help="who decided (default: the login name)")
+        q.add_argument("--at", default=None, metavar="TIME", help="ISO 8601 time with zone (default: now)")
+        q.set_defaults(handler=_change, action=name)
+    q = action("status-list", "export the signed status list of every certificate that is not valid")
     add_signer_options(q)
-    q.add_argument("-o", "--out", required=True, type=Path)
-    q.add_argument("--next-update-days", type=int, default=7)
+    q.add_argument("-o", "--out", required=True, type=Path, metavar="FILE")
+    q.add_argument(
+        "--next-update-days", type=int, default=7, metavar="N", help="default 7; 0: no next update"
+    )
+    q.add_argument("--issuer", metavar="CODE", help="only certificates of this issuer code")
     q.set_defaults(handler=_status_list)
+
+
+def _open(path: Path) -> SQLiteRegistry:
+    from ecert.registry import SQLiteRegistry
+
+    if not path.is_file():
+        raise InputError(
+            "registry not found", where=str(path), expected="a file made by `ecert registry init`"
+        )
+    return SQLiteRegistry.open(path, create=False)
 
 
 def _init(args: argparse.Namespace) -> int:
     from ecert.registry import SQLiteRegistry
 
     SQLiteRegistry.open(args.registry).close()
-    print(args.registry)
+    print(f"{args.registry}: registry ready")
     return EXIT_OK
 
 
-def _row(rec: object) -> dict[str, object]:
-    from ecert.registry import IssuedRecord
+def _row(rec: IssuedRecord) -> dict[str, object]:
+    from ecert.registry import profile_code
 
-    assert isinstance(rec, IssuedRecord)
+    md = rec.metadata
+    try:
+        code: str | None = profile_code(rec.status, md.status_profile)
+    except InputError:  # e.g. no profile code for "replaced": the registry's word stands alone
+        code = None
     return {
         "identifier": rec.identifier,
-        "holder": rec.metadata.holder_name,
-        "holder_code": rec.metadata.holder_code,
-        "type_code": rec.metadata.type_code,
+        "certificate_name": md.certificate_name,
+        "number": md.number,
+        "holder": md.holder_name,
+        "holder_code": md.holder_code,
+        "type_code": md.type_code,
+        "issuer_code": md.issuer_code,
+        "issue_date": md.issue_date.isoformat(),
         "issued_at": rec.issued_at.isoformat(),
         "status": rec.status.value,
+        "status_code": code,
+        "status_profile": md.status_profile,
         "reason": rec.status_reason,
+        "status_changed_at": rec.status_changed_at.isoformat(),
+        "status_changed_by": rec.status_changed_by,
         "replaced_by": rec.replaced_by,
+        "package_digest": rec.package_digest,
+        "signer": rec.signer,
         "file": rec.file_path,
     }
 
 
 def _show(args: argparse.Namespace) -> int:
-    from ecert.registry import SQLiteRegistry
-
-    with SQLiteRegistry.open(args.registry) as reg:
+    with _open(args.registry) as reg:
         try:
             rec = reg.get(args.identifier)
         except RegistryError as exc:
-            print(exc)
+            print(f"ecert registry show: {exc}", file=sys.stderr)
             return EXIT_INVALID
-        row = _row(rec)
-    print(
-        json.dumps(row, ensure_ascii=False, indent=2)
-        if args.json
-        else "\n".join(f"{k}: {v}" for k, v in row.items())
-    )
+        history = [
+            {"status": h.status.value, "reason": h.reason, "by": h.by, "at": h.at.isoformat()}
+            for h in reg.history(rec.identifier)
+        ]
+        versions = [v.identifier for v in reg.versions(rec.identifier)]
+    row = _row(rec)
+    if args.json:
+        print(json.dumps({**row, "history": history, "versions": versions}, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for key, value in row.items():
+        print(f"{key}: {'' if value is None else value}")
+    print("history:")
+    for h in history:
+        print(f"  {h['at']}  {h['status']:<10} {h['by'] or ''}: {h['reason'] or ''}")
+    print(f"versions: {', '.join(versions)}")
     return EXIT_OK
 
 
 def _find(args: argparse.Namespace) -> int:
-    from ecert.registry import CertStatus, SQLiteRegistry
+    from ecert.registry import CertStatus
 
-    status = CertStatus(args.status) if args.status else None
-    with SQLiteRegistry.open(args.registry) as reg:
-        rows = [
-            _row(r)
-            for r in reg.find(
-                holder_code=args.holder,
-                type_code=args.type,
-                issuer_code=args.issuer,
-                issued_from=args.date_from,
-                issued_to=args.date_to,
-                status=status,
-            )
-        ]
+    status = None if args.status is None else CertStatus(args.status)
+    with _open(args.registry) as reg:
+        records = reg.find(
+            holder_code=args.holder,
+            type_code=args.type,
+            issuer_code=args.issuer,
+            issued_from=args.date_from,
+            issued_to=args.date_to,
+            status=status,
+            limit=args.limit,
+        )
+    rows = [_row(r) for r in records]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         for r in rows:
-            print(f"{r['status']:<10} {r['identifier']}  {r['holder']}")
+            print(f"{r['status']:<10} {r['issue_date']}  {r['identifier']}  {r['holder']}")
+        if not rows:
+            print("no certificate matches", file=sys.stderr)
     return EXIT_OK if rows else EXIT_INVALID
 
 
 def _change(args: argparse.Namespace) -> int:
-    from ecert.registry import SQLiteRegistry
-
-    with SQLiteRegistry.open(args.registry) as reg:
+    at = parse_time(args.at, "--at") or datetime.now(UTC)
+    by = args.by or getpass.getuser()
+    with _open(args.registry) as reg:
         try:
-            rec = getattr(reg, args.action)(
-                args.identifier, reason=args.reason, by=args.by, at=datetime.now(UTC)
-            )
+            rec = getattr(reg, args.action)(args.identifier, reason=args.reason, by=by, at=at)
         except RegistryError as exc:
-            print(f"ecert registry {args.action}: {exc}")
+            print(f"ecert registry {args.action}: {exc}", file=sys.stderr)
             return EXIT_INVALID
     print(f"{rec.identifier}: {rec.status.value} ({rec.status_reason})")
     return EXIT_OK
 
 
 def _status_list(args: argparse.Namespace) -> int:
-    from ecert.registry import SQLiteRegistry, StatusList
-
+    if args.next_update_days < 0:
+        raise InputError("must not be negative", where="--next-update-days", value=args.next_update_days)
     signer = load_signer(args)
     now = datetime.now(UTC).replace(microsecond=0)
-    with SQLiteRegistry.open(args.registry) as reg:
-        entries = reg.non_valid()
-    status_list = StatusList.build(
-        entries,
-        issuer=signer.certificate.subject,
-        issued_at=now,
-        next_update=now + timedelta(days=args.next_update_days),
+    due = now + timedelta(days=args.next_update_days) if args.next_update_days else None
+    with _open(args.registry) as reg:
+        count = len(reg.non_valid(issuer_code=args.issuer))
+        data = reg.export_status_list(signer, issued_at=now, next_update=due, issuer_code=args.issuer)
+    args.out.write_bytes(data)
+    print(
+        f"{args.out}: {count} entries, next update {'none' if due is None else f'{due:%Y-%m-%d %H:%M} UTC'}"
     )
-    args.out.write_bytes(status_list.sign(signer))
-    print(f"{args.out}: {len(entries)} entries, next update {status_list.next_update:%Y-%m-%d}")
     return EXIT_OK

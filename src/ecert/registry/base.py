@@ -1,43 +1,108 @@
 """The registry interface (电子证照库): what an issuing system needs from its certificate store.
 
-The SQLite implementation is the default; a department with a shared database server implements
-the same protocol.  Verification only needs :class:`ecert.verify.status.StatusSource`, which every
-registry also is.
+:class:`ecert.registry.sqlite.SQLiteRegistry` is the default, embedded implementation; a department
+that keeps its records on a shared database server implements :class:`Registry` over it.  The
+verifier only needs :class:`StatusSource` (a registry and a signed status list both are one), which
+is why it is separate and small.
+
+Batch issuing (``ecert.batch``) uses exactly these calls, in this order per certificate:
+``find_by_source_key`` (resume), ``allocate_serial``, build and sign the package, ``record_issued``;
+and ``reconcile`` once before a run, so that allocations of an interrupted run become recorded gaps.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ecert.metadata import CoreMetadata
 from ecert.registry.status import CertStatus, StatusEntry
 
-__all__ = ["IssuedRecord", "Registry"]
+__all__ = ["Gap", "HistoryEntry", "IssuedRecord", "Registry", "StatusEntry", "StatusSource"]
 
 
 @dataclass(frozen=True, slots=True)
 class IssuedRecord:
+    """One issued certificate as recorded: what was issued (metadata, file digest) and its status."""
+
     identifier: str
     metadata: CoreMetadata
-    package_digest: str
-    signer: str
+    package_digest: str  # hex SM3 of the signed OFD bytes
+    signer: str  # subject (or fingerprint) of the signing certificate
     issued_at: datetime
     file_path: str | None
-    source_key: str | None
+    source_key: str | None  # stable key of the source row, for resumable batches
     status: CertStatus
     status_reason: str | None
     status_changed_at: datetime
     status_changed_by: str | None
     replaced_by: str | None
 
+    def status_entry(self) -> StatusEntry:
+        return StatusEntry(
+            self.identifier, self.status, self.status_reason, self.status_changed_at, self.replaced_by
+        )
 
-class Registry(Protocol):
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One status change (the first one of every certificate is its issuing, status VALID)."""
+
+    identifier: str
+    status: CertStatus
+    reason: str | None
+    by: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A serial that was allocated but never issued: abandoned on purpose or found by reconcile."""
+
+    type_code: str
+    issuer_code: str
+    serial: str
+    reason: str
+    allocated_at: datetime
+    closed_at: datetime
+
+
+@runtime_checkable
+class StatusSource(Protocol):
+    """Anything that can say a certificate's status: a registry, a signed status list.
+
+    ``status_of`` returns None when the source does not know the identifier.  A registry knows
+    every certificate it issued (``knows_every_certificate``), so "unknown" is suspicious there;
+    a status list carries only certificates that are not valid, so "unknown" means "not listed".
+    """
+
+    @property
+    def knows_every_certificate(self) -> bool: ...
+
+    def describe(self) -> str: ...
+
+    def status_of(self, identifier: str) -> StatusEntry | None: ...
+
+
+class Registry(StatusSource, Protocol):
+    """The certificate store an issuing system writes to (see the module docstring)."""
+
     def allocate_serial(
-        self, type_code: str, issuer_code: str, *, period: str = "", width: int = 10
+        self,
+        type_code: str,
+        issuer_code: str,
+        *,
+        period: str = "",
+        width: int = 10,
+        prefix: str | None = None,
     ) -> str: ...
+
+    def record_gap(self, type_code: str, issuer_code: str, serial: str, reason: str) -> None: ...
+
+    def reconcile(self, older_than: datetime) -> int: ...
+
+    def gaps(self, type_code: str, issuer_code: str) -> tuple[Gap, ...]: ...
 
     def record_issued(
         self,
@@ -50,7 +115,7 @@ class Registry(Protocol):
         source_key: str | None = None,
     ) -> IssuedRecord: ...
 
-    def record_gap(self, type_code: str, issuer_code: str, serial: str, reason: str) -> None: ...
+    def find_by_source_key(self, source_key: str) -> IssuedRecord | None: ...
 
     def get(self, identifier: str) -> IssuedRecord: ...
 
@@ -64,10 +129,28 @@ class Registry(Protocol):
         issued_to: date | None = None,
         status: CertStatus | None = None,
         limit: int = 1000,
-    ) -> Sequence[IssuedRecord]: ...
+    ) -> tuple[IssuedRecord, ...]: ...
 
     def set_status(
         self, identifier: str, status: CertStatus, *, reason: str, by: str, at: datetime
     ) -> IssuedRecord: ...
 
-    def status_of(self, identifier: str) -> StatusEntry | None: ...
+    def renew(
+        self,
+        identifier: str,
+        new_metadata: CoreMetadata,
+        *,
+        package_digest: str,
+        signer: str,
+        issued_at: datetime,
+        file_path: str | None = None,
+        source_key: str | None = None,
+        reason: str = "renewed",
+        by: str | None = None,
+    ) -> IssuedRecord: ...
+
+    def versions(self, identifier: str) -> tuple[IssuedRecord, ...]: ...
+
+    def history(self, identifier: str) -> tuple[HistoryEntry, ...]: ...
+
+    def non_valid(self, *, issuer_code: str | None = None) -> tuple[StatusEntry, ...]: ...

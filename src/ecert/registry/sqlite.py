@@ -1,13 +1,17 @@
-"""The embedded certificate registry: SQLite in WAL mode, safe for several issuing processes.
+"""The embedded certificate registry: one SQLite file in WAL mode, safe for several issuing processes.
 
-Serials are allocated in an ``IMMEDIATE`` transaction (one writer at a time, across processes)
-and recorded as ``allocated`` before the certificate file exists; ``record_issued`` marks them
-``issued``.  A crash in between leaves an allocation that :meth:`SQLiteRegistry.reconcile` turns
-into a recorded gap, so serials are never handed out twice and every gap is accounted for.
+Every write runs in a ``BEGIN IMMEDIATE`` transaction, so writers queue on SQLite's file lock
+(``busy_timeout``) instead of failing when two processes issue at once, and readers never block.
+A serial is recorded as ``allocated`` when it is handed out, before the certificate file exists;
+``record_issued`` marks it ``issued``.  A crash in between leaves an open allocation that
+:meth:`SQLiteRegistry.reconcile` turns into a recorded gap: serials are never handed out twice,
+and every gap is accounted for.  Open one registry per process (connections cannot cross a fork).
 """
 
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -15,78 +19,123 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from ecert.crypto.signer import Signer
 from ecert.errors import EcertError, InputError, RegistryError
 from ecert.identifier import Identifier
 from ecert.metadata import CoreMetadata
 from ecert.metadata.jsonform import from_json, to_json
-from ecert.registry.base import IssuedRecord
-from ecert.registry.status import TRANSITIONS, CertStatus, StatusEntry
+from ecert.registry.base import Gap, HistoryEntry, IssuedRecord
+from ecert.registry.status import CertStatus, StatusEntry, check_transition
+from ecert.registry.statuslist import StatusList
 
 __all__ = ["SQLiteRegistry"]
 
-SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS counters (
-    type_code TEXT NOT NULL, issuer_code TEXT NOT NULL, period TEXT NOT NULL, next INTEGER NOT NULL,
-    PRIMARY KEY (type_code, issuer_code, period));
-CREATE TABLE IF NOT EXISTS serials (
-    type_code TEXT NOT NULL, issuer_code TEXT NOT NULL, serial TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('allocated', 'issued', 'gap')),
-    allocated_at TEXT NOT NULL, note TEXT,
-    PRIMARY KEY (type_code, issuer_code, serial));
-CREATE TABLE IF NOT EXISTS certificates (
-    identifier TEXT PRIMARY KEY, type_code TEXT NOT NULL, issuer_code TEXT NOT NULL, serial TEXT NOT NULL,
-    version INTEGER NOT NULL, holder_code TEXT NOT NULL, issue_date TEXT NOT NULL, metadata TEXT NOT NULL,
-    package_digest TEXT NOT NULL, signer TEXT NOT NULL, issued_at TEXT NOT NULL, file_path TEXT,
-    source_key TEXT UNIQUE, status TEXT NOT NULL, status_reason TEXT, status_changed_at TEXT NOT NULL,
-    status_changed_by TEXT, replaced_by TEXT);
-CREATE INDEX IF NOT EXISTS certificates_holder ON certificates (holder_code);
-CREATE INDEX IF NOT EXISTS certificates_type ON certificates (type_code, issuer_code);
-CREATE TABLE IF NOT EXISTS history (
-    identifier TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, changed_by TEXT, changed_at TEXT NOT NULL);
-"""
+_ALNUM = re.compile(r"[0-9A-Z]*")
+_HEX = re.compile(r"[0-9a-f]+")
 
 
-def _aware(at: datetime, what: str) -> str:
-    if at.tzinfo is None:
-        raise InputError("time must be timezone-aware", where=what)
-    return at.astimezone(UTC).isoformat()
+SCHEMA_VERSION = 2
+_SCHEMA = (
+    "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+    """CREATE TABLE counters (
+        type_code TEXT NOT NULL, issuer_code TEXT NOT NULL, period TEXT NOT NULL, next INTEGER NOT NULL,
+        PRIMARY KEY (type_code, issuer_code, period))""",
+    """CREATE TABLE serials (
+        type_code TEXT NOT NULL, issuer_code TEXT NOT NULL, serial TEXT NOT NULL, period TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('allocated', 'issued', 'gap')),
+        allocated_at TEXT NOT NULL, closed_at TEXT, note TEXT,
+        PRIMARY KEY (type_code, issuer_code, serial))""",
+    "CREATE INDEX serials_open ON serials (state, allocated_at)",
+    """CREATE TABLE certificates (
+        identifier TEXT PRIMARY KEY, type_code TEXT NOT NULL, issuer_code TEXT NOT NULL,
+        serial TEXT NOT NULL, version INTEGER NOT NULL, holder_code TEXT NOT NULL, issue_date TEXT NOT NULL,
+        metadata TEXT NOT NULL, package_digest TEXT NOT NULL, signer TEXT NOT NULL, issued_at TEXT NOT NULL,
+        file_path TEXT, source_key TEXT UNIQUE,
+        status TEXT NOT NULL CHECK (status IN ('valid', 'suspended', 'revoked', 'cancelled', 'replaced')),
+        status_reason TEXT, status_changed_at TEXT NOT NULL, status_changed_by TEXT,
+        replaced_by TEXT REFERENCES certificates (identifier),
+        UNIQUE (type_code, issuer_code, serial, version),
+        FOREIGN KEY (type_code, issuer_code, serial) REFERENCES serials (type_code, issuer_code, serial))""",
+    "CREATE INDEX certificates_holder ON certificates (holder_code)",
+    "CREATE INDEX certificates_issue_date ON certificates (issue_date)",
+    "CREATE INDEX certificates_status ON certificates (status)",
+    """CREATE TABLE history (
+        id INTEGER PRIMARY KEY, identifier TEXT NOT NULL REFERENCES certificates (identifier),
+        status TEXT NOT NULL, reason TEXT, changed_by TEXT, changed_at TEXT NOT NULL)""",
+    "CREATE INDEX history_identifier ON history (identifier)",
+)
+
+
+def _prepare(db: sqlite3.Connection, path: str) -> None:
+    """Set the connection up (WAL, busy timeout, foreign keys) and create the schema once."""
+    try:
+        db.execute("PRAGMA busy_timeout=30000")
+        db.execute("PRAGMA journal_mode=WAL")  # stays "memory" for ":memory:"; WAL persists in the file
+        db.execute("PRAGMA synchronous=NORMAL")  # in WAL: durable at checkpoints, never corrupt
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute("BEGIN IMMEDIATE")  # a deferred transaction could not upgrade under concurrent opens
+        try:
+            names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if names and "schema_version" not in names:
+                raise RegistryError(f"{path} is not an ecert registry (it has no schema_version table)")
+            if not names:
+                for statement in _SCHEMA:
+                    db.execute(statement)
+                db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+            row = db.execute("SELECT version FROM schema_version").fetchone()
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    except sqlite3.Error as exc:
+        raise RegistryError(f"cannot open registry {path}: {exc}") from None
+    if row is None or row[0] != SCHEMA_VERSION:
+        raise RegistryError(
+            f"registry {path} has schema version {row and row[0]}; this ecert reads {SCHEMA_VERSION}"
+        )
+
+
+def _ts(at: datetime, what: str) -> str:
+    """Times are stored as UTC ISO 8601 with microseconds, so that text order is time order."""
+    if not isinstance(at, datetime) or at.tzinfo is None:
+        raise InputError("time must be a timezone-aware datetime", where=what, value=at)
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _text(value: str, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError("must not be empty", where=what, value=value)
+    return value
 
 
 class SQLiteRegistry:
-    """A registry in one SQLite file (open one per process; connections are not shared)."""
+    """A registry in one SQLite file; see the module docstring."""
 
     knows_every_certificate = True
 
     def __init__(self, connection: sqlite3.Connection, path: str) -> None:
-        self._db = connection
+        self._connection = connection
+        self._pid = os.getpid()
         self.path = path
 
     @classmethod
-    def open(cls, path: str | Path) -> SQLiteRegistry:
+    def open(cls, path: str | Path, *, create: bool = True) -> SQLiteRegistry:
+        """Open (and with ``create``, create) the registry at ``path``; one per process."""
+        if not create and not Path(path).is_file():
+            raise RegistryError(f"no registry at {path}")
         try:
             db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA synchronous=NORMAL")
-            with _transaction(db, immediate=True):  # a deferred one could not upgrade under load
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            version = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
         except sqlite3.Error as exc:
             raise RegistryError(f"cannot open registry {path}: {exc}") from None
-        if int(version) != SCHEMA_VERSION:
-            raise RegistryError(
-                f"registry {path} has schema version {version}; this ecert reads {SCHEMA_VERSION}"
-            )
+        try:
+            _prepare(db, str(path))
+        except BaseException:
+            db.close()
+            raise
         return cls(db, str(path))
 
     def close(self) -> None:
-        self._db.close()
+        self._connection.close()
 
     def __enter__(self) -> SQLiteRegistry:
         return self
@@ -97,61 +146,141 @@ class SQLiteRegistry:
     def describe(self) -> str:
         return f"registry {self.path}"
 
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if os.getpid() != self._pid:
+            raise RegistryError("a registry connection cannot be used across a fork; open one per process")
+        return self._connection
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction: the write lock is taken up front (waiting up to busy_timeout)."""
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise RegistryError(f"{self.describe()}: cannot start a write: {exc}") from None
+        try:
+            yield db
+        except sqlite3.Error as exc:
+            db.execute("ROLLBACK")
+            raise RegistryError(f"{self.describe()}: {exc}") from None
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        try:
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            db.execute("ROLLBACK")
+            raise RegistryError(f"{self.describe()}: cannot commit: {exc}") from None
+
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        try:
+            return self._db.execute(sql, tuple(args)).fetchall()
+        except sqlite3.Error as exc:
+            raise RegistryError(f"{self.describe()}: {exc}") from None
+
     # --- serials --------------------------------------------------------------------------------
 
-    def allocate_serial(self, type_code: str, issuer_code: str, *, period: str = "", width: int = 10) -> str:
-        """The next serial for (type, issuer, period), recorded as allocated; unique across processes."""
-        if not period.isalnum() and period:
-            raise InputError("period must be letters and digits", value=period)
-        now = datetime.now(UTC).isoformat()
-        with _transaction(self._db, immediate=True):
-            row = self._db.execute(
+    def allocate_serial(
+        self,
+        type_code: str,
+        issuer_code: str,
+        *,
+        period: str = "",
+        width: int = 10,
+        prefix: str | None = None,
+    ) -> str:
+        """The next serial for (type, issuer, period), recorded as allocated; unique across processes.
+
+        The serial is ``prefix`` (default: the period) followed by the counter zero-padded to
+        ``width`` characters in all, e.g. ``2026000001``.  Counters run per period, so a new year
+        starts at 1; a prefix must keep periods apart (the serials table refuses a repeat).
+        """
+        if not isinstance(period, str) or not _ALNUM.fullmatch(period.upper()):
+            raise InputError("period must be ASCII letters and digits", where="period", value=period)
+        head = period.upper() if prefix is None else prefix.upper()
+        if not _ALNUM.fullmatch(head):
+            raise InputError("prefix must be ASCII letters and digits", where="prefix", value=prefix)
+        digits = width - len(head)
+        if digits < 1 or width > 64:
+            raise InputError("width leaves no room for the counter", where="width", value=width)
+        Identifier.build(type_code, issuer_code, head + "1" * digits)  # codes are checked before writing
+        now = _ts(datetime.now(UTC), "now")
+        with self._write() as db:
+            row = db.execute(
                 "SELECT next FROM counters WHERE type_code=? AND issuer_code=? AND period=?",
                 (type_code, issuer_code, period),
             ).fetchone()
             n = row[0] if row else 1
-            self._db.execute(
+            if n >= 10**digits:
+                raise RegistryError(
+                    f"serials for {type_code}/{issuer_code} period {period!r} exhausted at width {width}"
+                )
+            serial = f"{head}{n:0{digits}d}"
+            db.execute(
                 "INSERT INTO counters VALUES (?, ?, ?, ?) ON CONFLICT (type_code, issuer_code, period) "
                 "DO UPDATE SET next=excluded.next",
                 (type_code, issuer_code, period, n + 1),
             )
-            serial = f"{period.upper()}{n:0{max(1, width - len(period))}d}"
-            self._db.execute(
-                "INSERT INTO serials VALUES (?, ?, ?, 'allocated', ?, NULL)",
-                (type_code, issuer_code, serial, now),
-            )
+            try:
+                db.execute(
+                    "INSERT INTO serials VALUES (?, ?, ?, ?, 'allocated', ?, NULL, NULL)",
+                    (type_code, issuer_code, serial, period, now),
+                )
+            except sqlite3.IntegrityError:
+                raise RegistryError(
+                    f"serial {serial} already exists for {type_code}/{issuer_code}: the prefix "
+                    f"{head!r} is shared with another period"
+                ) from None
         return serial
 
     def record_gap(self, type_code: str, issuer_code: str, serial: str, reason: str) -> None:
-        with _transaction(self._db, immediate=True):
-            cur = self._db.execute(
-                "UPDATE serials SET state='gap', note=? WHERE type_code=? AND issuer_code=? AND serial=? "
-                "AND state='allocated'",
-                (reason, type_code, issuer_code, serial),
+        """Mark an allocated serial abandoned (the certificate will never be issued under it)."""
+        _text(reason, "reason")
+        now = _ts(datetime.now(UTC), "now")
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE serials SET state='gap', note=?, closed_at=? "
+                "WHERE type_code=? AND issuer_code=? AND serial=? AND state='allocated'",
+                (reason, now, type_code, issuer_code, serial),
             )
             if cur.rowcount != 1:
-                raise RegistryError(f"serial {serial} is not an open allocation")
+                raise RegistryError(f"serial {serial} of {type_code}/{issuer_code} is not an open allocation")
 
     def reconcile(self, older_than: datetime) -> int:
-        """Turn allocations older than ``older_than`` that were never issued into recorded gaps."""
-        cutoff = _aware(older_than, "older_than")
-        with _transaction(self._db, immediate=True):
-            cur = self._db.execute(
-                "UPDATE serials SET state='gap', note='allocated but never issued (reconciled)' "
-                "WHERE state='allocated' AND allocated_at < ?",
-                (cutoff,),
+        """Turn allocations made before ``older_than`` and never issued into recorded gaps.
+
+        Run it when no issuing is in flight (or with a cutoff older than any run in flight): an
+        allocation turned into a gap can no longer be issued.  Returns how many gaps it recorded.
+        """
+        cutoff = _ts(older_than, "older_than")
+        now = _ts(datetime.now(UTC), "now")
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE serials SET state='gap', note='allocated but never issued (reconciled)', "
+                "closed_at=? WHERE state='allocated' AND allocated_at < ?",
+                (now, cutoff),
             )
-        return cur.rowcount
+            return cur.rowcount
 
     def serial_states(self, type_code: str, issuer_code: str) -> dict[str, str]:
-        rows = self._db.execute(
-            "SELECT serial, state FROM serials WHERE type_code=? AND issuer_code=?", (type_code, issuer_code)
+        """Every serial of (type, issuer) with its state: allocated, issued or gap."""
+        rows = self._rows(
+            "SELECT serial, state FROM serials WHERE type_code=? AND issuer_code=? ORDER BY serial",
+            (type_code, issuer_code),
         )
-        return dict(rows.fetchall())
+        return dict(rows)
 
-    def gaps(self, type_code: str, issuer_code: str) -> tuple[str, ...]:
+    def gaps(self, type_code: str, issuer_code: str) -> tuple[Gap, ...]:
+        rows = self._rows(
+            "SELECT serial, note, allocated_at, closed_at FROM serials "
+            "WHERE type_code=? AND issuer_code=? AND state='gap' ORDER BY serial",
+            (type_code, issuer_code),
+        )
         return tuple(
-            s for s, state in sorted(self.serial_states(type_code, issuer_code).items()) if state == "gap"
+            Gap(type_code, issuer_code, s, note, datetime.fromisoformat(a), datetime.fromisoformat(c))
+            for s, note, a, c in rows
         )
 
     # --- records --------------------------------------------------------------------------------
@@ -166,59 +295,88 @@ class SQLiteRegistry:
         file_path: str | None = None,
         source_key: str | None = None,
     ) -> IssuedRecord:
-        ident = metadata.identifier
-        when = _aware(issued_at, "issued_at")
-        try:
-            with _transaction(self._db, immediate=True):
-                self._db.execute(
-                    "INSERT INTO certificates VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        str(ident),
-                        ident.type_code,
-                        ident.issuer_code,
-                        ident.serial,
-                        ident.version,
-                        metadata.holder_code,
-                        metadata.issue_date.isoformat(),
-                        to_json(metadata),
-                        package_digest,
-                        signer,
-                        when,
-                        file_path,
-                        source_key,
-                        CertStatus.VALID.value,
-                        None,
-                        when,
-                        None,
-                        None,
-                    ),
-                )
-                self._db.execute(
-                    "UPDATE serials SET state='issued' WHERE type_code=? AND issuer_code=? AND serial=?",
-                    (ident.type_code, ident.issuer_code, ident.serial),
-                )
-                self._db.execute(
-                    "INSERT INTO history VALUES (?, 'valid', 'issued', ?, ?)", (str(ident), signer, when)
-                )
-        except sqlite3.IntegrityError as exc:
+        """Record a newly issued certificate (status VALID); its serial becomes ``issued``.
+
+        A serial this registry never allocated is accepted (certificates imported from another
+        system); a serial recorded as a gap is refused, and so is a second version of a serial:
+        new versions go through :meth:`renew`, which keeps the chain.
+        """
+        with self._write() as db:
+            return self._insert(
+                db, metadata, package_digest, signer, issued_at, file_path, source_key, renewal=False
+            )
+
+    def _insert(
+        self,
+        db: sqlite3.Connection,
+        md: CoreMetadata,
+        digest: str,
+        signer: str,
+        issued_at: datetime,
+        file_path: str | None,
+        source_key: str | None,
+        *,
+        renewal: bool,
+    ) -> IssuedRecord:
+        ident = md.identifier
+        text, when = str(ident), _ts(issued_at, "issued_at")
+        if not isinstance(digest, str) or not _HEX.fullmatch(digest):
+            raise InputError(
+                "package digest must be lowercase hex (SM3)", where="package_digest", value=digest
+            )
+        _text(signer, "signer")
+        if db.execute("SELECT 1 FROM certificates WHERE identifier=?", (text,)).fetchone():
+            raise RegistryError(f"certificate {text} is already recorded")
+        if source_key is not None:
+            other = db.execute(
+                "SELECT identifier FROM certificates WHERE source_key=?", (source_key,)
+            ).fetchone()
+            if other:
+                raise RegistryError(f"source key {source_key!r} is already recorded, for {other[0]}")
+        key = (ident.type_code, ident.issuer_code, ident.serial)
+        latest = db.execute(
+            "SELECT MAX(version) FROM certificates WHERE type_code=? AND issuer_code=? AND serial=?", key
+        ).fetchone()[0]
+        if latest is not None and not renewal:
             raise RegistryError(
-                f"certificate {ident} (or its source row) is already recorded: {exc}"
-            ) from None
-        return self.get(str(ident))
+                f"{text}: serial {ident.serial} already has version {latest:03d}; use renew()"
+            )
+        state = db.execute(
+            "SELECT state, note FROM serials WHERE type_code=? AND issuer_code=? AND serial=?", key
+        ).fetchone()
+        if state is None:
+            db.execute(
+                "INSERT INTO serials VALUES (?, ?, ?, '', 'issued', ?, ?, 'imported')", (*key, when, when)
+            )
+        elif state[0] == "gap":
+            raise RegistryError(f"{text}: serial {ident.serial} was recorded as a gap ({state[1]})")
+        elif state[0] == "allocated":
+            db.execute(
+                "UPDATE serials SET state='issued', closed_at=? "
+                "WHERE type_code=? AND issuer_code=? AND serial=?",
+                (when, *key),
+            )
+        db.execute(
+            "INSERT INTO certificates VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (text, *key, ident.version, md.holder_code, md.issue_date.isoformat(), to_json(md), digest,
+             signer, when, file_path, source_key, CertStatus.VALID.value, None, when, signer, None),
+        )  # fmt: skip
+        db.execute("INSERT INTO history VALUES (NULL, ?, 'valid', 'issued', ?, ?)", (text, signer, when))
+        moment = datetime.fromisoformat(when)
+        valid = CertStatus.VALID
+        return IssuedRecord(
+            text, md, digest, signer, moment, file_path, source_key, valid, None, moment, signer, None
+        )  # fmt: skip
 
     def get(self, identifier: str) -> IssuedRecord:
-        row = self._db.execute(
-            f"SELECT {_COLUMNS} FROM certificates WHERE identifier=?", (identifier,)
-        ).fetchone()
-        if row is None:
+        rows = self._rows(f"SELECT {_COLUMNS} FROM certificates WHERE identifier=?", (identifier,))
+        if not rows:
             raise RegistryError(f"no certificate {identifier} in {self.describe()}")
-        return _record(row)
+        return _record(rows[0])
 
     def find_by_source_key(self, source_key: str) -> IssuedRecord | None:
-        row = self._db.execute(
-            f"SELECT {_COLUMNS} FROM certificates WHERE source_key=?", (source_key,)
-        ).fetchone()
-        return None if row is None else _record(row)
+        rows = self._rows(f"SELECT {_COLUMNS} FROM certificates WHERE source_key=?", (source_key,))
+        return _record(rows[0]) if rows else None
 
     def find(
         self,
@@ -231,7 +389,9 @@ class SQLiteRegistry:
         status: CertStatus | None = None,
         limit: int = 1000,
     ) -> tuple[IssuedRecord, ...]:
-        where, args = ["1=1"], []  # type: tuple[list[str], list[Any]]
+        """Records matching every criterion given; dates filter the issue date (颁证日期), inclusive."""
+        where: list[str] = []
+        args: list[Any] = []
         for column, value in (
             ("holder_code", holder_code),
             ("type_code", type_code),
@@ -240,138 +400,176 @@ class SQLiteRegistry:
             if value is not None:
                 where.append(f"{column}=?")
                 args.append(value)
-        if issued_from is not None:
-            where.append("issue_date>=?")
-            args.append(issued_from.isoformat())
-        if issued_to is not None:
-            where.append("issue_date<=?")
-            args.append(issued_to.isoformat())
+        for op, day, name in ((">=", issued_from, "issued_from"), ("<=", issued_to, "issued_to")):
+            if day is not None:
+                if isinstance(day, datetime) or not isinstance(day, date):
+                    raise InputError("give a date (the filter is on the issue date)", where=name, value=day)
+                where.append(f"issue_date{op}?")
+                args.append(day.isoformat())
         if status is not None:
             where.append("status=?")
-            args.append(status.value)
-        rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM certificates WHERE {' AND '.join(where)} "
-            "ORDER BY issued_at, identifier LIMIT ?",
-            (*args, int(limit)),
-        )
-        return tuple(_record(r) for r in rows.fetchall())
+            args.append(CertStatus(status).value)
+        if not isinstance(limit, int) or limit < 1:
+            raise InputError("limit must be a positive integer", where="limit", value=limit)
+        sql = f"SELECT {_COLUMNS} FROM certificates"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._rows(sql + " ORDER BY issued_at, identifier LIMIT ?", (*args, limit))
+        return tuple(_record(r) for r in rows)
 
     # --- status ---------------------------------------------------------------------------------
 
     def set_status(
+        self, identifier: str, status: CertStatus, *, reason: str, by: str, at: datetime
+    ) -> IssuedRecord:
+        """Change a certificate's status, if the lifecycle allows it; recorded in the history.
+
+        REPLACED is refused here: only :meth:`renew` sets it, together with the new version.
+        """
+        if CertStatus(status) is CertStatus.REPLACED:
+            raise RegistryError(f"{identifier}: a certificate becomes replaced only through renew()")
+        with self._write() as db:
+            self._change(db, identifier, CertStatus(status), reason, by, at, None)
+        return self.get(identifier)
+
+    def _change(
         self,
+        db: sqlite3.Connection,
         identifier: str,
         status: CertStatus,
-        *,
         reason: str,
         by: str,
         at: datetime,
-        replaced_by: str | None = None,
-    ) -> IssuedRecord:
-        when = _aware(at, "at")
-        if not reason.strip():
-            raise InputError("a status change needs a reason", where="reason")
-        with _transaction(self._db, immediate=True):
-            current = self.get(identifier).status
-            if status not in TRANSITIONS[current]:
-                raise RegistryError(
-                    f"{identifier}: cannot change status from {current.value} to {status.value}"
-                )
-            self._db.execute(
-                "UPDATE certificates SET status=?, status_reason=?, status_changed_at=?, "
-                "status_changed_by=?, replaced_by=COALESCE(?, replaced_by) WHERE identifier=?",
-                (status.value, reason, when, by, replaced_by, identifier),
-            )
-            self._db.execute(
-                "INSERT INTO history VALUES (?, ?, ?, ?, ?)", (identifier, status.value, reason, by, when)
-            )
-        return self.get(identifier)
+        replaced_by: str | None,
+    ) -> None:
+        when = _ts(at, "at")
+        _text(reason, "reason")
+        _text(by, "by")
+        row = db.execute(
+            "SELECT status, status_changed_at FROM certificates WHERE identifier=?", (identifier,)
+        ).fetchone()
+        if row is None:
+            raise RegistryError(f"no certificate {identifier} in {self.describe()}")
+        check_transition(identifier, CertStatus(row[0]), status)
+        if when < row[1]:
+            raise RegistryError(f"{identifier}: a change at {when} would precede the last one, at {row[1]}")
+        db.execute(
+            "UPDATE certificates SET status=?, status_reason=?, status_changed_at=?, status_changed_by=?, "
+            "replaced_by=? WHERE identifier=?",
+            (status.value, reason, when, by, replaced_by, identifier),
+        )
+        db.execute(
+            "INSERT INTO history VALUES (NULL, ?, ?, ?, ?, ?)", (identifier, status.value, reason, by, when)
+        )
 
     def revoke(self, identifier: str, *, reason: str, by: str, at: datetime) -> IssuedRecord:
+        """吊销: ended for cause; final."""
         return self.set_status(identifier, CertStatus.REVOKED, reason=reason, by=by, at=at)
 
     def cancel(self, identifier: str, *, reason: str, by: str, at: datetime) -> IssuedRecord:
+        """注销: ended (at the holder's request, or the holder ceased to exist); final."""
         return self.set_status(identifier, CertStatus.CANCELLED, reason=reason, by=by, at=at)
 
     def suspend(self, identifier: str, *, reason: str, by: str, at: datetime) -> IssuedRecord:
+        """暂扣: not valid until reinstated."""
         return self.set_status(identifier, CertStatus.SUSPENDED, reason=reason, by=by, at=at)
 
     def reinstate(self, identifier: str, *, reason: str, by: str, at: datetime) -> IssuedRecord:
+        """暂扣发还: a suspended certificate becomes valid again."""
         return self.set_status(identifier, CertStatus.VALID, reason=reason, by=by, at=at)
 
     def renew(
         self,
-        old: str,
+        identifier: str,
         new_metadata: CoreMetadata,
         *,
         package_digest: str,
         signer: str,
         issued_at: datetime,
         file_path: str | None = None,
+        source_key: str | None = None,
         reason: str = "renewed",
-        by: str = "",
+        by: str | None = None,
     ) -> IssuedRecord:
-        """Record ``new_metadata`` as the next version of ``old`` and mark ``old`` replaced."""
-        previous = Identifier.parse(old, strict=False)
-        ident = new_metadata.identifier
-        if (ident.type_code, ident.issuer_code, ident.serial) != (
-            previous.type_code,
-            previous.issuer_code,
-            previous.serial,
-        ) or ident.version != previous.version + 1:
-            raise RegistryError(f"{ident} is not the next version of {old}")
-        record = self.record_issued(
-            new_metadata,
-            package_digest=package_digest,
-            signer=signer,
-            issued_at=issued_at,
-            file_path=file_path,
-        )
-        self.set_status(
-            old, CertStatus.REPLACED, reason=reason, by=by or signer, at=issued_at, replaced_by=str(ident)
-        )
+        """Record ``new_metadata`` as the next version of ``identifier``, which becomes REPLACED.
+
+        GB/T 36904 版本号: a renewal (年检, 续期) keeps type, issuer and serial and adds 1 to the
+        version.  Both changes happen in one transaction, or neither does.
+        """
+        new = new_metadata.identifier
+        with self._write() as db:
+            row = db.execute(
+                "SELECT type_code, issuer_code, serial, version, holder_code "
+                "FROM certificates WHERE identifier=?",
+                (identifier,),
+            ).fetchone()
+            if row is None:
+                raise RegistryError(f"no certificate {identifier} in {self.describe()}")
+            if (new.type_code, new.issuer_code, new.serial, new.version) != (*row[:3], row[3] + 1):
+                raise RegistryError(f"{new} is not the next version of {identifier}")
+            if new_metadata.holder_code != row[4]:
+                raise RegistryError(
+                    f"{new}: a renewal keeps the holder ({row[4]}), a new holder needs a new serial"
+                )
+            record = self._insert(
+                db, new_metadata, package_digest, signer, issued_at, file_path, source_key, renewal=True
+            )
+            self._change(db, identifier, CertStatus.REPLACED, reason, by or signer, issued_at, str(new))
         return record
 
     def versions(self, identifier: str) -> tuple[IssuedRecord, ...]:
+        """Every recorded version of the certificate's serial, oldest first (the renewal chain)."""
         ident = Identifier.parse(identifier, strict=False)
-        rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM certificates WHERE type_code=? AND issuer_code=? AND serial=? "
-            "ORDER BY version",
+        rows = self._rows(
+            f"SELECT {_COLUMNS} FROM certificates "
+            "WHERE type_code=? AND issuer_code=? AND serial=? ORDER BY version",
             (ident.type_code, ident.issuer_code, ident.serial),
         )
-        return tuple(_record(r) for r in rows.fetchall())
+        return tuple(_record(r) for r in rows)
 
-    def history(self, identifier: str) -> tuple[tuple[str, str | None, str | None, str], ...]:
-        rows = self._db.execute(
-            "SELECT status, reason, changed_by, changed_at FROM history WHERE identifier=? ORDER BY rowid",
+    def history(self, identifier: str) -> tuple[HistoryEntry, ...]:
+        rows = self._rows(
+            "SELECT status, reason, changed_by, changed_at FROM history WHERE identifier=? ORDER BY id",
             (identifier,),
         )
-        return tuple(rows.fetchall())
+        return tuple(
+            HistoryEntry(identifier, CertStatus(s), r, b, datetime.fromisoformat(a)) for s, r, b, a in rows
+        )
 
     def status_of(self, identifier: str) -> StatusEntry | None:
-        try:
-            record = self.get(identifier)
-        except RegistryError:
-            return None
-        return StatusEntry(
-            identifier, record.status, record.status_reason, record.status_changed_at, record.replaced_by
-        )
+        rows = self._rows(f"SELECT {_STATUS} FROM certificates WHERE identifier=?", (identifier,))
+        return _entry(rows[0]) if rows else None
 
-    def non_valid(self) -> tuple[StatusEntry, ...]:
-        rows = self._db.execute(
-            "SELECT identifier, status, status_reason, status_changed_at, replaced_by FROM certificates "
-            "WHERE status != 'valid' ORDER BY identifier"
-        )
-        return tuple(
-            StatusEntry(r[0], CertStatus(r[1]), r[2], datetime.fromisoformat(r[3]), r[4])
-            for r in rows.fetchall()
-        )
+    def non_valid(self, *, issuer_code: str | None = None) -> tuple[StatusEntry, ...]:
+        """Every certificate (of one issuer, if given) whose status is not VALID, by identifier."""
+        sql = f"SELECT {_STATUS} FROM certificates WHERE status != 'valid'"
+        args: tuple[str, ...] = ()
+        if issuer_code is not None:
+            sql, args = sql + " AND issuer_code=?", (issuer_code,)
+        return tuple(_entry(r) for r in self._rows(sql + " ORDER BY identifier", args))
+
+    def export_status_list(
+        self,
+        signer: Signer,
+        *,
+        issued_at: datetime,
+        next_update: datetime | None = None,
+        issuer_code: str | None = None,
+    ) -> bytes:
+        """The signed status list (spec/statuslist.md) of every non-valid certificate."""
+        entries = self.non_valid(issuer_code=issuer_code)
+        return StatusList.build(entries, issued_at=issued_at, next_update=next_update).sign(signer)
 
 
 _COLUMNS = (
     "identifier, metadata, package_digest, signer, issued_at, file_path, source_key, status, status_reason, "
     "status_changed_at, status_changed_by, replaced_by"
 )
+_STATUS = "identifier, status, status_reason, status_changed_at, replaced_by"
+
+
+def _entry(row: Sequence[Any]) -> StatusEntry:
+    return StatusEntry(row[0], CertStatus(row[1]), row[2], datetime.fromisoformat(row[3]), row[4])
 
 
 def _record(row: Sequence[Any]) -> IssuedRecord:
@@ -393,15 +591,3 @@ def _record(row: Sequence[Any]) -> IssuedRecord:
         status_changed_by=row[10],
         replaced_by=row[11],
     )
-
-
-@contextmanager
-def _transaction(db: sqlite3.Connection, *, immediate: bool = False) -> Iterator[None]:
-    db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    else:
-        db.execute("COMMIT")

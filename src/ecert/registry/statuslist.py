@@ -1,11 +1,11 @@
-"""Signed status lists: every identifier with a non-valid status, issuer-signed, dated.
+"""Signed status lists: every certificate that is not valid, issuer-signed and dated.
 
-Format (spec/statuslist.md): a JSON envelope ``{"format": "ecert-status-list/1", "payload": base64,
-"alg": OID, "signature": base64, "certificates": [base64 DER, ...]}`` whose ``payload`` is the
-canonical JSON (sorted keys, no spaces, UTF-8) of ``{"issuer", "issued_at", "next_update",
-"entries": [{"id", "status", "reason", "at", "replaced_by"}]}``.  The signature covers the exact
-payload bytes.  Loading verifies the signature, validates the signer certificate against the
-caller's trust store, and refuses stale lists.
+A status list lets a verifier without access to the registry learn of revocations (the offline
+counterpart of the registry, like a CRL).  The format is specified in ``spec/statuslist.md``: a JSON
+envelope whose ``payload`` is the base64 of a canonical JSON document, signed as exact bytes, so
+that no JSON re-serialisation ever stands between the signature and what is read.  Loading
+verifies the signature with the embedded certificate, validates that certificate against the
+caller's trust store (never a key found in the file alone) and refuses a stale list.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,64 +23,128 @@ from ecert.crypto.algorithms import SignatureAlgorithm
 from ecert.crypto.signer import Signer
 from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate
-from ecert.errors import EcertError, InputError, InvalidSignature
+from ecert.errors import InputError, InvalidSignature, TrustError
+from ecert.identifier import Identifier
 from ecert.registry.status import CertStatus, StatusEntry
 
-__all__ = ["FORMAT", "StatusList"]
+__all__ = ["FORMAT", "StaleStatusList", "StatusList"]
 
 FORMAT = "ecert-status-list/1"
-MAX_LIST = 64 * 1024 * 1024
+MAX_BYTES = 64 * 1024 * 1024
+MAX_CERTIFICATES = 8
+_ENVELOPE_KEYS = frozenset({"format", "payload", "alg", "signature", "certificates"})
+_PAYLOAD_KEYS = frozenset({"format", "issuer", "issued_at", "next_update", "entries"})
+_ENTRY_KEYS = frozenset({"id", "status", "reason", "at", "replaced_by"})
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 
-def _canonical(obj: Any) -> bytes:
+class StaleStatusList(InputError):
+    """The list's ``next_update`` has passed: a newer list exists or should; fetch it."""
+
+    def __init__(self, next_update: datetime, at: datetime) -> None:
+        self.next_update = next_update
+        self.at = at
+        super().__init__(
+            f"stale status list: its next update was due {_time(next_update)}, before {_time(at)}",
+            where="next_update",
+            expected="a list whose next_update is after the verification time",
+        )
+
+
+def _time(at: datetime) -> str:
+    """Times in the list: UTC, whole seconds, ``Z`` (one spelling, so the payload is canonical)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(value: object, where: str) -> datetime:
+    if not isinstance(value, str) or not _TIME.fullmatch(value):
+        raise InputError("malformed time", where=where, value=value, expected="YYYY-MM-DDTHH:MM:SSZ")
+    try:
+        return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
+    except ValueError:
+        raise InputError("no such time", where=where, value=value) from None
+
+
+def _canonical(obj: object) -> bytes:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def _aware(at: datetime, where: str) -> datetime:
+    if not isinstance(at, datetime) or at.tzinfo is None:
+        raise InputError("time must be a timezone-aware datetime", where=where, value=at)
+    return at.astimezone(UTC).replace(microsecond=0)
 
 
 @dataclass(frozen=True, slots=True)
 class StatusList:
+    """A dated set of non-valid statuses; ``signer`` is set on lists read with :meth:`load`."""
+
     issuer: str
     issued_at: datetime
     next_update: datetime | None
     entries: tuple[StatusEntry, ...]
     signer: Certificate | None = None
+    _index: Mapping[str, StatusEntry] = field(init=False, repr=False, compare=False)
 
-    knows_every_certificate = False
+    knows_every_certificate = False  # a certificate it does not list is simply not listed
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {e.identifier: e for e in self.entries})
 
     @classmethod
     def build(
         cls,
         entries: Iterable[StatusEntry],
         *,
-        issuer: str,
         issued_at: datetime,
         next_update: datetime | None = None,
+        issuer: str = "",
     ) -> StatusList:
+        """A list to sign.  ``issuer`` defaults to the signer certificate's subject at signing.
+
+        Times are kept to the second (as the format writes them).  Entries are sorted by
+        identifier; a duplicate, a VALID entry or an entry that is not an identifier is refused.
+        """
+        issued = _aware(issued_at, "issued_at")
+        due = None if next_update is None else _aware(next_update, "next_update")
+        if due is not None and due <= issued:
+            raise InputError("next_update must come after issued_at", where="next_update", value=next_update)
         items = tuple(sorted(entries, key=lambda e: e.identifier))
-        ids = [e.identifier for e in items]
-        if len(set(ids)) != len(ids):
-            raise InputError("an identifier appears twice in the status list")
-        if any(e.is_valid for e in items):
-            raise InputError("a status list holds only certificates that are not valid")
-        return cls(issuer, issued_at, next_update, items)
+        for i, entry in enumerate(items):
+            where = f"entries[{i}]"
+            Identifier.parse(entry.identifier, strict=False)  # circulating ids may have a wrong check char
+            if entry.is_valid:
+                raise InputError("a status list holds only certificates that are not valid", where=where)
+            if i and items[i - 1].identifier == entry.identifier:
+                raise InputError("identifier listed twice", where=where, value=entry.identifier)
+            if entry.replaced_by is not None:
+                Identifier.parse(entry.replaced_by, strict=False)
+        trimmed = tuple(
+            StatusEntry(e.identifier, e.status, e.reason, _aware(e.changed_at, "at"), e.replaced_by)
+            for e in items
+        )
+        return cls(issuer, issued, due, trimmed)
 
     def describe(self) -> str:
-        return f"status list of {self.issuer} ({self.issued_at:%Y-%m-%d %H:%M} UTC)"
+        return f"status list of {self.issuer or 'an unnamed issuer'} issued {_time(self.issued_at)}"
 
     def status_of(self, identifier: str) -> StatusEntry | None:
-        return next((e for e in self.entries if e.identifier == identifier), None)
+        return self._index.get(identifier)
 
-    def payload(self) -> bytes:
+    def payload(self, issuer: str | None = None) -> bytes:
+        """The canonical payload bytes: what the signature covers."""
         return _canonical(
             {
-                "issuer": self.issuer,
-                "issued_at": self.issued_at.astimezone(UTC).isoformat(),
-                "next_update": self.next_update.astimezone(UTC).isoformat() if self.next_update else None,
+                "format": FORMAT,
+                "issuer": self.issuer if issuer is None else issuer,
+                "issued_at": _time(self.issued_at),
+                "next_update": None if self.next_update is None else _time(self.next_update),
                 "entries": [
                     {
                         "id": e.identifier,
                         "status": e.status.value,
                         "reason": e.reason,
-                        "at": e.changed_at.astimezone(UTC).isoformat(),
+                        "at": _time(e.changed_at),
                         "replaced_by": e.replaced_by,
                     }
                     for e in self.entries
@@ -88,73 +153,143 @@ class StatusList:
         )
 
     def sign(self, signer: Signer) -> bytes:
-        payload = self.payload()
+        """The signed envelope (UTF-8 JSON); the signer certificate and its chain ride along."""
+        payload = self.payload(self.issuer or signer.certificate.subject)
         envelope = {
             "format": FORMAT,
-            "payload": base64.b64encode(payload).decode(),
+            "payload": base64.b64encode(payload).decode("ascii"),
             "alg": signer.algorithm.oid,
-            "signature": base64.b64encode(signer.sign(payload)).decode(),
-            "certificates": [base64.b64encode(c.der).decode() for c in (signer.certificate, *signer.chain)],
+            "signature": base64.b64encode(signer.sign(payload)).decode("ascii"),
+            "certificates": [
+                base64.b64encode(c.der).decode("ascii") for c in (signer.certificate, *signer.chain)
+            ],
         }
-        return json.dumps(envelope, indent=1, sort_keys=True).encode() + b"\n"
+        return json.dumps(envelope, sort_keys=True, indent=1).encode("utf-8") + b"\n"
 
     @classmethod
     def load(cls, data: bytes, *, trust: TrustStore, at: datetime | None = None) -> StatusList:
-        """Verify and read a signed list; tampered, untrusted, stale or malformed lists are refused."""
-        when = at or datetime.now(UTC)
-        if len(data) > MAX_LIST:
-            raise InputError("status list too large", value=len(data))
-        try:
-            env = json.loads(data)
-            if not isinstance(env, dict) or env.get("format") != FORMAT:
-                raise InputError("not an ecert status list", expected=FORMAT)
-            payload = base64.b64decode(env["payload"], validate=True)
-            signature = base64.b64decode(env["signature"], validate=True)
-            algorithm = SignatureAlgorithm.from_oid(str(env["alg"]))
-            certs = [Certificate.from_der(base64.b64decode(c, validate=True)) for c in env["certificates"]]
-        except EcertError:
-            raise
-        except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-            raise InputError(f"malformed status list ({exc})") from None
-        if not certs:
-            raise InputError("status list carries no signer certificate")
+        """Verify and read a signed list.
+
+        Raises :class:`InputError` for malformed input, :class:`InvalidSignature` when the
+        signature does not cover the payload (tampering, a swapped signature), :class:`TrustError`
+        when the signer certificate does not chain to ``trust`` at ``at``, and
+        :class:`StaleStatusList` when ``next_update`` has passed at ``at`` (default: now).
+        """
+        when = datetime.now(UTC) if at is None else at
+        if when.tzinfo is None:
+            raise InputError("time must be timezone-aware", where="at", value=at)
+        payload, signature, algorithm, certs = _envelope(data)
         signer = certs[0]
-        signer.public_key.verify(signature, payload, algorithm)
+        try:
+            signer.public_key.verify(signature, payload, algorithm)
+        except InvalidSignature:
+            raise InvalidSignature(
+                f"status list signature does not verify with its signer certificate ({signer.subject}): "
+                "the payload or the signature was altered"
+            ) from None
         result = trust.validate(signer, at=when, intermediates=certs[1:])
         if not result.ok:
             step = result.failed_step
-            raise InvalidSignature(
-                f"status list signer is not trusted: {step.name}: {step.message}"
-                if step
-                else "status list signer is not trusted"
-            )
-        return cls._from_payload(payload, signer, when)
+            detail = f"{step.name}: {step.message}" if step else "path validation incomplete"
+            raise TrustError(f"status list signer {signer.subject!r} is not trusted ({detail})")
+        parsed = _read_payload(payload)
+        if parsed.next_update is not None and when > parsed.next_update:
+            raise StaleStatusList(parsed.next_update, when)
+        return cls(parsed.issuer, parsed.issued_at, parsed.next_update, parsed.entries, signer)
 
-    @classmethod
-    def _from_payload(cls, payload: bytes, signer: Certificate, when: datetime) -> StatusList:
-        try:
-            body = json.loads(payload)
-            issued_at = datetime.fromisoformat(body["issued_at"])
-            next_update = datetime.fromisoformat(body["next_update"]) if body["next_update"] else None
-            entries = [
-                StatusEntry(
-                    e["id"],
-                    CertStatus(e["status"]),
-                    e.get("reason"),
-                    datetime.fromisoformat(e["at"]),
-                    e.get("replaced_by"),
-                )
-                for e in body["entries"]
-            ]
-            issuer = str(body["issuer"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InputError(f"malformed status list payload ({exc})") from None
-        if _canonical(body) != payload:
-            raise InputError("status list payload is not in canonical form")
-        if next_update is not None and when > next_update:
-            raise InputError(
-                f"stale status list: its next update was due {next_update.isoformat()}",
-                expected="a current list",
-            )
-        built = cls.build(entries, issuer=issuer, issued_at=issued_at, next_update=next_update)
-        return cls(built.issuer, built.issued_at, built.next_update, built.entries, signer)
+
+def _envelope(data: bytes) -> tuple[bytes, bytes, SignatureAlgorithm, tuple[Certificate, ...]]:
+    if not isinstance(data, bytes | bytearray):
+        raise InputError("status list must be bytes", value=type(data).__name__)
+    if len(data) > MAX_BYTES:
+        raise InputError("status list too large", value=len(data), expected=f"at most {MAX_BYTES} bytes")
+    try:
+        env = json.loads(bytes(data).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InputError(f"status list is not UTF-8 JSON ({exc})") from None
+    if not isinstance(env, dict) or env.get("format") != FORMAT:
+        raise InputError("not an ecert status list", where="format", expected=repr(FORMAT))
+    if set(env) != _ENVELOPE_KEYS:
+        raise InputError(
+            "wrong envelope members", value=sorted(env), expected=", ".join(sorted(_ENVELOPE_KEYS))
+        )
+    payload = _b64(env["payload"], "payload")
+    signature = _b64(env["signature"], "signature")
+    if not isinstance(env["alg"], str):
+        raise InputError("alg must be an OID string", where="alg", value=env["alg"])
+    algorithm = SignatureAlgorithm.from_oid(env["alg"])
+    raw = env["certificates"]
+    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_CERTIFICATES:
+        raise InputError(
+            "certificates must list the signer certificate (then its chain)",
+            where="certificates",
+            expected=f"1 to {MAX_CERTIFICATES} base64 DER certificates",
+        )
+    certs = tuple(Certificate.from_der(_b64(c, f"certificates[{i}]")) for i, c in enumerate(raw))
+    return payload, signature, algorithm, certs
+
+
+def _b64(value: object, where: str) -> bytes:
+    if not isinstance(value, str):
+        raise InputError("must be a base64 string", where=where, value=type(value).__name__)
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError("malformed base64", where=where) from None
+
+
+def _read_payload(payload: bytes) -> StatusList:
+    """The signed payload, read strictly: exactly the documented members, in canonical form."""
+    try:
+        body = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InputError(f"status list payload is not UTF-8 JSON ({exc})", where="payload") from None
+    _members(body, _PAYLOAD_KEYS, "payload")
+    if body["format"] != FORMAT:
+        raise InputError("unknown payload format", where="payload.format", value=body["format"])
+    if not isinstance(body["issuer"], str):
+        raise InputError("issuer must be text", where="payload.issuer", value=body["issuer"])
+    raw_entries = body["entries"]
+    if not isinstance(raw_entries, list):
+        raise InputError("entries must be a list", where="payload.entries")
+    entries = [_read_entry(e, f"payload.entries[{i}]") for i, e in enumerate(raw_entries)]
+    ids = [e.identifier for e in entries]
+    if ids != sorted(ids):
+        raise InputError("entries are not sorted by identifier", where="payload.entries")
+    next_update = body["next_update"]
+    built = StatusList.build(
+        entries,
+        issuer=body["issuer"],
+        issued_at=_parse_time(body["issued_at"], "payload.issued_at"),
+        next_update=None if next_update is None else _parse_time(next_update, "payload.next_update"),
+    )
+    if built.payload() != payload:
+        raise InputError("status list payload is not in canonical form", where="payload")
+    return built
+
+
+def _read_entry(raw: object, where: str) -> StatusEntry:
+    entry = _members(raw, _ENTRY_KEYS, where)
+    for key in ("id", "reason", "replaced_by"):
+        if not isinstance(entry[key], str) and not (key != "id" and entry[key] is None):
+            raise InputError("must be text", where=f"{where}.{key}", value=entry[key])
+    try:
+        status = CertStatus(entry["status"])
+    except ValueError:
+        raise InputError(
+            "unknown status",
+            where=f"{where}.status",
+            value=entry["status"],
+            expected="suspended, revoked, ...",
+        ) from None
+    return StatusEntry(
+        entry["id"], status, entry["reason"], _parse_time(entry["at"], f"{where}.at"), entry["replaced_by"]
+    )
+
+
+def _members(raw: object, keys: frozenset[str], where: str) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise InputError("must be a JSON object", where=where)
+    if set(raw) != keys:
+        raise InputError("wrong members", where=where, value=sorted(raw), expected=", ".join(sorted(keys)))
+    return raw
