@@ -33,7 +33,7 @@ exit status: 0 done, 1 not found or refused (e.g. revoking a cancelled certifica
              2 usage error or unreadable registry"""
 _EXAMPLES = {
     "init": "ecert registry init --registry registry.db",
-    "show": "ecert registry show 1.2.156.3005.2.11100000000013338W001.11330100MB01234570.2026000001.001.7 "
+    "show": "ecert registry show 1.2.156.3005.2.11100000000013338W001.11330100MB01234570.2026000001.001.U "
     "--registry registry.db --json",
     "find": "ecert registry find --type 11100000000013338W001 --from 2026-01-01 --to 2026-12-31 "
     "--status revoked --registry registry.db",
