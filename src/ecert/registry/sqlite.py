@@ -84,7 +84,7 @@ def _prepare(db: sqlite3.Connection, path: str) -> None:
                 db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
             row = db.execute("SELECT version FROM schema_version").fetchone()
         except BaseException:
-            db.execute("ROLLBACK")
+            _rollback(db)
             raise
         db.execute("COMMIT")
     except sqlite3.Error as exc:
@@ -93,6 +93,12 @@ def _prepare(db: sqlite3.Connection, path: str) -> None:
         raise RegistryError(
             f"registry {path} has schema version {row and row[0]}; this ecert reads {SCHEMA_VERSION}"
         )
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Roll back if a transaction is still open (SQLite rolls back by itself after some errors)."""
+    if db.in_transaction:
+        db.execute("ROLLBACK")
 
 
 def _ts(at: datetime, what: str) -> str:
@@ -163,15 +169,15 @@ class SQLiteRegistry:
         try:
             yield db
         except sqlite3.Error as exc:
-            db.execute("ROLLBACK")
+            _rollback(db)
             raise RegistryError(f"{self.describe()}: {exc}") from None
         except BaseException:
-            db.execute("ROLLBACK")
+            _rollback(db)
             raise
         try:
             db.execute("COMMIT")
         except sqlite3.Error as exc:
-            db.execute("ROLLBACK")
+            _rollback(db)
             raise RegistryError(f"{self.describe()}: cannot commit: {exc}") from None
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
