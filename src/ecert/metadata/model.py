@@ -1,25 +1,33 @@
 """``CoreMetadata``: the core metadata of an e-certificate (GB/T 36903), immutable and valid.
 
-A ``CoreMetadata`` that exists is valid: construction checks every element and raises one
-:class:`InvalidMetadata` listing all problems, each with the element it concerns.  Dictionaries
-in any key style real systems use (pinyin ``ZZMC``, English ``certificateName``, attribute names)
-are read by :meth:`CoreMetadata.from_dict` and written by :meth:`CoreMetadata.to_dict`.
+A ``CoreMetadata`` that exists is valid: construction normalises (surrounding blanks, compact code
+forms) and checks every element, raising one :class:`InvalidMetadata` that lists *all* problems,
+each with the element (attribute name) it concerns.  Flat dictionaries in every key style real
+systems use (pinyin ``ZZMC``, English ``certificateName``, attribute names) are read by
+:meth:`CoreMetadata.from_dict` and written by :meth:`CoreMetadata.to_dict`; the rules themselves
+are in :mod:`ecert.metadata.rules`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any, Literal
 
-from ecert.codes import citizen_id, division, uscc
+from ecert.codes import uscc
 from ecert.errors import EcertError, FieldProblem, InvalidMetadata
 from ecert.identifier import Identifier
-from ecert.metadata.elements import ELEMENTS, HOLDER_CODE_TYPES, attr_for_key, element
-from ecert.metadata.status import get_status_profile
+from ecert.metadata.elements import (
+    ELEMENTS,
+    HOLDER_CODE_TYPES,
+    LIST_SEPARATOR,
+    LONG_TERM,
+    attr_for_key,
+    element,
+)
+from ecert.metadata.rules import check, check_text, parse_date, problem_from
 
 __all__ = [
     "LONG_TERM",
@@ -27,52 +35,104 @@ __all__ = [
     "Authority",
     "CoreMetadata",
     "DisplayElement",
+    "KeyStyle",
     "RelatedItem",
     "elements",
+    "parse_date",
 ]
 
-LONG_TERM = "长期"
-_LONG_TERM_WORDS = frozenset(
-    {"长期", "长期有效", "永久", "永久有效", "long-term", "LONG-TERM", "9999-12-31", "99991231"}
-)
-_KZ = re.compile(r"^KZ_[A-Za-z0-9_]{1,64}$")
 KeyStyle = Literal["pinyin", "english", "attr"]
+#: Words real systems write for "no end of validity" (only 长期 is ever written by ecert).
+LONG_TERM_WORDS = frozenset({LONG_TERM, "长期有效", "永久", "永久有效"})
+_COPY_ATTRS = ("copy_made_at", "copy_maker", "copy_reason", "copy_valid_until")
+_RELATED_ATTRS = ("related_item_name", "related_item_code")
+
+
+def _raise_if(problems: list[FieldProblem]) -> None:
+    if problems:
+        raise InvalidMetadata(problems)
 
 
 @dataclass(frozen=True, slots=True)
 class Authority:
-    """An issuing or defining authority: its name and 统一社会信用代码 (validated)."""
+    """An issuing or defining authority: its name and 统一社会信用代码 (GB 32100, validated)."""
 
     name: str
     code: str
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "code", uscc.validate(self.code))
-        if not self.name.strip():
-            raise InvalidMetadata([FieldProblem("issuer_name", "authority name is empty")])
+        p: list[FieldProblem] = []
+        name = check_text("name", self.name, p, required=True, max_length=256)
+        code = None
+        try:
+            code = uscc.validate(self.code)
+        except (EcertError, TypeError, AttributeError) as exc:
+            p.append(problem_from("code", exc, self.code))
+        _raise_if(p)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "code", code)
 
 
 @dataclass(frozen=True, slots=True)
 class AnnotatedCopy:
-    """加注件: an original stamped for one use (制作时间, 制作者, 制作事由, 有效期截止时间)."""
+    """加注件: an original stamped for one use (制作时间, 制作者, 制作事由, 有效期截止时间; STANDARDS §1)."""
 
     made_at: datetime
     maker: str
     reason: str
     valid_until: date | None = None
 
+    def __post_init__(self) -> None:
+        p: list[FieldProblem] = []
+        made = self.made_at
+        if not isinstance(made, datetime) or made.utcoffset() is None:
+            p.append(FieldProblem("copy_made_at", "needs a timezone-aware date and time", made))
+        elif made.utcoffset().total_seconds() % 60:  # type: ignore[union-attr]
+            p.append(
+                FieldProblem("copy_made_at", "time zone offset must be whole minutes (XML Schema)", made)
+            )
+        maker = check_text(
+            "copy_maker", self.maker, p, required=True, max_length=element("copy_maker").max_length
+        )
+        reason = check_text(
+            "copy_reason", self.reason, p, required=True, max_length=element("copy_reason").max_length
+        )
+        until = self.valid_until
+        if isinstance(until, datetime):
+            until = until.date()
+        if until is not None and not isinstance(until, date):
+            p.append(FieldProblem("copy_valid_until", "not a date", until))
+        elif until is not None and isinstance(made, datetime) and until < made.date():
+            p.append(FieldProblem("copy_valid_until", "ends before the copy was made", until.isoformat()))
+        _raise_if(p)
+        object.__setattr__(self, "maker", maker)
+        object.__setattr__(self, "reason", reason)
+        object.__setattr__(self, "valid_until", until)
+
 
 @dataclass(frozen=True, slots=True)
 class RelatedItem:
-    """关联事项: the government service item the certificate is for (name and code)."""
+    """关联事项: the government service item the certificate was issued for (name and 事项编码)."""
 
     name: str
     code: str | None = None
 
+    def __post_init__(self) -> None:
+        p: list[FieldProblem] = []
+        name = check_text("related_item_name", self.name, p, required=True, max_length=512)
+        code = check_text("related_item_code", self.code, p, required=False, max_length=64)
+        if name and LIST_SEPARATOR in name:
+            p.append(FieldProblem("related_item_name", f"may not contain {LIST_SEPARATOR}", name))
+        if code and (LIST_SEPARATOR in code or re.search(r"\s", code)):
+            p.append(FieldProblem("related_item_code", f"may not contain blanks or {LIST_SEPARATOR}", code))
+        _raise_if(p)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "code", code)
+
 
 @dataclass(frozen=True, slots=True)
 class DisplayElement:
-    """One element for display or ``CustomData``: key (pinyin), Chinese label, text."""
+    """One element for display or an OFD ``CustomData`` (name = pinyin key, value = text)."""
 
     attr: str
     key: str
@@ -80,22 +140,9 @@ class DisplayElement:
     text: str
 
 
-def parse_date(value: object, field: str) -> date:
-    """yyyy-MM-dd, yyyyMMdd, yyyy/M/d, yyyy年M月d日 (what real systems write)."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = str(value).strip()
-    m = re.fullmatch(r"(\d{4})[-/.年]?(\d{1,2})[-/.月]?(\d{1,2})日?", text)
-    if m is None or (len(text) == 8 and not text.isdigit() and "年" not in text):
-        raise ValueError(f"{field}: not a date (expected yyyy-MM-dd or yyyyMMdd)")
-    return date(int(m[1]), int(m[2]), int(m[3]))
-
-
 @dataclass(frozen=True, slots=True)
 class CoreMetadata:
-    """The core metadata elements of one certificate (GB/T 36903; see ``elements.py``)."""
+    """The core metadata elements of one certificate (GB/T 36903; keys in ``elements.py``)."""
 
     certificate_name: str
     type_code: str
@@ -119,50 +166,62 @@ class CoreMetadata:
     extensions: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "extensions", tuple(sorted(self.extensions)))
-        problems = _validate(self)
-        if problems:
-            raise InvalidMetadata(problems)
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        _raise_if(check(values))
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
 
-    # --- dictionaries ---------------------------------------------------------------------
+    # --- flat dictionaries ----------------------------------------------------------------------
 
-    def to_dict(self, keys: KeyStyle = "pinyin") -> dict[str, Any]:
-        """Flat dictionary (dates ``yyyy-MM-dd``, 长期, KZ_* items) in the chosen key style."""
-        values: dict[str, Any] = {}
+    def to_dict(self, keys: KeyStyle = "pinyin") -> dict[str, str]:
+        """Flat strings in table order, then KZ_* items: dates ``yyyy-MM-dd``, 长期, joined related items."""
+        flat = _flat(self)
+        out: dict[str, str] = {}
         for e in ELEMENTS:
-            value = _attr_value(self, e.attr)
-            if value is None or value == [] or value == "":
-                continue
-            values[{"pinyin": e.pinyin, "english": e.english, "attr": e.attr}[keys]] = value
-        values.update(self.extensions)
-        return values
+            if e.attr in flat:
+                out[e.pinyin if keys == "pinyin" else e.english if keys == "english" else e.attr] = flat[
+                    e.attr
+                ]
+        out.update(self.extensions)
+        return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, status_profile: str = "default") -> CoreMetadata:
-        """Read a dictionary in any key style (mixed allowed); every problem reported at once."""
+    def from_dict(
+        cls, data: Mapping[str, Any], *, status_profile: str = "default", strict: bool = True
+    ) -> CoreMetadata:
+        """Read a flat dictionary in any key style (mixed allowed), reporting every problem at once.
+
+        Unknown keys and one element given twice with different values are problems too.
+        ``strict=False`` accepts an identifier whose check character does not match (such
+        identifiers circulate, STANDARDS.md §3).
+        """
         if not isinstance(data, Mapping):
             raise InvalidMetadata(
                 [FieldProblem("<record>", "metadata must be a mapping", type(data).__name__)]
             )
         values: dict[str, Any] = {}
+        seen: dict[str, str] = {}
         problems: list[FieldProblem] = []
-        extensions: dict[str, str] = {}
+        extensions: dict[str, Any] = {}
         for key, value in data.items():
-            key_s = str(key)
-            if key_s.startswith("KZ_"):
-                extensions[key_s] = "" if value is None else str(value)
+            if not isinstance(key, str):
+                problems.append(FieldProblem(repr(key), "element names are text"))
                 continue
-            attr = attr_for_key(key_s)
+            attr = "extension" if key.startswith("KZ_") else attr_for_key(key)
             if attr is None:
-                problems.append(FieldProblem(key_s, "unknown metadata element"))
-            elif attr in values and values[attr] != value:
                 problems.append(
-                    FieldProblem(attr, f"given twice with different values (also as {key_s})", value)
+                    FieldProblem(key, "unknown metadata element", expected="a key of elements.ELEMENTS")
+                )
+            elif attr == "extension":
+                extensions[key] = value
+            elif attr in values and _same(values[attr]) != _same(value):
+                problems.append(
+                    FieldProblem(attr, f"given as {seen[attr]} and as {key} with different values", value)
                 )
             else:
-                values[attr] = value
+                values[attr], seen[attr] = value, key
         return cls.from_values(
-            values, extensions=extensions, status_profile=status_profile, problems=problems
+            values, extensions=extensions, status_profile=status_profile, problems=problems, strict=strict
         )
 
     @classmethod
@@ -170,234 +229,170 @@ class CoreMetadata:
         cls,
         values: Mapping[str, Any],
         *,
-        extensions: Mapping[str, str] | None = None,
+        extensions: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
         status_profile: str = "default",
-        problems: list[FieldProblem] | None = None,
+        problems: Iterable[FieldProblem] = (),
+        strict: bool = True,
     ) -> CoreMetadata:
-        """Build from attribute-keyed raw values (strings are parsed), collecting every problem."""
-        problems = list(problems or [])
-        kw: dict[str, Any] = {
-            "status_profile": status_profile,
-            "extensions": tuple((extensions or {}).items()),
-        }
+        """Build from attribute-keyed raw values, parsing strings; every problem reported at once.
 
-        def take(attr: str, conv: Callable[[Any], Any]) -> None:
-            raw = values.get(attr)
-            if raw is None or (isinstance(raw, str) and not raw.strip()):
-                return
-            try:
-                kw[attr] = conv(raw)
-            except (EcertError, ValueError, TypeError, OverflowError) as exc:
-                problems.append(FieldProblem(attr, str(exc).split(": ", 1)[-1], _short(raw)))
-
-        for attr in (
-            "certificate_name",
-            "type_code",
-            "number",
-            "issuer_name",
-            "issuer_code",
-            "holder_name",
-            "holder_code",
-            "holder_code_type",
-            "holder_code_type_code",
-            "status",
-            "area_code",
-        ):
-            take(attr, lambda v: str(v).strip())
-        take(
-            "identifier",
-            lambda v: v if isinstance(v, Identifier) else Identifier.parse(str(v).strip(), strict=False),
-        )
-        take("issue_date", lambda v: parse_date(v, "issue_date"))
-        take("valid_from", lambda v: parse_date(v, "valid_from"))
-        raw_until = values.get("valid_until")
-        if isinstance(raw_until, str) and raw_until.strip() in _LONG_TERM_WORDS:
-            kw["long_term"] = True
-        else:
-            take("valid_until", lambda v: parse_date(v, "valid_until"))
-        if "holder_code_type" not in kw and kw.get("holder_code_type_code") in HOLDER_CODE_TYPES:
-            kw["holder_code_type"] = HOLDER_CODE_TYPES[kw["holder_code_type_code"]]
-        take("related_items", _related_items)
-        copy_fields = {
-            a: values.get(a) for a in ("copy_made_at", "copy_maker", "copy_reason", "copy_valid_until")
-        }
-        if any(v not in (None, "") for v in copy_fields.values()):
-            take("copy_made_at", lambda _v: _copy(copy_fields))
-            if "copy_made_at" in kw:
-                kw["copy"] = kw.pop("copy_made_at")
-        for e in ELEMENTS:
-            if e.required and e.attr not in kw and not any(p.field == e.attr for p in problems):
-                problems.append(
-                    FieldProblem(e.attr, f"required element {e.label_zh} ({e.pinyin}) is missing")
-                )
-        if problems:
-            raise InvalidMetadata(problems)
-        try:
-            return cls(**kw)
-        except InvalidMetadata as exc:
-            raise InvalidMetadata([*problems, *exc.problems]) from None
+        Dates may be ``date`` objects, ``yyyy-MM-dd`` or ``yyyyMMdd``; ``valid_until`` may be 长期;
+        the identifier may be text; copy and related items may be given whole or flattened.
+        """
+        p = list(problems)
+        kw = _parse(values, p, strict)
+        kw.setdefault("status_profile", status_profile)
+        if extensions is not None:
+            kw["extensions"] = tuple(extensions.items() if isinstance(extensions, Mapping) else extensions)
+        holder_type = kw.get("holder_code_type_code")
+        if not kw.get("holder_code_type") and isinstance(holder_type, str):
+            kw["holder_code_type"] = HOLDER_CODE_TYPES.get(holder_type.strip())
+        reported = {q.field for q in p}
+        p.extend(q for q in check(dict(kw)) if q.field not in reported)
+        _raise_if(p)
+        return cls(**kw)
 
 
-def _short(value: object) -> object:
-    text = str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+def _same(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
 
 
-def _related_items(raw: Any) -> tuple[RelatedItem, ...]:
-    if isinstance(raw, str):
-        raw = [raw]
-    items = []
-    for entry in raw:
-        if isinstance(entry, RelatedItem):
-            items.append(entry)
-        elif isinstance(entry, Mapping):
-            items.append(RelatedItem(str(entry.get("name", "")), entry.get("code")))
-        else:
-            name, _, code = str(entry).partition("|")
-            items.append(RelatedItem(name, code or None))
-    return tuple(items)
+def _text_value(raw: Any) -> str:
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise ValueError(f"not text ({type(raw).__name__})")
+    return str(raw)
 
 
-def _copy(values: Mapping[str, Any]) -> AnnotatedCopy:
-    made = values.get("copy_made_at")
-    when = made if isinstance(made, datetime) else datetime.fromisoformat(str(made))
-    if when.tzinfo is None:
-        raise ValueError("加注件制作时间 needs a time zone")
-    until = values.get("copy_valid_until")
-    return AnnotatedCopy(
-        when,
-        str(values.get("copy_maker") or ""),
-        str(values.get("copy_reason") or ""),
-        parse_date(until, "copy_valid_until") if until else None,
-    )
+_KINDS = {e.attr: e.kind for e in ELEMENTS}
 
 
-def _attr_value(md: CoreMetadata, attr: str) -> Any:
-    if attr == "valid_until" and md.long_term:
-        return LONG_TERM
-    if attr.startswith("copy_"):
-        c = md.copy
-        if c is None:
-            return None
-        return {
-            "copy_made_at": c.made_at.isoformat(),
-            "copy_maker": c.maker,
-            "copy_reason": c.reason,
-            "copy_valid_until": c.valid_until.isoformat() if c.valid_until else None,
-        }[attr]
-    value = getattr(md, attr)
-    if attr == "related_items":
-        return [{"name": r.name, **({"code": r.code} if r.code else {})} for r in value]
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Identifier):
-        return str(value)
-    return value
-
-
-def elements(md: CoreMetadata) -> tuple[DisplayElement, ...]:
-    """Every present element as display text, in table order, then the KZ_* items."""
-    out: list[DisplayElement] = []
-    for e in ELEMENTS:
-        value = _attr_value(md, e.attr)
-        if value is None or value == [] or value == "":
+def _parse(values: Mapping[str, Any], p: list[FieldProblem], strict: bool) -> dict[str, Any]:
+    """Raw attribute-keyed values -> constructor keywords; problems appended to ``p``."""
+    kw: dict[str, Any] = {}
+    flat: dict[str, Any] = {}
+    for key, raw in values.items():
+        attr = attr_for_key(key) or key  # pinyin/English keys are tolerated here too
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
             continue
-        if e.attr == "related_items":
-            value = "；".join(f"{r['name']}（{r['code']}）" if r.get("code") else r["name"] for r in value)
-        out.append(DisplayElement(e.attr, e.pinyin, e.label_zh, str(value)))
-    out.extend(DisplayElement(k, k, k, v) for k, v in md.extensions)
+        if attr in _COPY_ATTRS or attr in _RELATED_ATTRS:
+            flat[attr] = raw
+        elif attr == "long_term" and isinstance(raw, bool):
+            kw["long_term"] = kw.get("long_term", False) or raw
+        elif attr == "valid_until" and isinstance(raw, str) and raw.strip() in LONG_TERM_WORDS:
+            kw["long_term"] = True
+        elif attr in ("copy", "extensions", "status_profile"):
+            kw[attr] = raw
+        else:
+            try:
+                kw[attr] = _parse_one(attr, raw, strict)
+            except (EcertError, ValueError, TypeError, OverflowError) as exc:
+                p.append(problem_from(attr, exc, raw))
+    if any(a in flat for a in _COPY_ATTRS):
+        _parse_copy(flat, kw, p)
+    if any(a in flat for a in _RELATED_ATTRS):
+        _parse_related(flat, kw, p)
+    return kw
+
+
+def _parse_one(attr: str, raw: Any, strict: bool) -> Any:
+    kind = _KINDS.get(attr)
+    if attr == "identifier":
+        return (
+            raw if isinstance(raw, Identifier) else Identifier.parse(_text_value(raw).strip(), strict=strict)
+        )
+    if kind in ("date", "valid_until"):
+        return parse_date(raw)
+    if attr == "related_items":
+        return _related_list(raw)
+    if kind is None:
+        raise ValueError("unknown metadata element" if attr != "long_term" else "long_term is true or false")
+    return _text_value(raw)
+
+
+def _related_list(raw: Any) -> tuple[RelatedItem, ...]:
+    items = [raw] if isinstance(raw, str | Mapping | RelatedItem) else list(raw)
+    out = []
+    for entry in items:
+        if isinstance(entry, RelatedItem):
+            out.append(entry)
+        elif isinstance(entry, Mapping):
+            out.append(RelatedItem(_text_value(entry.get("name", "")), entry.get("code") or None))
+        else:
+            out.append(RelatedItem(_text_value(entry)))
     return tuple(out)
 
 
-def _validate(md: CoreMetadata) -> list[FieldProblem]:
-    p: list[FieldProblem] = []
-    for f in fields(md):
-        e = None
-        with contextlib.suppress(KeyError):
-            e = element(f.name)
-        value = getattr(md, f.name)
-        if e is not None and isinstance(value, str):
-            if e.required and not value.strip():
-                p.append(FieldProblem(f.name, f"required element {e.label_zh} ({e.pinyin}) is empty"))
-            if e.max_length is not None and len(value) > e.max_length:
-                p.append(FieldProblem(f.name, f"longer than {e.max_length} characters", _short(value)))
-    if not re.fullmatch(r"[0-9A-Z]{18}\d{3}", md.type_code or ""):
-        p.append(
-            FieldProblem(
-                "type_code",
-                "not a certificate type code",
-                md.type_code,
-                "18-character USCC of the defining authority + 3 digits",
-            )
-        )
-    elif md.identifier.type_code != md.type_code:
-        p.append(
-            FieldProblem(
-                "identifier",
-                "identifier names another certificate type",
-                str(md.identifier),
-                f"type code {md.type_code}",
-            )
-        )
-    try:
-        uscc.validate(md.issuer_code)
-    except EcertError as exc:
-        p.append(FieldProblem("issuer_code", str(exc), md.issuer_code))
-    else:
-        if md.identifier.issuer_code_kind == "uscc" and md.identifier.issuer_code != md.issuer_code:
+def _parse_copy(values: Mapping[str, Any], kw: dict[str, Any], p: list[FieldProblem]) -> None:
+    made: Any = values.get("copy_made_at")
+    if isinstance(made, str):
+        try:
+            made = datetime.fromisoformat(made.strip())
+        except ValueError:
             p.append(
                 FieldProblem(
-                    "identifier",
-                    "identifier names another issuing authority",
-                    str(md.identifier),
-                    f"issuer code {md.issuer_code}",
+                    "copy_made_at", "not an ISO 8601 date and time", made, "yyyy-MM-ddTHH:mm:ss+08:00"
                 )
             )
-    checker = {"111": citizen_id.validate, "001": uscc.validate}.get(md.holder_code_type_code)
-    if md.holder_code_type_code and not re.fullmatch(r"\d{3}", md.holder_code_type_code):
-        p.append(FieldProblem("holder_code_type_code", "not a 3-digit code", md.holder_code_type_code))
-    if checker is not None:
-        try:
-            checker(md.holder_code)
-        except EcertError as exc:
-            p.append(FieldProblem("holder_code", str(exc), md.holder_code))
-    if md.long_term and md.valid_until is not None:
-        p.append(FieldProblem("valid_until", "long-term validity cannot also have an end date"))
-    if md.valid_from and md.valid_until and md.valid_from > md.valid_until:
-        p.append(
-            FieldProblem(
-                "valid_until",
-                "ends before it starts",
-                md.valid_until.isoformat(),
-                f"on or after {md.valid_from.isoformat()}",
-            )
+            return
+    until: Any = values.get("copy_valid_until")
+    try:
+        until = parse_date(until) if until not in (None, "") else None
+        kw["copy"] = AnnotatedCopy(
+            made, values.get("copy_maker") or "", values.get("copy_reason") or "", until
         )
-    if md.valid_until and md.issue_date > md.valid_until:
-        p.append(FieldProblem("issue_date", "issued after the end of validity", md.issue_date.isoformat()))
-    if md.status is not None:
-        try:
-            profile = get_status_profile(md.status_profile)
-        except EcertError as exc:
-            p.append(FieldProblem("status_profile", str(exc), md.status_profile))
-        else:
-            if md.status not in profile.codes:
-                p.append(
-                    FieldProblem(
-                        "status",
-                        f"not a status code of profile {profile.name}",
-                        md.status,
-                        ", ".join(sorted(profile.codes)),
-                    )
-                )
-    if md.area_code is not None:
-        try:
-            division.validate(md.area_code)
-        except EcertError as exc:
-            p.append(FieldProblem("area_code", str(exc), md.area_code))
-    keys = [k for k, _ in md.extensions]
-    for k in keys:
-        if not _KZ.match(k):
-            p.append(FieldProblem(k, "extension keys are KZ_ followed by letters, digits or _", k))
-    if len(set(keys)) != len(keys):
-        p.append(FieldProblem("extensions", "an extension key is given twice"))
-    return p
+    except InvalidMetadata as exc:
+        p.extend(exc.problems)
+    except (ValueError, TypeError) as exc:
+        p.append(problem_from("copy_valid_until", exc, until))
+
+
+def _parse_related(values: Mapping[str, Any], kw: dict[str, Any], p: list[FieldProblem]) -> None:
+    try:
+        names = _text_value(values.get("related_item_name") or "").split(LIST_SEPARATOR)
+        raw_codes = values.get("related_item_code")
+        codes = (
+            _text_value(raw_codes).split(LIST_SEPARATOR) if raw_codes not in (None, "") else [""] * len(names)
+        )
+    except ValueError as exc:
+        p.append(problem_from("related_item_name", exc, values.get("related_item_name")))
+        return
+    if len(codes) != len(names):
+        p.append(FieldProblem("related_item_code", "not one code per related item name", raw_codes))
+        return
+    try:
+        kw["related_items"] = tuple(RelatedItem(n, c or None) for n, c in zip(names, codes, strict=True))
+    except InvalidMetadata as exc:
+        p.extend(exc.problems)
+
+
+def _flat(md: CoreMetadata) -> dict[str, str]:
+    """Attribute -> text for every present element (the one place values become strings)."""
+    out: dict[str, str] = {}
+    for f in fields(md):
+        value = getattr(md, f.name)
+        if isinstance(value, date):
+            out[f.name] = value.isoformat()
+        elif isinstance(value, str | Identifier):
+            out[f.name] = str(value)
+    if md.long_term:
+        out["valid_until"] = LONG_TERM
+    if md.status_profile == "default":
+        del out["status_profile"]
+    if md.copy is not None:
+        out["copy_made_at"] = md.copy.made_at.isoformat()
+        out["copy_maker"], out["copy_reason"] = md.copy.maker, md.copy.reason
+        if md.copy.valid_until is not None:
+            out["copy_valid_until"] = md.copy.valid_until.isoformat()
+    if md.related_items:
+        out["related_item_name"] = LIST_SEPARATOR.join(r.name for r in md.related_items)
+        if any(r.code for r in md.related_items):
+            out["related_item_code"] = LIST_SEPARATOR.join(r.code or "" for r in md.related_items)
+    return out
+
+
+def elements(md: CoreMetadata) -> tuple[DisplayElement, ...]:
+    """Every present element as display text, in table order, then the KZ_* items (key as label)."""
+    flat = _flat(md)
+    shown = [DisplayElement(e.attr, e.pinyin, e.label_zh, flat[e.attr]) for e in ELEMENTS if e.attr in flat]
+    shown.extend(DisplayElement(k, k, k, v) for k, v in md.extensions)
+    return tuple(shown)
