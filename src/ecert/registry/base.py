@@ -18,6 +18,7 @@ from typing import Protocol, runtime_checkable
 
 from ecert.metadata import CoreMetadata
 from ecert.registry.status import CertStatus, StatusEntry
+from ecert.verify.status import StatusSource
 
 __all__ = ["Gap", "HistoryEntry", "IssuedRecord", "Registry", "StatusEntry", "StatusSource"]
 
@@ -69,24 +70,14 @@ class Gap:
 
 
 @runtime_checkable
-class StatusSource(Protocol):
-    """Anything that can say a certificate's status: a registry, a signed status list.
+class Registry(StatusSource, Protocol):
+    """The certificate store an issuing system writes to (see the module docstring).
 
-    ``status_of`` returns None when the source does not know the identifier.  A registry knows
-    every certificate it issued (``knows_every_certificate``), so "unknown" is suspicious there;
-    a status list carries only certificates that are not valid, so "unknown" means "not listed".
+    It is also a status source (:class:`ecert.verify.status.StatusSource`, defined by the verifier
+    that consumes it) whose ``status_of`` returns the registry's own :class:`StatusEntry`.
     """
 
-    @property
-    def knows_every_certificate(self) -> bool: ...
-
-    def describe(self) -> str: ...
-
     def status_of(self, identifier: str) -> StatusEntry | None: ...
-
-
-class Registry(StatusSource, Protocol):
-    """The certificate store an issuing system writes to (see the module docstring)."""
 
     def allocate_serial(
         self,
