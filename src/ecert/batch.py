@@ -13,8 +13,10 @@ Why it is shaped this way:
 * **Crash points.**  Per row: allocate serial -> package -> write the file atomically (temporary
   name in the same directory, fsync, ``os.replace``) -> ``record_issued``.  A crash after the
   allocation leaves an ``allocated`` serial; a crash after the write also leaves a file without a
-  record.  The next run (1) turns allocations older than its start into recorded gaps
-  (:meth:`SQLiteRegistry.reconcile`), (2) **moves** every ``<identifier>.ofd`` without a record to
+  record.  The next run (1) turns allocations made more than :data:`RECONCILE_GRACE` before its
+  start into recorded gaps (:meth:`SQLiteRegistry.reconcile`; younger ones may belong to another
+  process issuing into the same registry right now, so they wait for a later run or an explicit
+  ``reconcile``), (2) **moves** every ``<identifier>.ofd`` without a record to
   ``<out>/orphans/`` (kept as evidence rather than deleted: it is a signed file, but not issued;
   :attr:`BatchResult.orphans` names them), (3) deletes leftover temporary files, then re-issues
   the row under a new serial.
@@ -39,7 +41,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BatchProgress", "BatchResult", "IssuerFiles", "issue_batch", "read_rows", "source_key"]
 
+RECONCILE_GRACE = timedelta(minutes=10)  # far longer than any row takes from allocation to record
 MAX_CHUNK = 25  # rows per task: ~1 s of work, so progress stays live and pickling overhead small
 LOCK_NAME = ".ecert-batch.lock"
 REJECTED_NAME = "rejected.csv"
@@ -221,7 +224,7 @@ def _issue_row(w: _Worker, line: int, row: Row, key: str) -> Outcome:
     reg, st = w.registry, w.setup
     if reg.find_by_source_key(key) is not None:
         return (line, "skipped", "")
-    at = st.at or datetime.now(UTC).replace(microsecond=0)
+    at = st.at or datetime.now().astimezone().replace(microsecond=0)  # the office's date and year
     authority = w.authority
     allocated: tuple[str, str, str] | None = None
     try:
@@ -273,6 +276,12 @@ def _write_atomically(target: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    # the rename itself must be durable before the record claims the file exists
+    dir_fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 # --- the batch ------------------------------------------------------------------------------------
@@ -345,6 +354,8 @@ def issue_batch(
 
     Usage problems (unknown type, unreadable CSV or key, wrong password, naive ``at``, a batch
     already running into ``out_dir``) raise before anything is allocated; row problems do not raise.
+    With ``workers > 1`` the workers are *spawned*, so a calling script needs the usual
+    ``if __name__ == "__main__":`` guard.  ``at`` defaults to the time each row is issued.
     """
     from ecert.catalog import default_catalog
     from ecert.registry import SQLiteRegistry
@@ -361,7 +372,7 @@ def issue_batch(
     out.mkdir(parents=True, exist_ok=True)
     with _exclusive(out):
         with SQLiteRegistry.open(registry) as reg:
-            reg.reconcile(started_at)  # allocations of an interrupted run become recorded gaps
+            reg.reconcile(started_at - RECONCILE_GRACE)  # an interrupted run's allocations -> gaps
             orphans = _set_aside_orphans(out, reg)
             todo, skipped, rejected = _triage(cert_type, rows, reg)
         issued: list[str] = []
