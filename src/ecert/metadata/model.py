@@ -214,7 +214,7 @@ class CoreMetadata:
                 )
             elif attr == "extension":
                 extensions[key] = value
-            elif attr in values and _same(values[attr]) != _same(value):
+            elif attr in values and _same(attr, values[attr]) != _same(attr, value):
                 problems.append(
                     FieldProblem(attr, f"given as {seen[attr]} and as {key} with different values", value)
                 )
@@ -243,7 +243,8 @@ class CoreMetadata:
         kw = _parse(values, p, strict)
         kw.setdefault("status_profile", status_profile)
         if extensions is not None:
-            kw["extensions"] = tuple(extensions.items() if isinstance(extensions, Mapping) else extensions)
+            given = extensions.items() if isinstance(extensions, Mapping) else extensions
+            kw["extensions"] = (*kw.get("extensions", ()), *given)
         holder_type = kw.get("holder_code_type_code")
         if not kw.get("holder_code_type") and isinstance(holder_type, str):
             kw["holder_code_type"] = HOLDER_CODE_TYPES.get(holder_type.strip())
@@ -253,7 +254,13 @@ class CoreMetadata:
         return cls(**kw)
 
 
-def _same(value: Any) -> Any:
+def _same(attr: str, value: Any) -> Any:
+    """A value as compared when an element is given twice (20120109 and 2012-01-09 agree)."""
+    if _KINDS.get(attr) in ("date", "valid_until"):
+        try:
+            return parse_date(value)
+        except ValueError:
+            pass
     return value.strip() if isinstance(value, str) else value
 
 
@@ -274,7 +281,9 @@ def _parse(values: Mapping[str, Any], p: list[FieldProblem], strict: bool) -> di
         attr = attr_for_key(key) or key  # pinyin/English keys are tolerated here too
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             continue
-        if attr in _COPY_ATTRS or attr in _RELATED_ATTRS:
+        if isinstance(key, str) and key.startswith("KZ_"):
+            kw.setdefault("extensions", []).append((key, raw))
+        elif attr in _COPY_ATTRS or attr in _RELATED_ATTRS:
             flat[attr] = raw
         elif attr == "long_term" and isinstance(raw, bool):
             kw["long_term"] = kw.get("long_term", False) or raw

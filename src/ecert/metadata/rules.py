@@ -31,7 +31,7 @@ __all__ = ["EXTENSION_KEY", "EXTENSION_MAX_LENGTH", "check", "check_text", "pars
 EXTENSION_KEY = re.compile(r"KZ_[A-Za-z0-9_]{1,64}")
 EXTENSION_MAX_LENGTH = 4000  # [U] no source; large enough for a 备注 paragraph
 #: 21 characters: the defining authority's USCC (18) + a 3-digit sequence (STANDARDS.md §3, §4).
-TYPE_CODE = re.compile(r"[0-9A-Z]{18}[0-9]{3}")
+TYPE_CODE = re.compile(r"[0-9A-Z]{18}(?!000)[0-9]{3}")
 # Characters XML 1.0 cannot carry (or that no element should hold): C0/C1 controls, DEL,
 # surrogates, U+FFFE/U+FFFF.  One-line elements also refuse tab and line breaks.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -150,7 +150,7 @@ def _check_codes(v: dict[str, Any], p: list[FieldProblem]) -> None:
                     "type_code",
                     "not a certificate type code",
                     type_code,
-                    "the defining authority's 18-character USCC + 3 digits",
+                    "the defining authority's 18-character USCC + 3 digits 001-999",
                 )
             )
         elif ident is not None and ident.type_code != type_code:
@@ -290,10 +290,12 @@ def _check_extensions(v: dict[str, Any], p: list[FieldProblem]) -> None:
                     EXTENSION_KEY.pattern,
                 )
             )
-        elif key in out:
-            p.append(FieldProblem(key, "extension given twice"))
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)  # numbers in JSON records are text on the face
-        text = check_text(key, value, p, required=False, max_length=EXTENSION_MAX_LENGTH, one_line=False)
-        out.setdefault(key, text or "")
+        text = (
+            check_text(key, value, p, required=False, max_length=EXTENSION_MAX_LENGTH, one_line=False) or ""
+        )
+        if key in out and out[key] != text:
+            p.append(FieldProblem(key, "extension given twice with different values", _short(text)))
+        out.setdefault(key, text)
     v["extensions"] = tuple(sorted(out.items()))
