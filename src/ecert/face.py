@@ -169,7 +169,8 @@ def face_images(
 
     images: dict[ImageKind, Image.Image] = {}
     if qr_payload is not None:  # the face carries the offline payload: version 15-M at most (spec/qr.md)
-        images["qr"] = qr_image(qr_payload, module_px=4, max_version=OFFLINE_MAX_VERSION)
+        symbol = qr_image(qr_payload, module_px=4, max_version=OFFLINE_MAX_VERSION)
+        images["qr"] = symbol.convert("1", dither=Image.Dither.NONE)  # a 1-bit PNG: 8x less to deflate
     if photo is not None:
         images["photo"] = load_image(photo, "photo")
     if seal is not None:
