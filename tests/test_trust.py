@@ -277,6 +277,21 @@ def test_tampered_sm2_certificate_fails_signature_step() -> None:
     assert step.name == "signature"
 
 
+def test_remembered_signatures_never_change_a_verdict() -> None:
+    """The signature memo is keyed by both DER encodings: a good answer is never reused for
+    a tampered certificate or another issuer's key, and a bad answer stays bad."""
+    h = DemoHierarchy.create("sm2", now=AT)
+    other = DemoHierarchy.create("sm2", now=AT)
+    store = TrustStore.from_certificates(h.root_cert)
+    bad = _tamper_signature(h.issuer_cert)
+    for _ in range(2):  # the second round is answered from the memo
+        assert store.validate(h.issuer_cert, at=AT).ok
+        assert _failed(store.validate(bad, at=AT)).name == "signature"
+        assert not TrustStore.from_certificates(other.root_cert).validate(h.issuer_cert, at=AT).ok
+    later = AT.replace(year=AT.year + 30)  # validity is checked every time, not remembered
+    assert _failed(store.validate(h.issuer_cert, at=later)).name == "validity"
+
+
 # --- validity ------------------------------------------------------------------------------------
 
 

@@ -251,12 +251,28 @@ def _names_issuer(cert: Certificate, issuer: Certificate) -> bool:
     return True
 
 
+#: (certificate DER, issuer DER) -> the signature problem, None when it verifies.  A certificate's
+#: signature is a pure function of the two DER encodings, so the answer can be kept: a service
+#: window checks thousands of files from a handful of departments, and each check would otherwise
+#: repeat the same public-key operation per link of the chain.  Validity, CA and key-usage steps
+#: are not kept: they depend on the time and run every time.
+_SIGNATURE_MEMO: dict[tuple[bytes, bytes], str | None] = {}
+_SIGNATURE_MEMO_SIZE = 1024
+
+
 def _signature_problem(cert: Certificate, issuer: Certificate) -> str | None:
+    key = (cert.der, issuer.der)
+    if key in _SIGNATURE_MEMO:
+        return _SIGNATURE_MEMO[key]
+    problem: str | None = None
     try:
         cert.verify_issued_by(issuer)
     except EcertError as exc:
-        return str(exc)
-    return None
+        problem = str(exc)
+    if len(_SIGNATURE_MEMO) >= _SIGNATURE_MEMO_SIZE:
+        _SIGNATURE_MEMO.pop(next(iter(_SIGNATURE_MEMO)), None)  # oldest first
+    _SIGNATURE_MEMO[key] = problem
+    return problem
 
 
 def _signed_by(cert: Certificate, issuer: Certificate) -> bool:

@@ -259,6 +259,11 @@ class OFDPackage:
 
     entries: Mapping[str, bytes]
     limits: Limits = DEFAULT_LIMITS
+    # immutable views read once (a verification asks for the signatures and doc bodies several
+    # times); entries never change, so neither do these
+    _memo: dict[tuple[str, int], tuple[object, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def open(cls, data: bytes, limits: Limits = DEFAULT_LIMITS) -> OFDPackage:
@@ -308,6 +313,12 @@ class OFDPackage:
 
     def doc_bodies(self) -> tuple[DocBody, ...]:
         """Every ``ofd:DocBody`` of ``OFD.xml`` (at least one)."""
+        known = self._memo.get(("doc_bodies", 0))
+        if known is None:
+            known = self._memo[("doc_bodies", 0)] = self._read_doc_bodies()
+        return known  # type: ignore[return-value]
+
+    def _read_doc_bodies(self) -> tuple[DocBody, ...]:
         bodies = []
         for i, body in enumerate(self.ofd_xml().iterfind(q("DocBody"))):
             where = f"{OFD_ENTRY} DocBody[{i}]"
@@ -340,7 +351,10 @@ class OFDPackage:
         """The signatures of document ``doc_index`` (see :mod:`ecert.ofd.signatures`)."""
         from ecert.ofd.signatures import read_signatures
 
-        return read_signatures(self, doc_index)
+        known = self._memo.get(("signatures", doc_index))
+        if known is None:
+            known = self._memo[("signatures", doc_index)] = read_signatures(self, doc_index)
+        return known  # type: ignore[return-value]
 
 
 def _doc_info(el: etree._Element | None) -> DocInfo:

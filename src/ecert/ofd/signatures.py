@@ -227,7 +227,7 @@ def check_references(pkg: OFDPackage, sig: SignatureInfo) -> tuple[ReferenceResu
 def _infrastructure(pkg: OFDPackage, doc_index: int) -> set[str]:
     loc = pkg.doc_body(doc_index).signatures_loc
     names = set() if loc is None else {loc}
-    for sig in read_signatures(pkg, doc_index):
+    for sig in pkg.signatures(doc_index):
         names.update((sig.base_loc, sig.signed_value_loc))
     return names
 
@@ -239,7 +239,7 @@ def uncovered_entries(pkg: OFDPackage, doc_index: int = 0) -> tuple[str, ...]:
     Signature.xml and each SignedValue file (the signature value itself covers those).
     """
     covered = _infrastructure(pkg, doc_index)
-    for sig in read_signatures(pkg, doc_index):
+    for sig in pkg.signatures(doc_index):
         covered.update(r.entry_name for r in sig.references)
     return tuple(name for name in pkg.names() if name not in covered)
 

@@ -43,7 +43,8 @@ def _symbol(payload: str, max_version: int) -> tuple[int, bytes]:
         raise InvalidQRPayload("payload does not fit a QR code", value=len(payload))
     try:
         barcode = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
-        view = memoryview(barcode.to_image(scale=1, add_quiet_zones=False))
+        symbol = barcode.to_image(scale=1, add_quiet_zones=False)
+        view = memoryview(symbol)  # type: ignore[arg-type]  # zxingcpp.Image has the buffer protocol
     except (ValueError, RuntimeError) as exc:  # zxing-cpp's "input too long for ECC level M"
         raise InvalidQRPayload(f"payload does not fit a QR code ({exc})", value=len(payload)) from None
     shape = view.shape or ()
