@@ -16,8 +16,9 @@ signingTime and messageDigest (RFC 5652 §5.3-5.4), the signer certificate and i
 Reading (:func:`parse_cms`) accepts both families of OIDs, SignerInfos without signed attributes
 (ofdrw signs the content directly) and the algorithm identifiers other producers use
 (rsaEncryption, id-ecPublicKey, the SM2 curve OID).  It is strict where leniency would let bytes
-change unnoticed: the input must be DER, and exactly one SignerInfo is supported.  Every asn1crypto
-failure becomes an :class:`~ecert.errors.InputError`.
+change unnoticed: the input must be DER (walked byte by byte by :mod:`ecert.crypto.der`, then
+checked for what asn1crypto would skip), and exactly one SignerInfo is supported.  Every
+asn1crypto failure becomes an :class:`~ecert.errors.InputError`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from asn1crypto import x509 as asn1_x509
 
 from ecert.crypto import oids
 from ecert.crypto.algorithms import PssParameters, SignatureAlgorithm
+from ecert.crypto.der import check_der
 from ecert.crypto.digests import DigestAlgorithm
 from ecert.crypto.signer import Signer
 from ecert.crypto.sm2 import DEFAULT_UID
@@ -42,6 +44,17 @@ __all__ = ["CmsSignedData", "CmsVerification", "parse_cms", "sign_cms", "verify_
 _SIGNED_DATA_TYPES = frozenset({oids.PKCS7_SIGNED_DATA, oids.GM_SIGNED_DATA})
 _DATA_TYPES = frozenset({oids.PKCS7_DATA, oids.GM_DATA})
 _MAX_CMS = 16 * 1024 * 1024  # a SignedValue.dat is a few KB; refuse absurd inputs before parsing
+# the implicitly tagged SET OFs whose order DER fixes (X.690 §11.6), by the identifier octets from the
+# ContentInfo down: SignedData certificates [0] and crls [1], SignerInfo signedAttrs [0] and
+# unsignedAttrs [1] (universal SETs are always checked)
+_SET_OF_PATHS = frozenset(
+    {
+        (0x30, 0xA0, 0x30, 0xA0),
+        (0x30, 0xA0, 0x30, 0xA1),
+        (0x30, 0xA0, 0x30, 0x31, 0x30, 0xA0),
+        (0x30, 0xA0, 0x30, 0x31, 0x30, 0xA1),
+    }
+)
 
 
 def _register() -> None:
@@ -231,6 +244,62 @@ def _malformed(what: str, exc: Exception) -> InputError:
 _ASN1_ERRORS = (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError, RecursionError)
 
 
+def _check_exact(value: core.Sequence, what: str) -> None:
+    """The fields asn1crypto parsed must make up the whole SEQUENCE.
+
+    asn1crypto skips elements after the last field it knows and bytes after an explicitly tagged
+    value; DER has neither, and bytes nobody reads could change unnoticed.  (For SEQUENCEs without
+    DEFAULT fields: an absent DEFAULT field would dump its default.)
+    """
+    if b"".join(value[name].dump() for name in value) != value.contents:
+        raise InputError(
+            f"CMS {what} is not DER: bytes after its last field or after an explicitly tagged value"
+        )
+
+
+def _check_round_trip(value: core.Asn1Value, what: str) -> None:
+    """asn1crypto's full check, for parts that are small or rare (parameters, CRLs, unsigned attributes).
+
+    Parsing every nested value and re-encoding finds what the DER walk cannot see without the
+    schema: values of the wrong type, DEFAULT values encoded, elements asn1crypto would skip.  The
+    value is re-encoded in place, which changes nothing when the check passes.
+    """
+    original = value.dump()
+    if value.dump(force=True) != original:
+        raise InputError(
+            f"CMS {what}: not DER (a value of the wrong type, a DEFAULT value, bytes after a field)"
+        )
+
+
+def _check_algorithm(algorithm: core.Sequence, what: str) -> None:
+    """An AlgorithmIdentifier whose parameters parse as the algorithm's, with nothing after its fields.
+
+    Parameters other than NULL (RSASSA-PSS) may have DEFAULT fields: those take the round trip.
+    """
+    _check_exact(algorithm, what)
+    if not isinstance(algorithm["parameters"], core.Void | core.Null):
+        _check_round_trip(algorithm, what)
+
+
+def _check_envelope(signed: cms.SignedData, signer_info: cms.SignerInfo) -> None:
+    """What the DER walk cannot see in the structure around the signature, where no signature
+    would notice a change: elements asn1crypto skips, parameters of the wrong type (see above)."""
+    _check_exact(signed, "SignedData")
+    _check_exact(signed["encap_content_info"], "EncapsulatedContentInfo")
+    for algorithm in signed["digest_algorithms"]:
+        _check_algorithm(algorithm, "digestAlgorithms")
+    if not isinstance(signed["crls"], core.Void):
+        _check_round_trip(signed["crls"], "revocation information")
+    _check_exact(signer_info, "SignerInfo")
+    sid = signer_info["sid"]
+    if sid.name == "issuer_and_serial_number":
+        _check_exact(sid.chosen, "issuerAndSerialNumber")
+    _check_algorithm(signer_info["digest_algorithm"], "SignerInfo digestAlgorithm")
+    _check_algorithm(signer_info["signature_algorithm"], "SignerInfo signatureAlgorithm")
+    if not isinstance(signer_info["unsigned_attrs"], core.Void):
+        _check_round_trip(signer_info["unsigned_attrs"], "unsigned attributes")
+
+
 def parse_cms(der: bytes) -> CmsSignedData:
     """Parse a DER ContentInfo(SignedData) with exactly one SignerInfo (nothing is verified).
 
@@ -242,8 +311,13 @@ def parse_cms(der: bytes) -> CmsSignedData:
     der = bytes(der)
     if len(der) > _MAX_CMS:
         raise InputError("CMS too large", value=len(der), expected=f"at most {_MAX_CMS} bytes")
+    # strict DER, checked by walking the bytes (parsing everything and re-encoding it with asn1crypto
+    # to compare took nearly half of verify()); whole octets: every BIT STRING here is a key or a
+    # signature.  What needs the schema is checked while reading (_check_envelope).
+    check_der(der, what="CMS", sorted_paths=_SET_OF_PATHS, whole_octet_bit_strings=True)
     try:
         info = cms.ContentInfo.load(der, strict=True)
+        _check_exact(info, "ContentInfo")
         ctype = info["content_type"].dotted
         if ctype not in _SIGNED_DATA_TYPES:
             raise InputError(
@@ -253,9 +327,6 @@ def parse_cms(der: bytes) -> CmsSignedData:
         signed = info["content"]
         if not isinstance(signed, cms.SignedData):
             raise InputError("SignedData content missing")
-        _ = info.native  # force parsing of every nested value inside this guard
-        if cms.ContentInfo.load(der).dump(force=True) != der:
-            raise InputError("CMS is not DER-encoded (indefinite or non-minimal lengths, unsorted sets)")
     except EcertError:
         raise
     except _ASN1_ERRORS as exc:
@@ -287,6 +358,7 @@ def _read_signed_data(ctype: str, signed: cms.SignedData) -> CmsSignedData:
         else:
             raise InputError(f"encapsulated content of type {econtent_type} is not supported (data only)")
         si = signer_infos[0]
+        _check_envelope(signed, si)
         sid = si["sid"]
         version = si["version"].native
         digest_oid = si["digest_algorithm"]["algorithm"].dotted
@@ -361,6 +433,7 @@ def _attribute_values(attrs: cms.CMSAttributes) -> _Attributes:
     seen: set[str] = set()
     found = _Attributes()
     for attr in attrs:
+        _check_exact(attr, "signed attribute")
         oid = attr["type"].dotted
         if oid not in wanted:
             continue
