@@ -62,17 +62,17 @@ def test_alphanumeric_text_equals_qrcodes(text: str) -> None:
     _same_as_qrcode(text)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.text(
-        st.characters(codec="ascii", min_codepoint=1)
+        st.characters(codec="utf-8", min_codepoint=1)
         | st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),
         min_size=1,
         max_size=300,
     )
 )
 def test_any_text_decodes_back(text: str) -> None:
-    """ASCII and CJK text (Latin-1 bytes without an ECI are guessed as Shift_JIS by readers)."""
+    """Any text (CJK weighted up): non-ASCII text carries the UTF-8 ECI, so no reader has to guess."""
     result = zxingcpp.read_barcode(qr_image(text, module_px=3), text_mode=zxingcpp.TextMode.Plain)
     assert result is not None and result.valid and result.text == text
 

@@ -42,7 +42,10 @@ def _symbol(payload: str, max_version: int) -> tuple[int, bytes]:
     if len(payload) > _MAX_PAYLOAD:
         raise InvalidQRPayload("payload does not fit a QR code", value=len(payload))
     try:
-        barcode = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+        # ASCII needs no ECI (every reader's default); other text is UTF-8 and says so (ECI 26),
+        # or readers guess between Latin-1 and Shift_JIS and Chinese comes out garbled
+        eci = {} if payload.isascii() else {"eci": 26}
+        barcode = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level="M", **eci)
         symbol = barcode.to_image(scale=1, add_quiet_zones=False)
         view = memoryview(symbol)  # type: ignore[arg-type]  # zxingcpp.Image has the buffer protocol
     except (ValueError, RuntimeError) as exc:  # zxing-cpp's "input too long for ECC level M"
