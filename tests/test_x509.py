@@ -46,6 +46,16 @@ def test_ofdrw_user_certificate() -> None:
 
 
 @needs_ofdrw
+def test_parsed_certificates_are_remembered_by_their_exact_der() -> None:
+    der = load_certificate((OFDRW / "user_cert.pem").read_bytes()).der
+    assert Certificate.from_der(der) is Certificate.from_der(bytearray(der))
+    changed = bytearray(der)
+    changed[-3] ^= 0x01  # inside the signature: parses, is a different certificate
+    other = Certificate.from_der(bytes(changed))
+    assert other.signature != Certificate.from_der(der).signature and other.der == bytes(changed)
+
+
+@needs_ofdrw
 def test_ofdrw_signature_verifies_with_certificate_key() -> None:
     cert = load_certificate((OFDRW / "user_cert.pem").read_bytes())
     with zipfile.ZipFile(OFDRW / "DigitalSign.ofd") as z:

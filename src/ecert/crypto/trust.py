@@ -269,7 +269,7 @@ def _signature_problem(cert: Certificate, issuer: Certificate) -> str | None:
         cert.verify_issued_by(issuer)
     except EcertError as exc:
         problem = str(exc)
-    if len(_SIGNATURE_MEMO) >= _SIGNATURE_MEMO_SIZE:
+    if _SIGNATURE_MEMO and len(_SIGNATURE_MEMO) >= _SIGNATURE_MEMO_SIZE:
         _SIGNATURE_MEMO.pop(next(iter(_SIGNATURE_MEMO)), None)  # oldest first
     _SIGNATURE_MEMO[key] = problem
     return problem

@@ -37,6 +37,13 @@ _KEY_USAGE_NAMES = {
 _MAX_CERTIFICATE = 1 << 20  # 1 MiB: real certificates are a few KiB
 
 
+#: DER -> parsed certificate.  A Certificate is immutable and a pure function of its DER, and a
+#: verifier meets the same department certificate in every file it checks (parsing it twice, with
+#: pyca and asn1crypto, costs about as much as an SM2 verification).
+_PARSED: dict[bytes, Certificate] = {}
+_PARSED_SIZE = 256
+
+
 @dataclass(frozen=True, slots=True)
 class Certificate:
     """An X.509 certificate: the exact DER plus the fields path building and verification need.
@@ -76,14 +83,21 @@ class Certificate:
         der = bytes(der)
         if len(der) > _MAX_CERTIFICATE:
             raise InvalidCertificate("certificate too large", value=len(der), expected="<= 1 MiB")
+        known = _PARSED.get(der)
+        if known is not None:
+            return known
         try:
-            return cls._parse(der)
+            cert = cls._parse(der)
         except EcertError as exc:
             if isinstance(exc, InvalidCertificate):
                 raise
             raise InvalidCertificate(f"certificate public key unusable: {exc}") from None
         except Exception as exc:  # any parser failure on hostile input is a malformed certificate
             raise InvalidCertificate(f"malformed certificate ({type(exc).__name__}: {exc})") from None
+        if _PARSED and len(_PARSED) >= _PARSED_SIZE:
+            _PARSED.pop(next(iter(_PARSED)), None)  # oldest first
+        _PARSED[der] = cert
+        return cert
 
     @classmethod
     def _parse(cls, der: bytes) -> Certificate:
