@@ -78,6 +78,68 @@ def mutate(der: bytes, change: object) -> bytes:
     return bytes(info.dump(force=True))
 
 
+# --- the writer against asn1crypto's encoder ------------------------------------------------------
+
+
+def _asn1crypto_cms(parsed: CmsSignedData, data: bytes, s: Signer, when: datetime) -> bytes:
+    """The same SignedData encoded by asn1crypto's object model (an independent DER encoder)."""
+    gm = parsed.gm_oids
+    content_type = parsed.encapsulated_content_type
+    digest = parsed.digest_algorithm
+
+    def algorithm(oid: str) -> dict[str, object]:
+        return {"algorithm": oid, "parameters": None}  # absent, as RFC 5754 §2 asks
+
+    time = cms.Time({"utc_time" if 1950 <= when.year < 2050 else "generalized_time": when})
+    attributes = cms.CMSAttributes(
+        [
+            cms.CMSAttribute({"type": "content_type", "values": [cms.ContentType(content_type)]}),
+            cms.CMSAttribute({"type": "signing_time", "values": [time]}),
+            cms.CMSAttribute({"type": "message_digest", "values": [digest.digest(data)]}),
+        ]
+    )
+    cert = asn1_x509.Certificate.load(s.certificate.der)
+    sid = cms.IssuerAndSerialNumber({"issuer": cert.issuer, "serial_number": cert.serial_number})
+    signer_info = cms.SignerInfo(
+        {
+            "version": "v1",
+            "sid": cms.SignerIdentifier("issuer_and_serial_number", sid),
+            "digest_algorithm": algorithm(digest.oid),
+            "signed_attrs": attributes,
+            "signature_algorithm": algorithm(parsed.signature_algorithm_oid),
+            "signature": parsed.signature,
+        }
+    )
+    encap: dict[str, object] = {"content_type": content_type}
+    if parsed.content is not None:
+        encap["content"] = core.OctetString(parsed.content)
+    signed = cms.SignedData(
+        {
+            "version": "v1",
+            "digest_algorithms": [algorithm(digest.oid)],
+            "encap_content_info": encap,
+            "certificates": [asn1_x509.Certificate.load(c.der) for c in parsed.certificates],
+            "signer_infos": [signer_info],
+        }
+    )
+    outer = oids.GM_SIGNED_DATA if gm else oids.PKCS7_SIGNED_DATA
+    return bytes(cms.ContentInfo({"content_type": outer, "content": signed}).dump(force=True))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("gm_oids", [True, False])
+@pytest.mark.parametrize("detached", [True, False])
+@pytest.mark.parametrize("when", [SIGNED_AT, datetime(2051, 1, 2, 3, 4, 5, tzinfo=UTC)])
+def test_written_bytes_equal_asn1cryptos_encoding(
+    kind: str, gm_oids: bool, detached: bool, when: datetime
+) -> None:
+    s, _ca = deep_signer(kind)
+    der = sign_cms(DATA, s, detached=detached, signing_time=when, gm_oids=gm_oids)
+    parsed = parse_cms(der)
+    assert len(parsed.certificates) == 2  # the signer and its intermediate, root left out
+    assert der == _asn1crypto_cms(parsed, DATA, s, when)
+
+
 # --- round trips ---------------------------------------------------------------------------------
 
 
@@ -473,7 +535,7 @@ def _append(*path: int, extra: str) -> Callable[[_Tlv], None]:
     def change(root: _Tlv) -> None:
         children = root.at(*path).children
         assert children is not None
-        children.append(_Tlv.parse(bytes.fromhex(extra)))
+        children.extend(_Tlv.parse(bytes.fromhex(tlv)) for tlv in extra.split())
 
     return change
 
@@ -486,6 +548,8 @@ def _append(*path: int, extra: str) -> Callable[[_Tlv], None]:
         ("SignedData", _SIGNED_DATA),
         ("EncapsulatedContentInfo", (*_SIGNED_DATA, 2)),
         ("EncapsulatedContentInfo", (*_SIGNED_DATA, 2, 1)),  # in the [0] EXPLICIT eContent
+        # digest AlgorithmIdentifiers are written without parameters (RFC 5754 §2): a NULL there,
+        # then the extra element
         ("digestAlgorithms", (*_SIGNED_DATA, 1, 0)),
         ("SignerInfo", _SIGNER_INFO),
         ("issuerAndSerialNumber", (*_SIGNER_INFO, 1)),
@@ -497,7 +561,8 @@ def test_elements_after_the_last_field_are_refused(where: str, path: tuple[int, 
     """asn1crypto skips elements its schema has no field for, where DER has none and nothing would
     notice them change; its re-encoding dropped them, so the old comparison refused them too."""
     der = sign_cms(DATA, signer("p256"), detached=False, signing_time=SIGNED_AT)
-    extended = _edit(der, _append(*path, extra="020101"))
+    extra = "0500 020101" if "digestAlgorithm" in where else "020101"
+    extended = _edit(der, _append(*path, extra=extra))
     with pytest.raises(InputError, match=f"CMS {where} is not DER: bytes after its last field"):
         verify_cms(extended)
 

@@ -32,9 +32,9 @@ from asn1crypto import x509 as asn1_x509
 
 from ecert.crypto import oids
 from ecert.crypto.algorithms import PssParameters, SignatureAlgorithm
+from ecert.crypto.cms_sign import cms_digest_algorithm, sign_cms
 from ecert.crypto.der import check_der
 from ecert.crypto.digests import DigestAlgorithm
-from ecert.crypto.signer import Signer
 from ecert.crypto.sm2 import DEFAULT_UID
 from ecert.crypto.x509 import Certificate
 from ecert.errors import EcertError, InputError, InvalidSignature
@@ -148,90 +148,7 @@ class CmsVerification:
 # --- signing -------------------------------------------------------------------------------------
 
 
-def _digest_for(algorithm: SignatureAlgorithm) -> DigestAlgorithm:
-    return algorithm.digest or DigestAlgorithm.SHA512  # Ed25519 in CMS: SHA-512 (RFC 8419 §3.1)
-
-
-def _cms_time(when: datetime) -> cms.Time:
-    # RFC 5652 §11.3: UTCTime for 1950-2049, GeneralizedTime otherwise
-    if 1950 <= when.year < 2050:
-        return cms.Time({"utc_time": when})
-    return cms.Time({"generalized_time": when})
-
-
-def sign_cms(
-    data: bytes,
-    signer: Signer,
-    *,
-    detached: bool = True,
-    signing_time: datetime | None = None,
-    gm_oids: bool = True,
-    uid: bytes = DEFAULT_UID,
-) -> bytes:
-    """A DER ContentInfo(SignedData) over ``data`` carrying the signer certificate and chain.
-
-    The chain is carried without its self-signed root (the verifier's trust anchor).
-
-    ``signing_time`` (timezone-aware; the current time when None) goes into the signed
-    signingTime attribute.  ``gm_oids`` matters for SM2 signers only: True writes the GB/T 35275
-    form, False the RFC 5652 form.  ``uid`` is the SM2 user ID (ignored for other keys).
-    """
-    if not isinstance(data, bytes | bytearray):
-        raise InputError("data to sign must be bytes", value=type(data).__name__)
-    if signing_time is not None and (signing_time.tzinfo is None or signing_time.utcoffset() is None):
-        raise InputError("signing time must be timezone-aware", where="signing_time")
-    algorithm = signer.algorithm
-    sm2 = algorithm is SignatureAlgorithm.SM2_SM3
-    gm = sm2 and gm_oids
-    digest = _digest_for(algorithm)
-    content_type = oids.GM_DATA if gm else oids.PKCS7_DATA
-    when = (signing_time or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    signed_attrs = cms.CMSAttributes(
-        [
-            cms.CMSAttribute({"type": "content_type", "values": [cms.ContentType(content_type)]}),
-            cms.CMSAttribute({"type": "signing_time", "values": [_cms_time(when)]}),
-            cms.CMSAttribute({"type": "message_digest", "values": [digest.digest(bytes(data))]}),
-        ]
-    )
-    to_sign = signed_attrs.dump()  # a SET OF, sorted (DER), as RFC 5652 §5.4 signs it
-    signature = signer.private_key.sign(to_sign, uid=uid) if sm2 else signer.sign(to_sign)
-    sig_alg_oid = (oids.SM2_SIGNATURE if gm else oids.SM3_WITH_SM2) if sm2 else algorithm.oid
-    # the chain without self-issued roots: a verifier must hold its anchor already (RFC 5280 §6.1),
-    # and a carried root is bytes no verifier needs, which could then change unnoticed
-    chain = [c for c in signer.chain if c.subject_der != c.issuer_der]
-    certs = {c.der: c for c in (signer.certificate, *chain)}
-    parsed_signer = asn1_x509.Certificate.load(signer.certificate.der)
-    signer_info = cms.SignerInfo(
-        {
-            "version": "v1",
-            "sid": cms.SignerIdentifier(
-                "issuer_and_serial_number",
-                cms.IssuerAndSerialNumber(
-                    {"issuer": parsed_signer.issuer, "serial_number": parsed_signer.serial_number}
-                ),
-            ),
-            "digest_algorithm": {"algorithm": digest.oid},
-            "signed_attrs": signed_attrs,
-            "signature_algorithm": {"algorithm": sig_alg_oid},
-            "signature": signature,
-        }
-    )
-    encap: dict[str, object] = {"content_type": content_type}
-    if not detached:
-        encap["content"] = core.OctetString(bytes(data))
-    signed = cms.SignedData(
-        {
-            "version": "v1",
-            "digest_algorithms": [{"algorithm": digest.oid}],
-            "encap_content_info": encap,
-            "certificates": [asn1_x509.Certificate.load(der) for der in certs],
-            "signer_infos": [signer_info],
-        }
-    )
-    info = cms.ContentInfo(
-        {"content_type": oids.GM_SIGNED_DATA if gm else oids.PKCS7_SIGNED_DATA, "content": signed}
-    )
-    return bytes(info.dump())
+# sign_cms lives in ecert.crypto.cms_sign (DER written from its parts); re-exported here
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -478,7 +395,7 @@ def _signature_algorithm(sig_oid: str, digest: DigestAlgorithm) -> SignatureAlgo
     if by_key is not None:
         return by_key
     algorithm = SignatureAlgorithm.from_oid(sig_oid)
-    expected = _digest_for(algorithm)
+    expected = cms_digest_algorithm(algorithm)
     if algorithm is not SignatureAlgorithm.RSA_PSS and expected is not digest:
         raise _fail(
             f"signature algorithm {sig_oid} hashes with {expected.name}, "
