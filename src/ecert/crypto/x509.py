@@ -9,6 +9,7 @@ field is read once, at construction: a ``Certificate`` that exists is well forme
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
@@ -114,11 +115,17 @@ class Certificate:
         eku = _ext(exts, x509.ExtendedKeyUsage)
         ski = _ext(exts, x509.SubjectKeyIdentifier)
         aki = _ext(exts, x509.AuthorityKeyIdentifier)
-        names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+        with warnings.catch_warnings():
+            # cryptography warns (not raises) on e.g. a 12-character countryName; the
+            # name is still read exactly as encoded, so the warning is noise here.
+            warnings.filterwarnings("ignore", message="Attribute's length", category=UserWarning)
+            subject = cert.subject.rfc4514_string()
+            issuer = cert.issuer.rfc4514_string()
+            names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
         return cls(
             der=der,
-            subject=cert.subject.rfc4514_string(),
-            issuer=cert.issuer.rfc4514_string(),
+            subject=subject,
+            issuer=issuer,
             subject_der=cert.subject.public_bytes(),
             issuer_der=cert.issuer.public_bytes(),
             serial_number=cert.serial_number,
