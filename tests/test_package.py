@@ -111,3 +111,48 @@ def test_a_department_cannot_sign_for_another_issuer() -> None:
     assert (
         verify(issued_file(), trust=trust_store(), at=NOW).check("issuer_binding")[0].outcome.value == "pass"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("91330100MB01234570", "91330100MB01234570"),
+        (" 91330100mb01234570 ", "91330100MB01234570"),
+        ("NTRCN-91330100MB01234570", "91330100MB01234570"),  # ETSI EN 319 412-1 semantics identifier
+        ("X91330100MB01234570", "X91330100MB01234570"),  # contains the code: another organisation
+        ("91330100MB01234570-2", "91330100MB01234570-2"),
+        ("NTR-91330100MB01234570", "NTR-91330100MB01234570"),  # no country: not the ETSI form
+    ],
+)
+def test_organization_code_is_compared_exactly(value: str, code: str) -> None:
+    from ecert.verify.content import organization_code
+
+    assert organization_code(value) == code
+
+
+@pytest.mark.parametrize(
+    ("org_id", "outcome"),
+    [
+        ("NTRCN-" + "11330100MB01234570", "pass"),
+        ("X11330100MB01234570", "fail"),  # contains the issuer's code but names another organisation
+        ("11330100MB01234570-01", "fail"),
+    ],
+)
+def test_issuer_binding_compares_the_organisation_code_exactly(org_id: str, outcome: str) -> None:
+    from ecert.crypto.hierarchy import make_issuer_certificate
+    from ecert.crypto.keys import generate_private_key
+    from ecert.crypto.signer import Signer
+
+    from .certs import DEPARTMENT_CODE, hierarchy
+
+    assert DEPARTMENT_CODE in org_id
+    h = hierarchy()
+    key = generate_private_key("sm2")
+    cert = make_issuer_certificate(
+        h.root_key, h.root_cert, key.public_key(), "示例市市场监督管理局",
+        organization="示例市市场监督管理局", organization_identifier=org_id, not_before=SIGNED_AT,
+    )
+    report = verify(package(draft(), Issuer(Signer(key, cert, (h.root_cert,))), at=SIGNED_AT),
+                    trust=trust_store(), at=NOW)
+    assert report.check("issuer_binding")[0].outcome.value == outcome
+    assert report.ok is (outcome == "pass")

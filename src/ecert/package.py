@@ -42,7 +42,7 @@ from ecert.ofd.namespaces import OFD_NS
 from ecert.ofd.signatures import Provider, prepare_signature
 from ecert.ofd.writer import write
 from ecert.qr.offline import make_offline
-from ecert.verify.content import ATTACHMENT_NAME, ORGANIZATION_IDENTIFIER
+from ecert.verify.content import ATTACHMENT_NAME, ORGANIZATION_IDENTIFIER, organization_code
 
 __all__ = ["PROVIDER", "Issuer", "build_unsigned", "file_name", "package", "sign_package", "signer_authority"]
 
@@ -75,7 +75,7 @@ def signer_authority(signer: Signer) -> Authority | None:
     if len(codes) != 1 or not names:
         return None
     try:
-        return Authority(names[0], codes[0])
+        return Authority(names[0], organization_code(codes[0]))
     except EcertError:
         return None
 

@@ -7,6 +7,7 @@ says, never what unsigned parts of the package (or a caller) claim.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from ecert.crypto.x509 import Certificate
@@ -151,13 +152,26 @@ def check_status(metadata: CoreMetadata, status: StatusSource | None, report: Re
 
 
 ORGANIZATION_IDENTIFIER = "2.5.4.97"  # X.520 organizationIdentifier: the department's USCC
+# ETSI EN 319 412-1 §5.1.4 semantics identifier: 3-letter scheme, 2-letter country, "-", the code
+# (e.g. "NTRCN-91330100MB01234570").  Anything else must be the bare code itself.
+_SEMANTICS_IDENTIFIER = re.compile(r"[A-Z]{3}[A-Z]{2}-(.+)")
+
+
+def organization_code(value: str) -> str:
+    """The registration code an organizationIdentifier carries: the bare value, or the part after an
+    ETSI semantics-identifier prefix.  Compared exactly: a code that merely *contains* the issuer's
+    code (a prefix or suffix added by another CA) names another organisation."""
+    value = value.strip().upper()
+    match = _SEMANTICS_IDENTIFIER.fullmatch(value)
+    return match.group(1) if match else value
 
 
 def check_issuer_binding(metadata: CoreMetadata, signers: list[Certificate], report: ReportBuilder) -> None:
     """The certificate names its issuing authority; a signer certificate that names another
     organisation (organizationIdentifier, 2.5.4.97) may not sign for it.  Signer certificates that
     name no organisation code are accepted with a warning: the trust store vouches for them."""
-    codes = {c.strip().upper() for cert in signers for c in cert.subject_attribute(ORGANIZATION_IDENTIFIER)}
+    values = [value for cert in signers for value in cert.subject_attribute(ORGANIZATION_IDENTIFIER)]
+    codes = {organization_code(value) for value in values}
     issuer = metadata.issuer_code
     if not codes:
         report.warn(
@@ -166,7 +180,7 @@ def check_issuer_binding(metadata: CoreMetadata, signers: list[Certificate], rep
             f"{metadata.issuer_name} ({issuer})",
             f"签名者证书未载明机构代码，请确认其有权代表{metadata.issuer_name}（{issuer}）签发",
         )
-    elif any(issuer in code for code in codes):
+    elif issuer in codes:
         report.passed(
             "issuer_binding",
             f"the signer certificate belongs to the issuing authority {issuer}",
