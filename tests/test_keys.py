@@ -298,3 +298,18 @@ def test_corrupted_sm2_pkcs8_never_crashes(position: int, junk: bytes) -> None:
     except (InvalidKey, UnsupportedAlgorithm):
         return
     assert key.kind in (KeyKind.SM2, KeyKind.P256)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(min_value=1, max_value=2**255))
+def test_sm2_spki_equals_asn1cryptos_encoding(d: int) -> None:
+    """Our fixed-prefix SM2 SubjectPublicKeyInfo is the DER asn1crypto writes for the same key."""
+    public = PrivateKey(SM2PrivateKey(d)).public_key()
+    expected = asn1_keys.PublicKeyInfo(
+        {
+            "algorithm": {"algorithm": oids.EC_PUBLIC_KEY, "parameters": ("named", oids.SM2_CURVE)},
+            "public_key": public.key.to_bytes(),
+        }
+    ).dump()
+    assert public.spki_der() == expected
+    assert PublicKey.from_spki_der(expected) == public
