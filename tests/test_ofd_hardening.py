@@ -251,3 +251,34 @@ def test_random_entry_contents(name: str, content: bytes) -> None:
     pkg = OFDPackage.open(SIGNED)
     files = [(n, content if n == name else pkg.entries[n]) for n in pkg.names()]
     _try(make_zip(files))
+
+
+# --- packages handed over as entries (the writer -> signer path, no ZIP in between) ------------
+
+@pytest.mark.parametrize(
+    ("entries", "limits", "error", "message"),
+    [
+        ([("OFD.xml", OFD_XML), ("OFD.xml", OFD_XML)], Limits(), UnsafePackage, "duplicate"),
+        ([("OFD.xml", OFD_XML), ("../evil", b"x")], Limits(), UnsafePackage, r"contains '\.\.'"),
+        ([("OFD.xml", OFD_XML), ("/abs", b"x")], Limits(), UnsafePackage, "absolute"),
+        ([("Doc_0/Document.xml", b"<x/>")], Limits(), InvalidPackage, "missing entry file"),
+        ([("OFD.xml", OFD_XML), ("a", b"1"), ("b", b"2")], Limits(max_entries=2), UnsafePackage, "too many"),
+        ([("a", b"1" * 11), ("OFD.xml", OFD_XML)], Limits(max_entry_size=10), UnsafePackage,
+         "entry too large"),
+        ([("OFD.xml", OFD_XML), ("a", b"1" * 10)], Limits(max_total_size=len(OFD_XML) + 9), UnsafePackage,
+         "too large"),
+        ([("OFD.xml", OFD_XML), ("a", "text")], Limits(), InvalidPackage, "must be bytes"),
+    ],
+)
+def test_entries_are_held_to_the_reader_rules(
+    entries: list[tuple[str, bytes]], limits: Limits, error: type[EcertError], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        OFDPackage.from_entries(entries, limits)
+
+
+def test_entries_give_the_same_package_as_the_zip() -> None:
+    read = OFDPackage.open(HELLO)
+    again = OFDPackage.from_entries(read.entries.items())
+    assert dict(again.entries) == dict(read.entries) and again.names() == read.names()
+    assert again.doc_body(0) == read.doc_body(0)

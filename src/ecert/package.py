@@ -39,8 +39,9 @@ from ecert.metadata import Authority, CoreMetadata, elements
 from ecert.metadata.document import certificate_xml
 from ecert.ofd import model as ofd
 from ecert.ofd.namespaces import OFD_NS
+from ecert.ofd.reader import OFDPackage
 from ecert.ofd.signatures import Provider, prepare_signature
-from ecert.ofd.writer import write
+from ecert.ofd.writer import build_zip, document_entries
 from ecert.qr.offline import make_offline
 from ecert.verify.content import ATTACHMENT_NAME, ORGANIZATION_IDENTIFIER, organization_code
 
@@ -114,6 +115,14 @@ def build_unsigned(
     seal_image: bytes | None = None,
 ) -> bytes:
     """The OFD package without its signature (the layout, XML and resources of :func:`package`)."""
+    unsigned = _unsigned(draft, qr_payload=qr_payload, photo=photo, seal_image=seal_image)
+    return build_zip(unsigned.entries.items())
+
+
+def _unsigned(
+    draft: CertificateDraft, *, qr_payload: str | None, photo: bytes | None, seal_image: bytes | None
+) -> OFDPackage:
+    """The unsigned package as entries: the signer reads them directly (no ZIP written and re-read)."""
     if photo is not None:
         load_image(photo, "photo")
     if seal_image is not None:
@@ -123,7 +132,7 @@ def build_unsigned(
     )
     images = face_images(qr_payload=qr_payload, photo=photo, seal=seal_image)
     resources = {str(kind): _png(img) for kind, img in images.items()}
-    return write(_document(draft, layout, resources))
+    return OFDPackage.from_entries(document_entries(_document(draft, layout, resources)))
 
 
 def _document(draft: CertificateDraft, layout: FaceLayout, resources: Mapping[str, bytes]) -> ofd.Document:
@@ -219,7 +228,7 @@ def _tag_xml(tags: dict[str, list[int]], page_id: int) -> bytes:
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
-def sign_package(unsigned: bytes, issuer: Issuer, *, at: datetime | None = None) -> bytes:
+def sign_package(unsigned: bytes | OFDPackage, issuer: Issuer, *, at: datetime | None = None) -> bytes:
     """Add an OFD signature (``Type="Sign"``) covering every file of ``unsigned``."""
     when = _aware(at)
     signer = issuer.signer
@@ -252,5 +261,5 @@ def package(
     payload = None
     if qr:  # face_images() builds the symbol once and refuses one above the budget (spec/qr.md)
         payload = make_offline(draft.metadata, issuer.signer, at=at)
-    unsigned = build_unsigned(draft, qr_payload=payload, photo=photo, seal_image=issuer.seal_image)
+    unsigned = _unsigned(draft, qr_payload=payload, photo=photo, seal_image=issuer.seal_image)
     return sign_package(unsigned, issuer, at=at)

@@ -35,7 +35,7 @@ from ecert.ofd.signatures import (
     prepare_signature,
     uncovered_entries,
 )
-from ecert.ofd.writer import add_entries, replace_entries, write
+from ecert.ofd.writer import add_entries, build_zip, document_entries, replace_entries, write
 from ecert.ofd.xmlsafe import parse_xml
 
 __all__ = [
@@ -56,7 +56,9 @@ __all__ = [
     "SignatureInfo",
     "StampAnnot",
     "add_entries",
+    "build_zip",
     "check_references",
+    "document_entries",
     "model",
     "parse_seal",
     "parse_signing_time",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -274,6 +274,36 @@ class OFDPackage:
         if OFD_ENTRY not in entries:
             raise InvalidPackage("missing entry file", where="package", expected=OFD_ENTRY)
         return cls(MappingProxyType(entries), limits)
+
+    @classmethod
+    def from_entries(
+        cls, entries: Iterable[tuple[str, bytes]], limits: Limits = DEFAULT_LIMITS
+    ) -> OFDPackage:
+        """A package from ``(name, bytes)`` pairs in archive order, held to the rules a read one
+        meets (entry names, no duplicates, count and size limits, ``OFD.xml`` present): how a
+        writer hands a package to the signer without a ZIP round trip."""
+        out: dict[str, bytes] = {}
+        total = 0
+        for name, data in entries:
+            where = f"entry {name!r}"
+            check_entry_name(name, where=where)
+            if name in out:
+                raise UnsafePackage("duplicate entry name", where=where)
+            if len(out) >= limits.max_entries:
+                raise UnsafePackage("too many entries", where="package", expected=f"<= {limits.max_entries}")
+            if not isinstance(data, bytes):
+                raise InvalidPackage("entry data must be bytes", where=where, value=type(data).__name__)
+            if len(data) > limits.max_entry_size:
+                raise UnsafePackage("entry too large", where=where, value=len(data),
+                                    expected=f"<= {limits.max_entry_size} bytes")
+            total += len(data)
+            if total > limits.max_total_size:
+                raise UnsafePackage("package too large", where=where,
+                                    expected=f"<= {limits.max_total_size} bytes")
+            out[name] = data
+        if OFD_ENTRY not in out:
+            raise InvalidPackage("missing entry file", where="package", expected=OFD_ENTRY)
+        return cls(MappingProxyType(out), limits)
 
     @classmethod
     def from_path(cls, path: str | Path, limits: Limits = DEFAULT_LIMITS) -> OFDPackage:

@@ -312,7 +312,7 @@ def _utc_stamp(when: datetime) -> str:
 
 
 def prepare_signature(
-    package_bytes: bytes,
+    package: bytes | OFDPackage,
     *,
     doc_index: int = 0,
     signature_type: str = "Sign",
@@ -332,7 +332,7 @@ def prepare_signature(
     if signature_type not in SIGNATURE_TYPES:
         raise InputError("unknown signature type", value=signature_type, expected="Sign or Seal")
     stamp = _utc_stamp(signing_time)
-    pkg = OFDPackage.open(package_bytes)
+    pkg = package if isinstance(package, OFDPackage) else OFDPackage.open(package)
     body = pkg.doc_body(doc_index)
     doc_dir = body.doc_root.rpartition("/")[0]
     signs_dir = f"{doc_dir}/Signs" if doc_dir else "Signs"

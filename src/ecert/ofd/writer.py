@@ -105,6 +105,11 @@ def _root(local: str, **attrs: str) -> etree._Element:
 
 def write(document: Document) -> bytes:
     """A complete OFD package for ``document``, byte-for-byte reproducible."""
+    return build_zip(document_entries(document))
+
+
+def document_entries(document: Document) -> list[tuple[str, bytes]]:
+    """The package files of ``document`` as ``(name, bytes)`` in archive order (see :func:`write`)."""
     files: list[tuple[str, bytes]] = [(OFD_ENTRY, _ofd_xml(document))]
     page_ids = [document.page_id(i) for i in range(len(document.pages))]
     next_id = page_ids[0]
@@ -123,7 +128,7 @@ def write(document: Document) -> bytes:
         files += _attachments(document, attach_ids)
     if document.custom_tags:
         files += _custom_tags(document)
-    return build_zip(files)
+    return files
 
 
 def _ofd_xml(document: Document) -> bytes:
