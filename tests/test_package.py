@@ -125,7 +125,7 @@ def test_a_department_cannot_sign_for_another_issuer() -> None:
     ],
 )
 def test_organization_code_is_compared_exactly(value: str, code: str) -> None:
-    from ecert.verify.content import organization_code
+    from ecert.crypto.x509 import organization_code
 
     assert organization_code(value) == code
 

@@ -261,3 +261,53 @@ def test_build_refusals() -> None:
         StatusList.build([], issued_at=NOW.replace(tzinfo=None))
     with pytest.raises(InputError, match="timezone"):
         StatusEntry(ID1, CertStatus.REVOKED, None, NOW.replace(tzinfo=None))
+
+
+def _department_signer(org_id: str | None) -> Signer:
+    """A signer under the test root whose certificate names ``org_id`` (or no organisation code)."""
+    from ecert.crypto.hierarchy import make_issuer_certificate
+    from ecert.crypto.keys import generate_private_key
+
+    from .certs import SIGNED_AT, hierarchy
+
+    h = hierarchy()
+    key = generate_private_key("sm2")
+    cert = make_issuer_certificate(
+        h.root_key, h.root_cert, key.public_key(), "另一部门",
+        organization="另一部门", organization_identifier=org_id, not_before=SIGNED_AT,
+    )
+    return Signer(key, cert, (h.root_cert,))
+
+
+def test_a_list_speaks_only_for_its_own_department() -> None:
+    """Department B's list, saying nothing about department A's certificate, is no answer for it."""
+    from .certs import OTHER_DEPARTMENT_CODE
+
+    other_signer = _department_signer(OTHER_DEPARTMENT_CODE)
+    other = StatusList.build([], issued_at=NOW, next_update=WEEK).sign(other_signer)
+    loaded = StatusList.load(other, trust=trust_store(), at=NOW)
+    assert loaded.issuer_codes == frozenset({OTHER_DEPARTMENT_CODE})
+    report = verify(issued_file(), trust=trust_store(), at=NOW, status=loaded)
+    assert not report.ok and report.failed("status")
+    assert OTHER_DEPARTMENT_CODE in report.to_text() and ISSUER in report.to_text()
+    own = StatusList.load(_signed([]), trust=trust_store(), at=NOW)
+    assert own.issuer_codes == frozenset({ISSUER})
+    check = verify(issued_file(), trust=trust_store(), at=NOW, status=own).check("status")[0]
+    assert check.outcome.value == "pass"
+
+
+def test_a_list_whose_signer_names_no_department_only_warns_when_not_listed() -> None:
+    anonymous = _department_signer(None)
+    empty = StatusList.load(
+        StatusList.build([], issued_at=NOW, next_update=WEEK).sign(anonymous), trust=trust_store(), at=NOW
+    )
+    assert empty.issuer_codes == frozenset()
+    check = verify(issued_file(), trust=trust_store(), at=NOW, status=empty).check("status")[0]
+    assert check.outcome.value == "warn" and "names no organisation code" in check.message
+    md = draft().metadata
+    revoking = StatusList.load(
+        StatusList.build([StatusEntry(str(md.identifier), CertStatus.REVOKED, "x", NOW)], issued_at=NOW,
+                         next_update=WEEK).sign(anonymous),
+        trust=trust_store(), at=NOW,
+    )
+    assert verify(issued_file(), trust=trust_store(), at=NOW, status=revoking).failed("status")

@@ -43,7 +43,7 @@ from ecert.ofd.reader import OFDPackage
 from ecert.ofd.signatures import Provider, prepare_signature
 from ecert.ofd.writer import build_zip, document_entries
 from ecert.qr.offline import make_offline
-from ecert.verify.content import ATTACHMENT_NAME, ORGANIZATION_IDENTIFIER, organization_code
+from ecert.verify.content import ATTACHMENT_NAME
 
 __all__ = ["PROVIDER", "Issuer", "build_unsigned", "file_name", "package", "sign_package", "signer_authority"]
 
@@ -72,11 +72,11 @@ def signer_authority(signer: Signer) -> Authority | None:
     issuer fields of a source record (verification checks that the two agree).
     """
     cert = signer.certificate
-    codes, names = cert.subject_attribute(ORGANIZATION_IDENTIFIER), cert.subject_attribute("2.5.4.10")
+    codes, names = cert.organization_codes(), cert.subject_attribute("2.5.4.10")
     if len(codes) != 1 or not names:
         return None
     try:
-        return Authority(names[0], organization_code(codes[0]))
+        return Authority(names[0], next(iter(codes)))
     except EcertError:
         return None
 

@@ -9,6 +9,7 @@ field is read once, at construction: a ``Certificate`` that exists is well forme
 from __future__ import annotations
 
 import hashlib
+import re
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,13 @@ from ecert.crypto.keys import PublicKey
 from ecert.crypto.sm2 import DEFAULT_UID
 from ecert.errors import EcertError, InputError, InvalidCertificate, InvalidSignature
 
-__all__ = ["Certificate", "load_certificate", "load_certificates"]
+__all__ = [
+    "ORGANIZATION_IDENTIFIER",
+    "Certificate",
+    "load_certificate",
+    "load_certificates",
+    "organization_code",
+]
 
 # cryptography's KeyUsage attribute names, reported with RFC 5280 names where they differ
 _KEY_USAGE_NAMES = {
@@ -43,6 +50,21 @@ _MAX_CERTIFICATE = 1 << 20  # 1 MiB: real certificates are a few KiB
 #: pyca and asn1crypto, costs about as much as an SM2 verification).
 _PARSED: dict[bytes, Certificate] = {}
 _PARSED_SIZE = 256
+
+
+ORGANIZATION_IDENTIFIER = "2.5.4.97"  # X.520 organizationIdentifier: the department's USCC
+# ETSI EN 319 412-1 §5.1.4 semantics identifier: 3-letter scheme, 2-letter country, "-", the code
+# (e.g. "NTRCN-91330100MB01234570").  Anything else must be the bare code itself.
+_SEMANTICS_IDENTIFIER = re.compile(r"[A-Z]{3}[A-Z]{2}-(.+)")
+
+
+def organization_code(value: str) -> str:
+    """The registration code an organizationIdentifier carries: the bare value, or the part after an
+    ETSI semantics-identifier prefix.  Compared exactly: a code that merely *contains* the issuer's
+    code (a prefix or suffix added by another CA) names another organisation."""
+    value = value.strip().upper()
+    match = _SEMANTICS_IDENTIFIER.fullmatch(value)
+    return match.group(1) if match else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +173,11 @@ class Certificate:
         department certificate names) or ``2.5.4.10`` organizationName."""
         name = x509.load_der_x509_certificate(self.der).subject
         return tuple(str(a.value) for a in name.get_attributes_for_oid(x509.ObjectIdentifier(oid)))
+
+    def organization_codes(self) -> frozenset[str]:
+        """The registration codes (for a department, its USCC) the subject's organizationIdentifier
+        attributes carry, read by :func:`organization_code`."""
+        return frozenset(organization_code(v) for v in self.subject_attribute(ORGANIZATION_IDENTIFIER))
 
     def fingerprint_sha256(self) -> str:
         """SHA-256 of the DER, hex (as ``openssl x509 -fingerprint -sha256`` without colons)."""

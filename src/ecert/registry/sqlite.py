@@ -118,6 +118,7 @@ class SQLiteRegistry:
     """A registry in one SQLite file; see the module docstring."""
 
     knows_every_certificate = True
+    issuer_codes = None  # it answers for every certificate it holds, whoever issued it
 
     def __init__(self, connection: sqlite3.Connection, path: str) -> None:
         self._connection = connection

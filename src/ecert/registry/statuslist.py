@@ -125,6 +125,12 @@ class StatusList:
         )
         return cls(issuer, issued, due, trimmed)
 
+    @property
+    def issuer_codes(self) -> frozenset[str] | None:
+        """The issuers whose certificates the list speaks for: the organisation code(s) its signer
+        certificate names (empty when it names none).  None for a list not read with :meth:`load`."""
+        return None if self.signer is None else self.signer.organization_codes()
+
     def describe(self) -> str:
         return f"status list of {self.issuer or 'an unnamed issuer'} issued {_time(self.issued_at)}"
 

@@ -7,7 +7,6 @@ says, never what unsigned parts of the package (or a caller) claim.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from ecert.crypto.x509 import Certificate
@@ -117,6 +116,17 @@ def check_status(metadata: CoreMetadata, status: StatusSource | None, report: Re
             "未提供状态来源，未核查吊销/注销状态",
         )
         return
+    scope = status.issuer_codes
+    issuer = metadata.issuer_code
+    if scope and issuer not in scope:
+        report.fail(
+            "status",
+            f"the status source ({status.describe()}) speaks for {', '.join(sorted(scope))}, "
+            f"not for certificates issued by {issuer}",
+            f"状态来源（{status.describe()}）仅适用于 {'、'.join(sorted(scope))} 签发的证照，"
+            f"不适用于 {issuer} 签发的证照",
+        )
+        return
     try:
         entry = status.status_of(identifier)
     except EcertError as exc:
@@ -128,6 +138,13 @@ def check_status(metadata: CoreMetadata, status: StatusSource | None, report: Re
                 "status",
                 f"the status source ({status.describe()}) does not know this certificate",
                 f"状态来源（{status.describe()}）中没有该证照",
+            )
+        elif scope is not None and not scope:
+            report.warn(
+                "status",
+                f"not listed by {status.describe()}, but its signer names no organisation code: "
+                f"check that it speaks for {issuer}",
+                f"未在 {status.describe()} 中列出，但其签名者证书未载明机构代码，请确认该清单适用于 {issuer}",
             )
         else:
             report.passed(
@@ -151,27 +168,11 @@ def check_status(metadata: CoreMetadata, status: StatusSource | None, report: Re
     )
 
 
-ORGANIZATION_IDENTIFIER = "2.5.4.97"  # X.520 organizationIdentifier: the department's USCC
-# ETSI EN 319 412-1 §5.1.4 semantics identifier: 3-letter scheme, 2-letter country, "-", the code
-# (e.g. "NTRCN-91330100MB01234570").  Anything else must be the bare code itself.
-_SEMANTICS_IDENTIFIER = re.compile(r"[A-Z]{3}[A-Z]{2}-(.+)")
-
-
-def organization_code(value: str) -> str:
-    """The registration code an organizationIdentifier carries: the bare value, or the part after an
-    ETSI semantics-identifier prefix.  Compared exactly: a code that merely *contains* the issuer's
-    code (a prefix or suffix added by another CA) names another organisation."""
-    value = value.strip().upper()
-    match = _SEMANTICS_IDENTIFIER.fullmatch(value)
-    return match.group(1) if match else value
-
-
 def check_issuer_binding(metadata: CoreMetadata, signers: list[Certificate], report: ReportBuilder) -> None:
     """The certificate names its issuing authority; a signer certificate that names another
     organisation (organizationIdentifier, 2.5.4.97) may not sign for it.  Signer certificates that
     name no organisation code are accepted with a warning: the trust store vouches for them."""
-    values = [value for cert in signers for value in cert.subject_attribute(ORGANIZATION_IDENTIFIER)]
-    codes = {organization_code(value) for value in values}
+    codes = {code for cert in signers for code in cert.organization_codes()}
     issuer = metadata.issuer_code
     if not codes:
         report.warn(

@@ -4,6 +4,9 @@ The verifier defines the interface it consumes; :mod:`ecert.registry` implements
 answers for one identifier: ``None`` when it does not know it, or an entry with the status.
 A registry knows every certificate it issued, so "unknown" is a failure there; a status list
 carries only certificates that are *not* valid, so "unknown" means "not listed".
+
+A status list speaks only for the department that signed it (the organisation code in its signer
+certificate): department A's list saying nothing about department B's certificate is no answer.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ class StatusEntryView(Protocol):
 class StatusSource(Protocol):
     @property
     def knows_every_certificate(self) -> bool: ...
+
+    @property
+    def issuer_codes(self) -> frozenset[str] | None: ...  # whose certificates it speaks for; None: any
 
     def describe(self) -> str: ...
 
