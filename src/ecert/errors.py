@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from cryptography.exceptions import InvalidSignature as _CryptographyInvalidSignature
 
@@ -36,6 +37,7 @@ __all__ = [
     "InvalidSignature",
     "InvalidTypeDefinition",
     "RegistryError",
+    "StaleStatusList",
     "TrustError",
     "UnknownType",
     "UnsafePackage",
@@ -229,6 +231,23 @@ class UnsafePackage(InvalidPackage):
 
 class InvalidQRPayload(InputError):
     """A QR payload does not follow the grammar in spec/qr.md."""
+
+
+class StaleStatusList(InputError):
+    """A status list's ``next_update`` has passed: a newer list exists or should; fetch it."""
+
+    def __init__(self, next_update: datetime, at: datetime) -> None:
+        self.next_update = next_update
+        self.at = at
+        super().__init__(
+            f"stale status list: its next update was due {_utc(next_update)}, before {_utc(at)}",
+            where="next_update",
+            expected="a list whose next_update is after the verification time",
+        )
+
+
+def _utc(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class FontNotFound(EcertError):

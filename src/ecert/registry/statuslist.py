@@ -23,7 +23,7 @@ from ecert.crypto.algorithms import SignatureAlgorithm
 from ecert.crypto.signer import Signer
 from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate
-from ecert.errors import InputError, InvalidSignature, TrustError
+from ecert.errors import InputError, InvalidSignature, StaleStatusList, TrustError
 from ecert.identifier import Identifier
 from ecert.registry.status import CertStatus, StatusEntry
 
@@ -36,19 +36,6 @@ _ENVELOPE_KEYS = frozenset({"format", "payload", "alg", "signature", "certificat
 _PAYLOAD_KEYS = frozenset({"format", "issuer", "issued_at", "next_update", "entries"})
 _ENTRY_KEYS = frozenset({"id", "status", "reason", "at", "replaced_by"})
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
-
-
-class StaleStatusList(InputError):
-    """The list's ``next_update`` has passed: a newer list exists or should; fetch it."""
-
-    def __init__(self, next_update: datetime, at: datetime) -> None:
-        self.next_update = next_update
-        self.at = at
-        super().__init__(
-            f"stale status list: its next update was due {_time(next_update)}, before {_time(at)}",
-            where="next_update",
-            expected="a list whose next_update is after the verification time",
-        )
 
 
 def _time(at: datetime) -> str:
