@@ -109,3 +109,15 @@ def test_garbage_is_refused() -> None:
         decode_offline("EC1:!!")
     report = _verify("not a payload")
     assert not report.ok  # type: ignore[attr-defined]
+
+
+def test_the_text_report_names_each_failed_required_check_once() -> None:
+    """A failed required check is listed by its own line; only checks that never ran get the note."""
+    h = hierarchy()
+    payload = make_offline(draft().metadata, signer(), at=SIGNED_AT)
+    report = verify_offline(payload, trust=TrustStore.from_certificates(h.root_cert), certificates=(), at=NOW)
+    assert not report.ok and report.failed("signature_value")
+    lines = report.to_text().splitlines()
+    assert sum(" signature_value: " in line for line in lines) == 1
+    assert "  FAIL identifier: required check did not run or did not pass" in lines
+    assert set(report.missing_required) >= {"signature_value", "identifier"}

@@ -155,6 +155,8 @@ class VerificationReport:
             message = c.message_zh if lang == "zh" else c.message
             lines.append(f"  {mark} {c.name}: {subject}{message}")
         for name in self.missing_required:
+            if self.failed(name):
+                continue  # its failure is listed above; say only what never ran or never passed
             if lang == "zh":
                 lines.append(f"  失败 {name}: 必需的检查未执行或未通过")
             else:
