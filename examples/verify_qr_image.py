@@ -1,11 +1,12 @@
 """Service window: verify the QR code on a certificate from a photo or scan, offline.
 
-    python examples/verify_qr_image.py photo.png --trust demo-out/trust \
-        --cert demo-out/keys/issuer.cert.pem [--status status-list.json]
+    python examples/verify_qr_image.py photo.png --trust demo-out/trust [--cert OTHER.pem] \
+        [--status status-list.json]
 
-The window is configured once with the trust anchors and the department certificates it
-accepts (the QR payload names its signer only by key id) and, optionally, the latest signed
-status list; no network is needed.  Exit status 0 means valid.
+The window is configured once with the trust anchors (``trust/*.pem``), the department
+certificates it accepts (``trust/issuers/*.pem``, or ``--cert``: the QR payload names its signer
+only by key id) and, optionally, the latest signed status list; no network is needed.
+Exit status 0 means valid.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ecert.app import decode_qr_image, load_certificate_files, load_status_source, load_trust
+from ecert.app import decode_qr_image, known_certificates, load_status_source, load_trust
 from ecert.qr.offline import verify_offline
 
 
@@ -31,7 +32,7 @@ def main() -> int:
     report = verify_offline(
         decode_qr_image(args.image),
         trust=trust,
-        certificates=load_certificate_files(args.cert),
+        certificates=known_certificates(args.trust, args.cert),
         status=status,
     )
     print(report.to_text(args.lang))

@@ -137,3 +137,23 @@ def test_inspect_render_qr_issue(demo: Path, tmp_path: Path) -> None:
 def test_unreadable_input_exits_2(tmp_path: Path) -> None:
     assert main(["verify", str(tmp_path / "missing.ofd"), "--trust", str(tmp_path)]) == 2
     assert main(["inspect", str(tmp_path / "missing.ofd")]) == 2
+
+
+def test_qr_with_the_trust_directory_alone(demo: Path, tmp_path: Path) -> None:
+    """`ecert verify --qr IMAGE --trust DIR` (the issue's form): department certificates come from
+    DIR/issuers/, which are looked up by key id but never trusted as anchors."""
+    import shutil
+
+    qr = str(sorted((demo / "qr").glob("*.png"))[0])
+    assert (demo / "trust" / "issuers" / "issuer.cert.pem").is_file()
+    assert main(["verify", "--qr", qr, "--trust", str(demo / "trust")]) == 0
+    # the same department certificate without its root: known, but not trusted
+    no_root = tmp_path / "trust"
+    shutil.copytree(demo / "trust" / "issuers", no_root / "issuers")
+    assert main(["verify", "--qr", qr, "--trust", str(no_root)]) == 1
+    # without the issuers folder nothing names the key id; --cert (a file or a folder) does
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    shutil.copy(demo / "trust" / "root.cert.pem", bare)
+    assert main(["verify", "--qr", qr, "--trust", str(bare)]) == 1
+    assert main(["verify", "--qr", qr, "--trust", str(bare), "--cert", str(no_root / "issuers")]) == 0

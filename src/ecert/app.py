@@ -22,9 +22,11 @@ from ecert.verify.report import ReportBuilder, VerificationReport
 from ecert.verify.status import StatusSource
 
 __all__ = [
+    "KNOWN_CERTIFICATES_DIR",
     "decode_qr_image",
     "inspect_file",
     "issue_record_file",
+    "known_certificates",
     "load_certificate_files",
     "load_status_source",
     "load_trust",
@@ -61,11 +63,32 @@ def load_trust(path: Path) -> TrustStore:
     raise InputError("trust store not found", where=str(path), expected="a directory or a certificate file")
 
 
+# Department certificates a verifier knows (not anchors: each must still chain to one) live in
+# this folder of a trust directory, so that ``--trust DIR`` alone verifies offline QR payloads,
+# which name their signer only by key id (spec/qr.md).
+KNOWN_CERTIFICATES_DIR = "issuers"
+_CERT_SUFFIXES = (".pem", ".crt", ".cer", ".der")
+
+
 def load_certificate_files(paths: Iterable[Path]) -> tuple[Certificate, ...]:
+    """Certificates from files, or from every certificate file (*.pem, *.crt, *.cer, *.der) of a folder."""
     certs: list[Certificate] = []
     for p in paths:
-        certs.extend(load_certificates(read_input(p, "certificate file")))
+        files = (
+            sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in _CERT_SUFFIXES)
+            if p.is_dir()
+            else [p]
+        )
+        for f in files:
+            certs.extend(load_certificates(read_input(f, "certificate file")))
     return tuple(certs)
+
+
+def known_certificates(trust_path: Path, extra: Iterable[Path] = ()) -> tuple[Certificate, ...]:
+    """The department certificates for QR verification: ``<trust DIR>/issuers/`` plus ``extra``."""
+    folder = trust_path / KNOWN_CERTIFICATES_DIR
+    own = [folder] if trust_path.is_dir() and folder.is_dir() else []
+    return load_certificate_files([*own, *extra])
 
 
 def load_status_source(
@@ -119,7 +142,7 @@ def verify_qr_input(
     text_or_image: str,
     *,
     trust: TrustStore,
-    certificates: Sequence[Path] = (),
+    certificates: Sequence[Certificate] = (),
     at: datetime | None = None,
     status: StatusSource | None = None,
 ) -> VerificationReport:
@@ -134,7 +157,7 @@ def verify_qr_input(
         text = text_or_image
     if text.strip().startswith(OFFLINE_PREFIX):
         return verify_offline(
-            text, trust=trust, certificates=load_certificate_files(certificates), at=at, status=status
+            text, trust=trust, certificates=certificates, at=at, status=status
         )
     from datetime import UTC
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from ecert.crypto.hierarchy import DemoHierarchy
 from ecert.crypto.keys import save_private_key
 from ecert.crypto.signer import Signer
-from ecert.crypto.trust import TrustStore
 from ecert.errors import InputError
 
 __all__ = ["DemoRow", "find_sample_records", "run_demo"]
@@ -85,6 +84,7 @@ def run_demo(
     records: Sequence[Path] | None = None,
 ) -> list[DemoRow]:
     """Issue and verify the sample certificates into ``out``; see the module docstring."""
+    from ecert.app import KNOWN_CERTIFICATES_DIR, decode_qr_image, known_certificates, load_trust
     from ecert.collect import collect
     from ecert.metadata import Authority
     from ecert.package import Issuer, file_name, package
@@ -95,7 +95,7 @@ def run_demo(
 
     when = at or datetime.now(UTC).replace(microsecond=0)
     out.mkdir(parents=True, exist_ok=True)
-    for sub in ("trust", "keys", "qr", "faces"):
+    for sub in ("trust", f"trust/{KNOWN_CERTIFICATES_DIR}", "keys", "qr", "faces"):
         (out / sub).mkdir(exist_ok=True)
     hierarchy = DemoHierarchy.create(
         algorithm, department=DEPARTMENT, department_code=DEPARTMENT_CODE, now=when
@@ -105,8 +105,11 @@ def run_demo(
     (out / "keys" / "issuer.cert.pem").write_bytes(
         hierarchy.issuer_cert.to_pem() + hierarchy.root_cert.to_pem()
     )
+    (out / "trust" / KNOWN_CERTIFICATES_DIR / "issuer.cert.pem").write_bytes(hierarchy.issuer_cert.to_pem())
     signer = Signer(hierarchy.issuer_key, hierarchy.issuer_cert, (hierarchy.root_cert,))
-    trust = TrustStore.from_certificates(hierarchy.root_cert)
+    # verified as a service window would: the trust directory and the files as written to disk
+    trust = load_trust(out / "trust")
+    known = known_certificates(out / "trust")
     issuer_authority = Authority(name=DEPARTMENT, code=DEPARTMENT_CODE)
 
     rows: list[DemoRow] = []
@@ -122,8 +125,8 @@ def run_demo(
         qr_path.write_bytes(qr_png(payload))
         face_path = out / "faces" / f"{stem}.png"
         render(draft, qr_payload=payload).save(face_path, format="PNG")
-        file_report = verify(data, trust=trust, at=when)
-        qr_report = verify_offline(payload, trust=trust, certificates=(hierarchy.issuer_cert,), at=when)
+        file_report = verify(ofd_path.read_bytes(), trust=trust, at=when)
+        qr_report = verify_offline(decode_qr_image(qr_path), trust=trust, certificates=known, at=when)
         rows.append(
             DemoRow(
                 record=path.name,

@@ -11,9 +11,11 @@ from ecert.cli.common import parse_time
 EPILOG = """example:
   ecert demo --out demo-out
 
-Writes demo-out/trust/root.cert.pem, demo-out/keys/issuer.{key,cert}.pem, one signed OFD file per
-sample record (demo-out/<identifier>.ofd), its QR code (demo-out/qr/) and face image
-(demo-out/faces/), verifies everything and prints a table. Exit status 0 when all verified."""
+Writes demo-out/trust/root.cert.pem (the anchor), demo-out/trust/issuers/issuer.cert.pem (the
+department certificate a QR verifier looks up), demo-out/keys/issuer.{key,cert}.pem, one signed OFD
+file per sample record (demo-out/<identifier>.ofd), its QR code (demo-out/qr/) and face image
+(demo-out/faces/), verifies the written files and decoded QR images with demo-out/trust as a service
+window would, and prints a table. Exit status 0 when all verified."""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,7 +44,8 @@ def _demo(args: argparse.Namespace) -> int:
             f"{'ok' if r.qr_ok else 'FAIL':<5} {r.identifier}"
         )
     print(
-        f"\nwritten to {args.out}/: trust/root.cert.pem, keys/issuer.key.pem, keys/issuer.cert.pem, "
+        f"\nwritten to {args.out}/: trust/root.cert.pem, trust/issuers/issuer.cert.pem, keys/issuer.key.pem, "
+        "keys/issuer.cert.pem, "
         f"{len(rows)} .ofd files, qr/*.png, faces/*.png"
     )
     return EXIT_OK if all(r.file_ok and r.qr_ok for r in rows) else EXIT_INVALID

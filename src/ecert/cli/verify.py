@@ -14,7 +14,8 @@ EPILOG_VERIFY = """examples:
   ecert verify demo-out/*.ofd --trust demo-out/trust
   ecert verify cert.ofd --trust trust/ --status status-list.json --json
   ecert verify cert.ofd --trust trust/ --registry registry.db --lang zh
-  ecert verify --qr demo-out/qr/CERT.png --trust demo-out/trust --cert demo-out/keys/issuer.cert.pem
+  ecert verify --qr demo-out/qr/CERT.png --trust demo-out/trust    # department certificates in trust/issuers/
+  ecert verify --qr "EC1:..." --trust trust/ --cert other-department.cert.pem
 
 exit status: 0 every file valid, 1 some file not valid, 2 usage error or unreadable input"""
 
@@ -47,8 +48,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="append",
         type=Path,
         default=[],
-        metavar="FILE",
-        help="known department certificates (for QR payloads, which carry only a key id)",
+        metavar="FILE|DIR",
+        help="known department certificates for QR payloads, which carry only a key id "
+        "(added to those in DIR/issuers/ of --trust DIR)",
     )
     group = p.add_mutually_exclusive_group()
     group.add_argument(
@@ -72,7 +74,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from ecert.app import load_status_source, load_trust, verify_files, verify_qr_input
+    from ecert.app import known_certificates, load_status_source, load_trust, verify_files, verify_qr_input
 
     if not args.files and args.qr is None:
         print("ecert verify: give FILE(s) or --qr", file=sys.stderr)
@@ -82,7 +84,8 @@ def _verify(args: argparse.Namespace) -> int:
     status = load_status_source(status_list=args.status, registry=args.registry, trust=trust, at=at)
     reports = []
     if args.qr is not None:
-        reports.append(verify_qr_input(args.qr, trust=trust, certificates=args.cert, at=at, status=status))
+        certificates = known_certificates(args.trust, args.cert)
+        reports.append(verify_qr_input(args.qr, trust=trust, certificates=certificates, at=at, status=status))
     reports.extend(verify_files(args.files, trust=trust, at=at, status=status))
     if args.json:
         print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2))
