@@ -16,7 +16,8 @@ from pathlib import Path
 
 from ecert.collect import collect_csv
 from ecert.crypto.signer import Signer
-from ecert.package import Issuer, file_name, package
+from ecert.errors import EcertError
+from ecert.package import Issuer, file_name, package, signer_authority
 
 
 def main() -> int:
@@ -28,10 +29,17 @@ def main() -> int:
     ap.add_argument("-o", "--out", required=True, type=Path)
     args = ap.parse_args()
 
-    issuer = Issuer(Signer.load(args.key, args.cert))
+    try:
+        signer = Signer.load(args.key, args.cert)
+        # the department issues in its own name: the issuer comes from its certificate
+        rows = list(collect_csv(args.csv, args.type, issuer=signer_authority(signer)))
+    except (EcertError, OSError) as exc:
+        print(f"issue_from_csv: {exc}", file=sys.stderr)
+        return 2
+    issuer = Issuer(signer)
     args.out.mkdir(parents=True, exist_ok=True)
     issued = rejected = 0
-    for row in collect_csv(args.csv, args.type):
+    for row in rows:
         if row.draft is None:
             rejected += 1
             problems = "; ".join(str(p) for p in row.problems)

@@ -13,8 +13,8 @@ from pathlib import Path
 from ecert.collect import collect
 from ecert.crypto.signer import Signer
 from ecert.crypto.trust import TrustStore
-from ecert.errors import CollectionError
-from ecert.package import Issuer, file_name, package
+from ecert.errors import CollectionError, EcertError
+from ecert.package import Issuer, file_name, package, signer_authority
 from ecert.verify import verify
 
 
@@ -29,15 +29,25 @@ def main() -> int:
     args = ap.parse_args()
 
     try:
-        draft = collect(json.loads(args.record.read_text(encoding="utf-8")), args.type)
+        signer = Signer.load(args.key, args.cert)
+        trust = TrustStore.from_directory(args.trust)
+        record = json.loads(args.record.read_text(encoding="utf-8-sig"))
+        # the department issues in its own name: the issuer comes from its certificate
+        draft = collect(record, args.type, issuer=signer_authority(signer))
+        data = package(draft, Issuer(signer))
     except CollectionError as exc:
         for problem in exc.problems:
             print(problem)
         return 1
-    data = package(draft, Issuer(Signer.load(args.key, args.cert)))
+    except json.JSONDecodeError as exc:
+        print(f"package_one: {args.record} is not a JSON record ({exc})")
+        return 2
+    except (EcertError, OSError, UnicodeDecodeError) as exc:
+        print(f"package_one: {exc}")
+        return 2
     target = args.out / file_name(draft.metadata)
     target.write_bytes(data)
-    report = verify(data, trust=TrustStore.from_directory(args.trust))
+    report = verify(data, trust=trust)
     print(target)
     print(report.to_text("zh"))
     return 0 if report.ok else 1

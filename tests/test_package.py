@@ -11,10 +11,13 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from ecert.collect import CertificateDraft
 from ecert.crypto.keys import save_public_key
+from ecert.crypto.signer import Signer
 from ecert.crypto.trust import TrustStore
+from ecert.errors import InputError
 from ecert.ofd.reader import OFDPackage
-from ecert.package import Issuer, build_unsigned, file_name, package
+from ecert.package import Issuer, build_unsigned, file_name, package, sign_package
 from ecert.verify import verify
 
 from .certs import NOW, SIGNED_AT, draft, hierarchy, issued_file, signer, trust_store
@@ -106,7 +109,11 @@ def test_a_department_cannot_sign_for_another_issuer() -> None:
     foreign = collect(
         record, code, issuer=Authority("另一市市场监督管理局", OTHER_DEPARTMENT_CODE), today=SIGNED_AT.date()
     )
-    report = verify(package(foreign, Issuer(signer()), at=SIGNED_AT), trust=trust_store(), at=NOW)
+    with pytest.raises(InputError, match="another issuing authority") as caught:
+        package(foreign, Issuer(signer()), at=SIGNED_AT)
+    assert OTHER_DEPARTMENT_CODE in str(caught.value)
+    # a file made without that check (another system's, or ours below package()) fails verification
+    report = verify(_signed_unchecked(foreign, signer()), trust=trust_store(), at=NOW)
     assert not report.ok and report.failed("issuer_binding")
     assert (
         verify(issued_file(), trust=trust_store(), at=NOW).check("issuer_binding")[0].outcome.value == "pass"
@@ -141,7 +148,6 @@ def test_organization_code_is_compared_exactly(value: str, code: str) -> None:
 def test_issuer_binding_compares_the_organisation_code_exactly(org_id: str, outcome: str) -> None:
     from ecert.crypto.hierarchy import make_issuer_certificate
     from ecert.crypto.keys import generate_private_key
-    from ecert.crypto.signer import Signer
 
     from .certs import DEPARTMENT_CODE, hierarchy
 
@@ -152,7 +158,12 @@ def test_issuer_binding_compares_the_organisation_code_exactly(org_id: str, outc
         h.root_key, h.root_cert, key.public_key(), "示例市市场监督管理局",
         organization="示例市市场监督管理局", organization_identifier=org_id, not_before=SIGNED_AT,
     )
-    report = verify(package(draft(), Issuer(Signer(key, cert, (h.root_cert,))), at=SIGNED_AT),
-                    trust=trust_store(), at=NOW)
+    data = _signed_unchecked(draft(), Signer(key, cert, (h.root_cert,)))
+    report = verify(data, trust=trust_store(), at=NOW)
     assert report.check("issuer_binding")[0].outcome.value == outcome
     assert report.ok is (outcome == "pass")
+
+
+def _signed_unchecked(d: CertificateDraft, s: Signer) -> bytes:
+    """Package and sign below package(), which refuses a signer of another authority."""
+    return sign_package(build_unsigned(d, qr_payload=None), Issuer(s), at=SIGNED_AT)

@@ -81,6 +81,21 @@ def signer_authority(signer: Signer) -> Authority | None:
         return None
 
 
+def _check_issuer(metadata: CoreMetadata, signer: Signer) -> None:
+    """Refuse to sign for another authority: a department certificate that names its organisation
+    code signs only certificates issued under that code (verification fails the file otherwise,
+    so it is better never made).  Certificates naming no code are left to the verifier's warning."""
+    codes = signer.certificate.organization_codes()
+    if codes and metadata.issuer_code not in codes:
+        raise InputError(
+            "the signer certificate belongs to another issuing authority",
+            where="issuer code (颁证单位代码)",
+            value=metadata.issuer_code,
+            expected=f"{' or '.join(sorted(codes))}, as the signer certificate names "
+            "(collect with issuer=signer_authority(signer))",
+        )
+
+
 def file_name(metadata: CoreMetadata) -> str:
     """``<identifier>.ofd`` (GB/T 36905: the file is named after the certificate identifier)."""
     return f"{metadata.identifier}.ofd"
@@ -258,6 +273,7 @@ def package(
     """The signed OFD file of ``draft``: face page, metadata attachment, index, signature."""
     if isinstance(issuer, Signer):
         issuer = Issuer(issuer)
+    _check_issuer(draft.metadata, issuer.signer)
     payload = None
     if qr:  # face_images() builds the symbol once and refuses one above the budget (spec/qr.md)
         payload = make_offline(draft.metadata, issuer.signer, at=at)
