@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
@@ -22,7 +22,13 @@ from ecert.errors import EcertError, InputError, InvalidQRPayload, InvalidSignat
 from ecert.identifier import Identifier
 from ecert.metadata import LONG_TERM, CoreMetadata
 from ecert.qr.payload import Claims, QRAlgorithm, decode_offline, encode_offline, signed_part
-from ecert.verify.content import check_status, check_validity_period
+from ecert.verify.content import (
+    CLOCK_SKEW,
+    check_issuer_binding,
+    check_signing_time,
+    check_status,
+    check_validity_period,
+)
 from ecert.verify.report import ReportBuilder, SignerSummary, VerificationReport
 from ecert.verify.status import StatusSource
 
@@ -163,7 +169,7 @@ def verify_offline(
         f"签名值（{algorithm.name}）验证通过，签名者：{signer.subject}",
     )
     signed_at = record.claims.signed_at
-    if signed_at > when + timedelta(minutes=10):
+    if signed_at > when + CLOCK_SKEW:
         report.fail(
             "signer_trust",
             f"the payload claims to be signed in the future ({signed_at.isoformat()})",
@@ -190,9 +196,11 @@ def verify_offline(
         f"identifier {metadata.identifier} rebuilt with its check character",
         f"证照标识 {metadata.identifier} 已按校验规则重建",
     )
+    check_signing_time(metadata, signed_at, report)
     check_validity_period(metadata, when, report)
     check_status(metadata, status, report)
-    summary = SignerSummary("qr", "QR", signer.subject, algorithm.name, None, result.ok)
+    check_issuer_binding(metadata, [signer], report)
+    summary = SignerSummary("qr", "QR", signer.subject, algorithm.name, signed_at, result.ok)
     return report.build(metadata=metadata, signers=[summary], identifier=str(metadata.identifier))
 
 

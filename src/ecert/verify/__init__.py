@@ -20,6 +20,7 @@ from ecert.verify.content import (
     ATTACHMENT_NAME,
     check_issuer_binding,
     check_metadata,
+    check_signing_time,
     check_status,
     check_validity_period,
 )
@@ -121,6 +122,8 @@ def verify(
             package.entries[attachment.file_loc], dict(doc.doc_info.custom_datas), report
         )
         if metadata is not None:
+            for summary in signers:
+                check_signing_time(metadata, summary.signing_time, report, f"signature {summary.signature}")
             check_validity_period(metadata, when, report)
             check_status(metadata, status, report)
             check_issuer_binding(metadata, signer_certs, report)

@@ -7,19 +7,22 @@ says, never what unsigned parts of the package (or a caller) claim.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ecert.crypto.x509 import Certificate
 from ecert.errors import EcertError
 from ecert.metadata import CoreMetadata, elements
 from ecert.metadata.document import parse_certificate_xml
+from ecert.ofd.signatures import CHINA_STANDARD_TIME
 from ecert.verify.report import ReportBuilder
 from ecert.verify.status import StatusSource
 
 __all__ = [
     "ATTACHMENT_NAME",
+    "CLOCK_SKEW",
     "check_issuer_binding",
     "check_metadata",
+    "check_signing_time",
     "check_status",
     "check_validity_period",
 ]
@@ -76,9 +79,15 @@ def check_metadata(
     return metadata
 
 
+CLOCK_SKEW = timedelta(minutes=10)  # how far a claimed signing time may lie after the verification time
+
+
 def check_validity_period(metadata: CoreMetadata, at: datetime, report: ReportBuilder) -> None:
-    """The certificate's own validity period (有效期) at the verification time."""
-    day = at.date()
+    """The certificate's own validity period (有效期) at the verification time.
+
+    Its dates are days of the Chinese calendar (UTC+8): the instant ``at`` is read there, so the
+    verdict does not depend on the time zone the caller wrote it in."""
+    day = at.astimezone(CHINA_STANDARD_TIME).date()
     start, end = metadata.valid_from, metadata.valid_until
     if start is not None and day < start:
         report.fail(
@@ -103,6 +112,30 @@ def check_validity_period(metadata: CoreMetadata, at: datetime, report: ReportBu
             "validity_period",
             f"the certificate is valid on {day} (until {end})",
             f"证照在 {day} 有效（至 {end}）",
+        )
+
+
+def check_signing_time(
+    metadata: CoreMetadata, signing_time: datetime | None, report: ReportBuilder, subject: str | None = None
+) -> None:
+    """A certificate is signed on or after its issue date (发证日期, Chinese calendar).  A signature
+    dated earlier is backdated: the usual way to use a signer certificate after it expired."""
+    if signing_time is None:
+        return
+    day = signing_time.astimezone(CHINA_STANDARD_TIME).date()
+    if day < metadata.issue_date:
+        report.fail(
+            "signing_time",
+            f"signed on {day}, before the certificate's issue date {metadata.issue_date} (backdated?)",
+            f"签名日期 {day} 早于证照发证日期 {metadata.issue_date}（签名时间可能被倒签）",
+            subject,
+        )
+    else:
+        report.passed(
+            "signing_time",
+            f"signed on {day}, on or after the issue date {metadata.issue_date}",
+            f"签名日期 {day} 不早于发证日期 {metadata.issue_date}",
+            subject,
         )
 
 

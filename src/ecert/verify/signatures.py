@@ -30,6 +30,7 @@ from ecert.crypto.x509 import Certificate, load_certificate
 from ecert.errors import EcertError, InvalidSignature
 from ecert.ofd.ses import SesSignature
 from ecert.ofd.signatures import SignatureInfo
+from ecert.verify.content import CLOCK_SKEW
 from ecert.verify.report import ReportBuilder, SignerSummary
 
 __all__ = ["SignatureOutcome", "check_signature"]
@@ -72,6 +73,15 @@ def check_signature(
     else:
         signer, algorithm, when, carried = _check_sign(sig, trust, report, subject, claimed_time)
     at = when or claimed_time or fallback_time
+    if at > fallback_time + CLOCK_SKEW:
+        # judged at a time that has not come, a certificate could look valid that is not yet or
+        # no longer so; a genuine signature cannot come from the future
+        report.fail(
+            "signing_time",
+            f"the signature claims to be made in the future ({_fmt(at)})",
+            f"签名时间在未来（{_fmt(at)}）",
+            subject,
+        )
     trusted = _check_trust(signer, trust, report, subject, at, carried)
     summary = SignerSummary(
         signature=str(sig.id),
