@@ -903,11 +903,6 @@ def test_expired_seal_listed_as_sign_still_fails_seal() -> None:
     assert _failed(_verify(data)) == {"seal"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: verify/signatures.py _check_seal/_check_seal_validity never verify the seal maker's "
-    "signature over SES_SealInfo: a signer re-dates an expired seal (or invents one) and it passes",
-)
 def test_seal_redated_by_the_signer_fails_seal() -> None:
     """Attack: the signer re-makes its expired seal with a new validity period; the maker's signature
     over SES_SealInfo no longer verifies (here: a signature over other data)."""
@@ -916,11 +911,6 @@ def test_seal_redated_by_the_signer_fails_seal() -> None:
     assert "seal" in _failed(report)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: verify/signatures.py _check_seal does not check that the signer certificate is one "
-    "the seal lists (certListType 1: certificates, 2: digests): anyone trusted may use any seal",
-)
 def test_seal_used_by_a_signer_it_does_not_list_fails_seal() -> None:
     """Attack: another trusted department signs with the first department's seal."""
     report = _verify(_seal_file(users=[signer().certificate.der], by=_department_signer()))

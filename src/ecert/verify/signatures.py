@@ -23,12 +23,13 @@ from datetime import datetime
 
 from ecert.crypto import cms
 from ecert.crypto.algorithms import SignatureAlgorithm
+from ecert.crypto.digests import DigestAlgorithm
 from ecert.crypto.keys import PublicKey
 from ecert.crypto.sm2 import DEFAULT_UID, decode_der_signature
 from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate, load_certificate
 from ecert.errors import EcertError, InvalidSignature
-from ecert.ofd.ses import SesSignature
+from ecert.ofd.ses import SealInfo, SesSignature
 from ecert.ofd.signatures import SignatureInfo
 from ecert.verify.content import CLOCK_SKEW
 from ecert.verify.report import ReportBuilder, SignerSummary
@@ -69,7 +70,7 @@ def check_signature(
     if sig.type == "Seal" or _first_inner_tag(sig.signed_value) == 0x30:
         # tax-bureau e-invoices omit Type="Seal" although SignedValue is an SES_Signature:
         # the content decides (SES: SEQUENCE { SEQUENCE TBS_Sign ...}; CMS: SEQUENCE { OID ...})
-        signer, algorithm, when = _check_seal(sig, report, subject, claimed_time)
+        signer, algorithm, when = _check_seal_signature(sig, trust, report, subject, claimed_time)
     else:
         signer, algorithm, when, carried = _check_sign(sig, trust, report, subject, claimed_time)
     at = when or claimed_time or fallback_time
@@ -211,8 +212,8 @@ def _verifies(key: PublicKey, signature: bytes, data: bytes, algorithm: Signatur
 # --- Type="Seal" -------------------------------------------------------------------------------
 
 
-def _check_seal(
-    sig: SignatureInfo, report: ReportBuilder, subject: str, claimed: datetime | None
+def _check_seal_signature(
+    sig: SignatureInfo, trust: TrustStore, report: ReportBuilder, subject: str, claimed: datetime | None
 ) -> tuple[Certificate | None, str | None, datetime | None]:
     try:
         ses = SesSignature.parse(sig.signed_value)
@@ -269,15 +270,45 @@ def _check_seal(
                 f"电子签章（v{ses.version}）数据摘要一致，签名值验证通过，签章者：{signer.subject}",
                 subject,
             )
-    _check_seal_validity(ses, report, subject, when)
+    _check_seal(ses, signer, trust, report, subject, when)
     return signer, algorithm.name if algorithm else None, when
 
 
-def _check_seal_validity(
-    ses: SesSignature, report: ReportBuilder, subject: str, when: datetime | None
+def _check_seal(
+    ses: SesSignature,
+    signer: Certificate | None,
+    trust: TrustStore,
+    report: ReportBuilder,
+    subject: str,
+    when: datetime | None,
 ) -> None:
+    """The seal itself: made (signed) by its maker, lent to this signer, valid when used.
+
+    Its name, owner and validity dates mean something only under the maker's signature, and it
+    may be used only by the certificates it lists (GB/T 38540 certList)."""
     seal = ses.seal
     name = seal.name or seal.es_id
+    maker = _seal_maker(seal, report, subject, name)
+    if maker is None:
+        return
+    if not _seal_lists(seal, signer):
+        report.fail(
+            "seal",
+            f"seal {name!r} does not list the signer's certificate among those allowed to use it",
+            f"印章“{name}”的证书列表中没有签章者证书，签章者无权使用该印章",
+            subject,
+        )
+        return
+    at = when or ses.time_info
+    made_by_trusted = trust.validate(maker, at=at).ok if at is not None else False
+    if not made_by_trusted:
+        report.warn(
+            "seal_maker",
+            f"seal {name!r} was made by {maker.subject}, whose certificate does not chain to the trust "
+            "store: its name and dates are vouched for by the signer's trust alone",
+            f"印章“{name}”的制章者（{maker.subject}）证书不能追溯到信任锚，印章名称和有效期仅由签章者信任担保",
+            subject,
+        )
     if when is None:
         report.fail(
             "seal",
@@ -302,6 +333,45 @@ def _check_seal_validity(
         f"印章“{name}”在签章时间 {_fmt(when)} 有效",
         subject,
     )
+
+
+def _seal_maker(seal: SealInfo, report: ReportBuilder, subject: str, name: str) -> Certificate | None:
+    """The maker's certificate when its signature over SES_SealInfo verifies; else fail ``seal``."""
+    try:
+        maker = load_certificate(seal.maker_cert_der)
+        algorithm = SignatureAlgorithm.from_oid(seal.sign_alg_oid)
+    except EcertError as exc:
+        report.fail(
+            "seal", f"seal {name!r}: the maker's certificate or algorithm is unusable: {exc}",
+            f"印章“{name}”：制章者证书或签名算法不可用：{exc}", subject,
+        )
+        return None
+    if not _verifies(maker.public_key, seal.signed_value, seal.seal_tbs_der, algorithm):
+        report.fail(
+            "seal",
+            f"seal {name!r}: the maker's signature over the seal does not verify (the seal was altered "
+            "or made by someone else)",
+            f"印章“{name}”：制章者对印章的签名验证失败（印章被篡改或并非该制章者所制）",
+            subject,
+        )
+        return None
+    return maker
+
+
+def _seal_lists(seal: SealInfo, signer: Certificate | None) -> bool:
+    """Whether the seal's certList names ``signer`` (type 1: certificates; type 2: their digests)."""
+    if signer is None:
+        return False
+    if seal.cert_list_type == 1:
+        return signer.der in seal.certs
+    if seal.cert_list_type == 2:
+        for digest_type, value in seal.cert_digests:
+            try:
+                if DigestAlgorithm.from_name(digest_type).digest(signer.der) == value:
+                    return True
+            except EcertError:
+                continue  # an unknown or weak digest type names nobody
+    return False
 
 
 # --- trust ---------------------------------------------------------------------------------------
