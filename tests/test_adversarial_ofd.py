@@ -719,11 +719,6 @@ def test_other_department_signing_for_the_issuer_fails_issuer_binding() -> None:
     assert _failed(report) == {"issuer_binding"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: verify/content.py check_issuer_binding accepts the issuer's code from ANY signer; the "
-    "signature that protects the metadata attachment may belong to another department",
-)
 def test_issuer_signature_not_covering_the_metadata_fails_issuer_binding() -> None:
     """Attack: the issuer's signature covers one resource file only; the metadata (naming that issuer)
     is protected only by another department's signature."""

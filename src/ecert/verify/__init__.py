@@ -86,15 +86,18 @@ def verify(
     )
 
     signers: list[SignerSummary] = []
-    signer_certs: list[Certificate] = []
+    # (files an intact signature protects, its signer): the issuer binding asks only the signers
+    # whose signature protects the metadata, not any department that signed something in the file
+    protecting: list[tuple[frozenset[str], Certificate]] = []
     covered_ok: set[str] = set()
     for sig in signatures:
-        if _check_references(package, sig, report):
+        intact = _check_references(package, sig, report)
+        if intact:
             covered_ok.update(r.entry_name for r in sig.references)
         outcome = check_signature(sig, trust=trust, report=report, fallback_time=when)
         signers.append(outcome.summary)
-        if outcome.signer is not None:
-            signer_certs.append(outcome.signer)
+        if intact and outcome.signer is not None:
+            protecting.append((frozenset(r.entry_name for r in sig.references), outcome.signer))
     _check_coverage(package, report)
 
     metadata = None
@@ -126,7 +129,8 @@ def verify(
                 check_signing_time(metadata, summary.signing_time, report, f"signature {summary.signature}")
             check_validity_period(metadata, when, report)
             check_status(metadata, status, report)
-            check_issuer_binding(metadata, signer_certs, report)
+            binding = [cert for names, cert in protecting if attachment.file_loc in names]
+            check_issuer_binding(metadata, binding, report)
     return report.build(
         metadata=metadata,
         signers=signers,
