@@ -665,12 +665,6 @@ def test_signature_dated_after_the_verification_time_fails() -> None:
     assert "signing_time" in _failed(_verify(data, at=SIGNED_AT + timedelta(hours=1)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: verify/signatures.py _check_sign prefers SignatureDateTime over a disagreeing CMS "
-    "signingTime and only warns: the signer certificate is judged at the earlier claim although the "
-    "file's own signed attribute shows it had expired",
-)
 def test_cms_signing_time_showing_an_expired_signer_fails() -> None:
     """Attack: SignatureDateTime back-dated into the signer certificate's validity (same day as the
     issue date) while the CMS signingTime (also signed) records the real time, after it expired."""

@@ -67,13 +67,19 @@ def check_signature(
             "signing_time", f"signature date/time is unreadable: {exc}", f"签名时间无法解析：{exc}", subject
         )
     carried: tuple[Certificate, ...] = ()
+    claims: tuple[datetime, ...] = ()
     if sig.type == "Seal" or _first_inner_tag(sig.signed_value) == 0x30:
         # tax-bureau e-invoices omit Type="Seal" although SignedValue is an SES_Signature:
         # the content decides (SES: SEQUENCE { SEQUENCE TBS_Sign ...}; CMS: SEQUENCE { OID ...})
         signer, algorithm, when = _check_seal_signature(sig, trust, report, subject, claimed_time)
     else:
-        signer, algorithm, when, carried = _check_sign(sig, trust, report, subject, claimed_time)
-    at = when or claimed_time or fallback_time
+        signer, algorithm, claims, carried = _check_sign(sig, trust, report, subject, claimed_time)
+        when = claimed_time or (claims[-1] if claims else None)
+    # every signed claim of the signing time must hold: a signer backdating SignatureDateTime into
+    # its certificate's validity is caught by the CMS signingTime it also signed, and vice versa
+    signed_times = _times(when, claimed_time, *claims)
+    times = signed_times or (fallback_time,)
+    at = times[-1]
     if at > fallback_time + CLOCK_SKEW:
         # judged at a time that has not come, a certificate could look valid that is not yet or
         # no longer so; a genuine signature cannot come from the future
@@ -83,13 +89,13 @@ def check_signature(
             f"签名时间在未来（{_fmt(at)}）",
             subject,
         )
-    trusted = _check_trust(signer, trust, report, subject, at, carried)
+    trusted = _check_trust(signer, trust, report, subject, times, carried)
     summary = SignerSummary(
         signature=str(sig.id),
         kind="Seal" if sig.type == "Seal" or _first_inner_tag(sig.signed_value) == 0x30 else "Sign",
         subject=signer.subject if signer is not None else None,
         algorithm=algorithm,
-        signing_time=when or claimed_time,
+        signing_time=signed_times[0] if signed_times else None,  # the earliest claim (backdating check)
         trusted=trusted,
     )
     return SignatureOutcome(summary, signer, when or claimed_time)
@@ -100,7 +106,8 @@ def check_signature(
 
 def _check_sign(
     sig: SignatureInfo, trust: TrustStore, report: ReportBuilder, subject: str, claimed: datetime | None
-) -> tuple[Certificate | None, str | None, datetime | None, tuple[Certificate, ...]]:
+) -> tuple[Certificate | None, str | None, tuple[datetime, ...], tuple[Certificate, ...]]:
+    """(signer, algorithm name, every signed claim of the signing time, certificates the CMS carries)."""
     data, value = sig.signature_xml, sig.signed_value
     try:
         algorithm = SignatureAlgorithm.from_oid(sig.signature_method)
@@ -108,7 +115,7 @@ def _check_sign(
         report.fail(
             "signature_value", f"signature method refused: {exc}", f"签名算法不被接受：{exc}", subject
         )
-        return None, sig.signature_method, None, ()
+        return None, sig.signature_method, (), ()
     if _looks_like_cms(value):
         try:
             result = cms.verify_cms(value, data)
@@ -119,7 +126,7 @@ def _check_sign(
                 f"签名值（CMS）验证失败：{exc}",
                 subject,
             )
-            return None, algorithm.name, None, ()
+            return None, algorithm.name, (), ()
         signer = result.signer_certificate
         cms_alg = (
             SignatureAlgorithm.from_oid(result.signature_algorithm_oid)
@@ -133,7 +140,7 @@ def _check_sign(
                 f"SignatureMethod 与 CMS 签名算法不一致（{algorithm.oid} / {cms_alg.oid}）",
                 subject,
             )
-            return signer, algorithm.name, None, ()
+            return signer, algorithm.name, (), ()
         report.passed(
             "signature_value",
             f"CMS signature ({algorithm.name}) over Signature.xml verifies with the embedded "
@@ -145,11 +152,13 @@ def _check_sign(
         if when is not None and claimed is not None and abs((when - claimed).total_seconds()) > 300:
             report.warn(
                 "signing_time",
-                f"SignatureDateTime {_fmt(claimed)} differs from the CMS signing time {_fmt(when)}",
-                f"SignatureDateTime 与 CMS 签名时间不一致（{_fmt(claimed)} / {_fmt(when)}）",
+                f"SignatureDateTime {_fmt(claimed)} differs from the CMS signing time {_fmt(when)}; "
+                "the signer is judged at both",
+                f"SignatureDateTime 与 CMS 签名时间不一致（{_fmt(claimed)} / {_fmt(when)}），"
+                "签名者证书在两个时间均须有效",
                 subject,
             )
-        return signer, algorithm.name, claimed or when, tuple(result.certificates)
+        return signer, algorithm.name, _times(claimed, when), tuple(result.certificates)
     # bare DER SEQUENCE{r, s} (ofdrw): the certificate can only come from the trust store
     try:
         decode_der_signature(value)
@@ -160,7 +169,7 @@ def _check_sign(
             f"签名值既不是 CMS 也不是 DER 签名：{exc}",
             subject,
         )
-        return None, algorithm.name, None, ()
+        return None, algorithm.name, (), ()
     for cert in trust.anchors:
         if _verifies(cert.public_key, value, data, algorithm):
             report.passed(
@@ -170,14 +179,19 @@ def _check_sign(
                 f"签名值（{algorithm.name}）验证通过，使用受信任证书：{cert.subject}",
                 subject,
             )
-            return cert, algorithm.name, claimed, ()
+            return cert, algorithm.name, _times(claimed), ()
     report.fail(
         "signature_value",
         "the signature carries no certificate and no certificate in the trust store verifies it",
         "签名值未携带证书，信任库中也没有能验证它的证书",
         subject,
     )
-    return None, algorithm.name, claimed, ()
+    return None, algorithm.name, _times(claimed), ()
+
+
+def _times(*claims: datetime | None) -> tuple[datetime, ...]:
+    """The distinct signed claims of when a signature was made, earliest first."""
+    return tuple(sorted({t for t in claims if t is not None}))
 
 
 def _known(oid: str) -> bool:
@@ -382,7 +396,7 @@ def _check_trust(
     trust: TrustStore,
     report: ReportBuilder,
     subject: str,
-    at: datetime,
+    times: tuple[datetime, ...],
     carried: tuple[Certificate, ...] = (),
 ) -> bool:
     if signer is None:
@@ -390,12 +404,16 @@ def _check_trust(
             "signer_trust", "no signer certificate could be established", "无法确定签名者证书", subject
         )
         return False
-    result = trust.validate(signer, at=at, intermediates=carried)  # CMS may carry intermediate CAs
-    if result.ok:
+    for at in times:
+        result = trust.validate(signer, at=at, intermediates=carried)  # CMS may carry intermediate CAs
+        if not result.ok:
+            break
+    else:
+        shown = " and ".join(_fmt(t) for t in times)
         report.passed(
             "signer_trust",
-            f"the certificate of {signer.subject} chains to a trust anchor and was valid at {_fmt(at)}",
-            f"签名者证书（{signer.subject}）可追溯到信任锚，且在 {_fmt(at)} 有效",
+            f"the certificate of {signer.subject} chains to a trust anchor and was valid at {shown}",
+            f"签名者证书（{signer.subject}）可追溯到信任锚，且在 {shown} 有效",
             subject,
         )
         return True
