@@ -327,12 +327,6 @@ def test_reference_payload_is_never_valid_even_with_a_matching_or_other_file(
 # --- status lists -----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: StatusList.status_of (src/ecert/registry/statuslist.py) matches the id string exactly; the "
-    "spec allows listed ids with a wrong check character, and verify_offline rebuilds the identifier with "
-    "the correct one, so the listed revocation is missed and the QR verifies VALID",
-)
 def test_status_entry_with_a_wrong_check_character_still_revokes_the_qr() -> None:
     """Attack: the list names the revoked certificate as issued (wrong check char); the QR rebuilds it."""
     ident = draft().metadata.identifier

@@ -23,7 +23,7 @@ from ecert.crypto.algorithms import SignatureAlgorithm
 from ecert.crypto.signer import Signer
 from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate
-from ecert.errors import InputError, InvalidSignature, StaleStatusList, TrustError
+from ecert.errors import EcertError, InputError, InvalidSignature, StaleStatusList, TrustError
 from ecert.identifier import Identifier
 from ecert.registry.status import CertStatus, StatusEntry
 
@@ -36,6 +36,16 @@ _ENVELOPE_KEYS = frozenset({"format", "payload", "alg", "signature", "certificat
 _PAYLOAD_KEYS = frozenset({"format", "issuer", "issued_at", "next_update", "entries"})
 _ENTRY_KEYS = frozenset({"id", "status", "reason", "at", "replaced_by"})
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+
+
+def _lookup_key(identifier: str) -> str:
+    """An identifier without its check character (type, issuer, serial, version), or the text itself
+    when it is not an identifier at all."""
+    try:
+        ident = Identifier.parse(identifier, strict=False)
+    except EcertError:
+        return identifier
+    return f"{ident.type_code}.{ident.issuer_code}.{ident.serial}.{ident.version}"
 
 
 def _time(at: datetime) -> str:
@@ -76,7 +86,7 @@ class StatusList:
     knows_every_certificate = False  # a certificate it does not list is simply not listed
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_index", {e.identifier: e for e in self.entries})
+        object.__setattr__(self, "_index", {_lookup_key(e.identifier): e for e in self.entries})
 
     @classmethod
     def build(
@@ -122,7 +132,10 @@ class StatusList:
         return f"status list of {self.issuer or 'an unnamed issuer'} issued {_time(self.issued_at)}"
 
     def status_of(self, identifier: str) -> StatusEntry | None:
-        return self._index.get(identifier)
+        """The entry for ``identifier``, matched without its check character: lists may carry
+        identifiers issued by other systems with a wrong one (spec/statuslist.md), while a verifier
+        asks with the identifier as it rebuilt or read it."""
+        return self._index.get(_lookup_key(identifier))
 
     def payload(self, issuer: str | None = None) -> bytes:
         """The canonical payload bytes: what the signature covers."""
