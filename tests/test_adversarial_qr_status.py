@@ -401,15 +401,15 @@ def test_cli_untrusted_status_list_is_not_a_pass(tmp_path: Path) -> None:
     assert main([*args, "--status", str(path)]) == 2
 
 
-def test_limitation_list_without_next_update_never_goes_stale() -> None:
-    """LIMITATION (spec/statuslist.md §2, 'null: no promise'): a next_update=null list of 2026 is still
-    accepted in 2030 and its silence passes the status check; ecert applies no age limit of its own."""
+def test_list_without_next_update_goes_stale_after_the_readers_age_limit() -> None:
+    """A next_update=null list ('no promise', spec/statuslist.md) is refused once older than the
+    reader's max_age (7 days by default), so it cannot be replayed for years after a revocation."""
     old = StatusList.build([], issued_at=NOW, next_update=None).sign(signer())
-    later = NOW + timedelta(days=4 * 365)  # the signer certificate lasts 5 years
-    loaded = StatusList.load(old, trust=_trust(), at=later)
-    assert loaded.next_update is None
-    report = _verify(make_offline(draft().metadata, signer(), at=SIGNED_AT), at=later, status=loaded)
-    assert report.check("status")[0].outcome.value == "pass"
+    assert StatusList.load(old, trust=_trust(), at=NOW + timedelta(days=6)).next_update is None
+    with pytest.raises(StaleStatusList, match="promises no next update"):
+        StatusList.load(old, trust=_trust(), at=NOW + timedelta(days=4 * 365))
+    loaded = StatusList.load(old, trust=_trust(), at=NOW + timedelta(days=30), max_age=timedelta(days=31))
+    assert loaded.issued_at == NOW
 
 
 def test_limitation_replayed_list_from_before_the_revocation_is_accepted_until_next_update() -> None:

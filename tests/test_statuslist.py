@@ -152,7 +152,11 @@ def test_stale_list() -> None:
         StatusList.load(data, trust=trust_store(), at=WEEK + timedelta(seconds=1))
     assert isinstance(info.value, InputError) and info.value.next_update == WEEK
     no_promise = _signed([REVOKED], next_update=None)
-    assert StatusList.load(no_promise, trust=trust_store(), at=NOW + timedelta(days=300)).next_update is None
+    assert StatusList.load(no_promise, trust=trust_store(), at=NOW + timedelta(days=7)).next_update is None
+    with pytest.raises(StaleStatusList, match="no next update"):  # 7 days is the reader's default limit
+        StatusList.load(no_promise, trust=trust_store(), at=NOW + timedelta(days=7, seconds=1))
+    year = timedelta(days=365)
+    assert StatusList.load(no_promise, trust=trust_store(), at=NOW + timedelta(days=300), max_age=year)
     with pytest.raises(InputError, match="timezone"):
         StatusList.load(data, trust=trust_store(), at=NOW.replace(tzinfo=None))
 

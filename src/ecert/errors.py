@@ -236,11 +236,12 @@ class InvalidQRPayload(InputError):
 class StaleStatusList(InputError):
     """A status list's ``next_update`` has passed: a newer list exists or should; fetch it."""
 
-    def __init__(self, next_update: datetime, at: datetime) -> None:
+    def __init__(self, next_update: datetime, at: datetime, *, reason: str | None = None) -> None:
         self.next_update = next_update
         self.at = at
+        why = reason or f"its next update was due {_utc(next_update)}"
         super().__init__(
-            f"stale status list: its next update was due {_utc(next_update)}, before {_utc(at)}",
+            f"stale status list: {why} (checked at {_utc(at)})",
             where="next_update",
             expected="a list whose next_update is after the verification time",
         )

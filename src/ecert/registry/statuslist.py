@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ecert.crypto.algorithms import SignatureAlgorithm
@@ -35,6 +35,7 @@ MAX_CERTIFICATES = 8
 _ENVELOPE_KEYS = frozenset({"format", "payload", "alg", "signature", "certificates"})
 _PAYLOAD_KEYS = frozenset({"format", "issuer", "issued_at", "next_update", "entries"})
 _ENTRY_KEYS = frozenset({"id", "status", "reason", "at", "replaced_by"})
+DEFAULT_MAX_AGE = timedelta(days=7)  # for lists without next_update (spec/statuslist.md §4)
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 
@@ -173,13 +174,22 @@ class StatusList:
         return json.dumps(envelope, sort_keys=True, indent=1).encode("utf-8") + b"\n"
 
     @classmethod
-    def load(cls, data: bytes, *, trust: TrustStore, at: datetime | None = None) -> StatusList:
+    def load(
+        cls,
+        data: bytes,
+        *,
+        trust: TrustStore,
+        at: datetime | None = None,
+        max_age: timedelta = DEFAULT_MAX_AGE,
+    ) -> StatusList:
         """Verify and read a signed list.
 
         Raises :class:`InputError` for malformed input, :class:`InvalidSignature` when the
         signature does not cover the payload (tampering, a swapped signature), :class:`TrustError`
         when the signer certificate does not chain to ``trust`` at ``at``, and
-        :class:`StaleStatusList` when ``next_update`` has passed at ``at`` (default: now).
+        :class:`StaleStatusList` when ``next_update`` has passed at ``at`` (default: now), or when
+        a list that promises no next update is older than ``max_age`` (default 7 days): a list that
+        never went stale could be replayed for ever after a revocation.
         """
         when = datetime.now(UTC) if at is None else at
         if when.tzinfo is None:
@@ -201,6 +211,9 @@ class StatusList:
         parsed = _read_payload(payload)
         if parsed.next_update is not None and when > parsed.next_update:
             raise StaleStatusList(parsed.next_update, when)
+        if parsed.next_update is None and when > parsed.issued_at + max_age:
+            reason = f"it promises no next update and is older than the reader's limit of {max_age}"
+            raise StaleStatusList(parsed.issued_at + max_age, when, reason=reason)
         return cls(parsed.issuer, parsed.issued_at, parsed.next_update, parsed.entries, signer)
 
 
