@@ -519,12 +519,6 @@ def test_registry_imported_serial_never_handed_out_again(tmp_path: Path) -> None
         assert second != "2026000002"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (liveness, not a duplicate): SQLiteRegistry.allocate_serial (src/ecert/registry/sqlite.py) "
-    "rolls back on the serials-table collision, so the counter never passes a serial an imported "
-    "certificate already uses: every later allocation of that type/issuer/period (every batch row) fails",
-)
 def test_registry_allocation_skips_a_serial_taken_by_an_imported_certificate(tmp_path: Path) -> None:
     """Attack: import a legacy certificate whose serial lies ahead of the counter, then keep issuing."""
     with SQLiteRegistry.open(tmp_path / "reg.db") as reg:
@@ -534,12 +528,6 @@ def test_registry_allocation_skips_a_serial_taken_by_an_imported_certificate(tmp
         assert "2026000002" not in serials and len(set(serials)) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (liveness, not a duplicate): allocate_serial upper-cases the period for the serial but keys "
-    "the counter on the period as given, so periods 'q' and 'Q' share serials but not a counter and "
-    "'Q' is stuck on a serial 'q' already took",
-)
 def test_registry_period_spelt_in_two_cases_shares_one_counter(tmp_path: Path) -> None:
     """Attack: allocate with period 'q', then 'Q' (the same serial prefix)."""
     with SQLiteRegistry.open(tmp_path / "reg.db") as reg:
@@ -548,13 +536,6 @@ def test_registry_period_spelt_in_two_cases_shares_one_counter(tmp_path: Path) -
         assert a != b
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the registry's issuer_code column is the identifier's issuer part (sqlite.py _insert), so "
-    "non_valid/export_status_list(issuer_code=<the department's code>) and 'ecert registry status-list "
-    "--issuer' leave out revoked certificates whose identifier carries a division code (340100): the "
-    "department's own list then says 'not listed' and the revoked QR verifies VALID",
-)
 def test_registry_export_for_a_department_lists_its_revocations_whatever_the_identifier_issuer_part(
     tmp_path: Path,
 ) -> None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from ecert.cli import main
 from ecert.errors import InputError, RegistryError
 from ecert.identifier import Identifier
 from ecert.metadata import CoreMetadata
+from ecert.metadata.jsonform import to_json
 from ecert.registry import CertStatus, SQLiteRegistry, from_profile_code, profile_code
 
 TYPE = "11100000000013338W001"
@@ -109,6 +112,55 @@ def test_serial_space_exhaustion_and_prefix_collision(reg: SQLiteRegistry) -> No
         reg.allocate_serial(TYPE, ISSUER, period="P2", prefix="Z")
 
 
+def test_allocation_skips_serials_taken_by_imported_certificates(reg: SQLiteRegistry) -> None:
+    """Imported certificates ahead of the counter are stepped over, in one allocation, never handed out."""
+    taken = {"2026000002", "2026000003", "2026000004", "2026000007", "20260000051"}  # the last: another shape
+    for serial in taken:
+        reg.record_issued(metadata(serial), package_digest="00", signer="s", issued_at=NOW)
+    got = [reg.allocate_serial(TYPE, ISSUER, period="2026") for _ in range(5)]
+    assert got == ["2026000001", "2026000005", "2026000006", "2026000008", "2026000009"]
+    states = reg.serial_states(TYPE, ISSUER)
+    assert all(states[s] == "issued" for s in taken) and all(states[s] == "allocated" for s in got)
+
+
+def test_allocation_skipping_to_the_end_of_the_width_is_exhaustion(reg: SQLiteRegistry) -> None:
+    for serial in ("A8", "A9"):
+        reg.record_issued(metadata(serial), package_digest="00", signer="s", issued_at=NOW)
+    assert [reg.allocate_serial(TYPE, ISSUER, period="a", width=2) for _ in range(7)][-1] == "A7"
+    with pytest.raises(RegistryError, match="exhausted"):
+        reg.allocate_serial(TYPE, ISSUER, period="A", width=2)
+    assert reg.serial_states(TYPE, ISSUER)["A8"] == "issued"  # the failed allocation wrote nothing
+
+
+def test_periods_are_case_insensitive_and_validated(reg: SQLiteRegistry) -> None:
+    assert reg.allocate_serial(TYPE, ISSUER, period="q", width=4) == "Q001"
+    assert reg.allocate_serial(TYPE, ISSUER, period="Q", width=4) == "Q002"
+    assert reg.allocate_serial(TYPE, ISSUER, period="2026q1", prefix="x", width=4) == "X001"
+    assert reg.allocate_serial(TYPE, ISSUER, period="2026Q1", prefix="X", width=4) == "X002"
+    for bad in ("ß", "ﬁ", "ı", "\udcff", "A" * 65, None, 2026):  # "ß".upper() == "SS": checked before upper()
+        with pytest.raises(InputError) as info:
+            reg.allocate_serial(TYPE, ISSUER, period=bad)  # type: ignore[arg-type]
+        assert info.value.where == "period"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "where"),
+    [
+        ({"prefix": "ß"}, "prefix"),
+        ({"prefix": 5}, "prefix"),
+        ({"width": "10"}, "width"),
+        ({"width": 9.5}, "width"),
+        ({"width": True}, "width"),
+    ],
+)
+def test_bad_serial_argument_types_are_refused(
+    reg: SQLiteRegistry, kwargs: dict[str, object], where: str
+) -> None:
+    with pytest.raises(InputError) as info:
+        reg.allocate_serial(TYPE, ISSUER, **kwargs)  # type: ignore[arg-type]
+    assert info.value.where == where
+
+
 def test_gaps_explicit_and_reconciled(reg: SQLiteRegistry) -> None:
     a, b, c = (reg.allocate_serial(TYPE, ISSUER, period="2026") for _ in range(3))
     reg.record_issued(metadata(b), package_digest="00", signer="s", issued_at=NOW)
@@ -198,6 +250,28 @@ def test_queries_by_each_criterion(reg: SQLiteRegistry) -> None:
     assert ids(status=CertStatus.REVOKED) == {c}
     assert ids(status=CertStatus.VALID, holder_code=HOLDER, type_code=TYPE, issuer_code=ISSUER) == {a}
     assert ids(holder_code="nobody") == set()
+
+
+def division_metadata(serial: str, division: str = "340100") -> CoreMetadata:
+    """Issued by ISSUER, but the identifier's issuer part is a division code."""
+    md = metadata(serial)
+    return dataclasses.replace(md, identifier=Identifier.build(TYPE, division, serial))
+
+
+def test_issuer_filters_mean_the_issuing_authority(reg: SQLiteRegistry) -> None:
+    """find/non_valid(issuer_code=) match metadata.issuer_code, not the identifier's issuer part."""
+    serial = reg.allocate_serial(TYPE, "340100", period="2026")
+    division = reg.record_issued(division_metadata(serial), package_digest="00", signer="s", issued_at=NOW)
+    assert Identifier.parse(division.identifier).issuer_code == "340100"
+    other = issue(reg, issuer=OTHER_ISSUER)
+    reg.revoke(division.identifier, reason="吊销", by="clerk", at=NOW)
+    reg.revoke(other, reason="吊销", by="clerk", at=NOW)
+    assert {r.identifier for r in reg.find(issuer_code=ISSUER)} == {division.identifier}
+    assert reg.find(issuer_code="340100") == ()
+    assert [e.identifier for e in reg.non_valid(issuer_code=ISSUER)] == [division.identifier]
+    assert [e.identifier for e in reg.non_valid(issuer_code=OTHER_ISSUER)] == [other]
+    assert reg.non_valid(issuer_code="340100") == ()
+    assert reg.serial_states(TYPE, "340100") == {serial: "issued"}  # serials stay per identifier part
     assert len(reg.find(limit=2)) == 2
     with pytest.raises(InputError):
         reg.find(limit=0)
@@ -324,7 +398,7 @@ def test_schema_version_wal_and_foreign_keys(tmp_path: Path) -> None:
     SQLiteRegistry.open(path).close()
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == 2
+    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == 3
     db.execute("UPDATE schema_version SET version=99")
     db.commit()
     db.close()
@@ -334,6 +408,174 @@ def test_schema_version_wal_and_foreign_keys(tmp_path: Path) -> None:
         ident = issue(reg)
         with pytest.raises(RegistryError, match="FOREIGN KEY"), reg._write() as conn:
             conn.execute("UPDATE certificates SET replaced_by='nothing' WHERE identifier=?", (ident,))
+
+
+_SCHEMA_2 = (  # as ecert wrote it before schema 3 (certificates.authority_code), for the migration test
+    "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+    """CREATE TABLE counters (
+        type_code TEXT NOT NULL, issuer_code TEXT NOT NULL, period TEXT NOT NULL, next INTEGER NOT NULL,
+        PRIMARY KEY (type_code, issuer_code, period))""",
+    """CREATE TABLE serials (
+        type_code TEXT NOT NULL, issuer_code TEXT NOT NULL, serial TEXT NOT NULL, period TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('allocated', 'issued', 'gap')),
+        allocated_at TEXT NOT NULL, closed_at TEXT, note TEXT,
+        PRIMARY KEY (type_code, issuer_code, serial))""",
+    "CREATE INDEX serials_open ON serials (state, allocated_at)",
+    """CREATE TABLE certificates (
+        identifier TEXT PRIMARY KEY, type_code TEXT NOT NULL, issuer_code TEXT NOT NULL,
+        serial TEXT NOT NULL, version INTEGER NOT NULL, holder_code TEXT NOT NULL, issue_date TEXT NOT NULL,
+        metadata TEXT NOT NULL, package_digest TEXT NOT NULL, signer TEXT NOT NULL, issued_at TEXT NOT NULL,
+        file_path TEXT, source_key TEXT UNIQUE,
+        status TEXT NOT NULL CHECK (status IN ('valid', 'suspended', 'revoked', 'cancelled', 'replaced')),
+        status_reason TEXT, status_changed_at TEXT NOT NULL, status_changed_by TEXT,
+        replaced_by TEXT REFERENCES certificates (identifier),
+        UNIQUE (type_code, issuer_code, serial, version),
+        FOREIGN KEY (type_code, issuer_code, serial) REFERENCES serials (type_code, issuer_code, serial))""",
+    "CREATE INDEX certificates_holder ON certificates (holder_code)",
+    "CREATE INDEX certificates_issue_date ON certificates (issue_date)",
+    "CREATE INDEX certificates_status ON certificates (status)",
+    """CREATE TABLE history (
+        id INTEGER PRIMARY KEY, identifier TEXT NOT NULL REFERENCES certificates (identifier),
+        status TEXT NOT NULL, reason TEXT, changed_by TEXT, changed_at TEXT NOT NULL)""",
+    "CREATE INDEX history_identifier ON history (identifier)",
+)
+
+
+def _schema_2_file(path: Path) -> tuple[str, str]:
+    """A schema-2 registry as the old code left it: a revoked division-code certificate, 'q'/'Q' counters."""
+    db = sqlite3.connect(path)
+    for statement in _SCHEMA_2:
+        db.execute(statement)
+    db.execute("INSERT INTO schema_version VALUES (2)")
+    t = NOW.isoformat(timespec="microseconds")
+    division, plain = division_metadata("2026000001"), metadata("Q002")
+    for md, period, status in ((division, "2026", "revoked"), (plain, "Q", "valid")):
+        ident = md.identifier
+        key = (ident.type_code, ident.issuer_code, ident.serial)
+        db.execute("INSERT INTO serials VALUES (?, ?, ?, ?, 'issued', ?, ?, NULL)", (*key, period, t, t))
+        db.execute(
+            "INSERT INTO certificates VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (str(ident), *key, 1, md.holder_code, md.issue_date.isoformat(), to_json(md), "00", "s", t,
+             None, None, status, None, t, "clerk", None),
+        )  # fmt: skip
+        db.execute("INSERT INTO history VALUES (NULL, ?, 'valid', 'issued', 's', ?)", (str(ident), t))
+    db.execute("INSERT INTO serials VALUES (?, ?, 'Q001', 'q', 'gap', ?, ?, 'x')", (TYPE, ISSUER, t, t))
+    db.executemany(
+        "INSERT INTO counters VALUES (?, ?, ?, ?)",
+        [(TYPE, "340100", "2026", 2), (TYPE, ISSUER, "q", 2), (TYPE, ISSUER, "Q", 3)],
+    )
+    db.commit()
+    db.close()
+    return str(division.identifier), str(plain.identifier)
+
+
+def test_a_schema_2_file_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    division, plain = _schema_2_file(path)
+    with SQLiteRegistry.open(path, create=False) as reg:
+        assert {r.identifier for r in reg.find(issuer_code=ISSUER)} == {division, plain}
+        assert [e.identifier for e in reg.non_valid(issuer_code=ISSUER)] == [division]
+        assert reg.get(division).status is CertStatus.REVOKED and len(reg.history(division)) == 1
+        assert reg.allocate_serial(TYPE, ISSUER, period="q", width=4) == "Q003"  # counters merged
+        assert reg.allocate_serial(TYPE, "340100", period="2026") == "2026000002"
+        serial = reg.allocate_serial(TYPE, ISSUER, period="2026")
+        reg.record_issued(metadata(serial), package_digest="00", signer="s", issued_at=NOW)
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == 3
+    assert db.execute(
+        "SELECT period, next FROM counters WHERE issuer_code=? ORDER BY period", (ISSUER,)
+    ).fetchall() == [
+        ("2026", 2),
+        ("Q", 4),
+    ]
+    assert db.execute("SELECT count(*) FROM serials WHERE period='q'").fetchone()[0] == 0
+    db.close()
+    SQLiteRegistry.open(path).close()  # a second open finds schema 3 and changes nothing
+
+
+def test_a_failed_migration_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    _schema_2_file(path)
+    db = sqlite3.connect(path)
+    db.execute("CREATE INDEX certificates_authority ON certificates (issuer_code)")  # the name is taken
+    db.commit()
+    db.close()
+    with pytest.raises(RegistryError, match="certificates_authority"):
+        SQLiteRegistry.open(path)
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == 2
+    assert "authority_code" not in {r[1] for r in db.execute("PRAGMA table_info(certificates)")}
+    db.close()
+
+
+S = "\udcff"  # a lone surrogate: what Python makes of a byte that is not UTF-8 (surrogateescape)
+
+
+@pytest.mark.parametrize(
+    ("call", "where"),
+    [
+        (lambda r: r.find(status="bogus"), "status"),
+        (lambda r: r.set_status("x", "bogus", reason="r", by="b", at=NOW), "status"),  # type: ignore[arg-type]
+        (lambda r: r.find(limit=10**30), "limit"),
+        (lambda r: r.find(limit=True), "limit"),
+        (lambda r: r.get(S), "identifier"),
+        (lambda r: r.get(5), "identifier"),
+        (lambda r: r.status_of(S), "identifier"),
+        (lambda r: r.history(S), "identifier"),
+        (lambda r: r.find_by_source_key(S), "source_key"),
+        (lambda r: r.find(holder_code=S), "holder_code"),
+        (lambda r: r.find(issuer_code=S), "issuer_code"),
+        (lambda r: r.find(type_code=1), "type_code"),
+        (lambda r: r.non_valid(issuer_code=S), "issuer_code"),
+        (lambda r: r.revoke(S, reason="r", by="b", at=NOW), "identifier"),
+        (lambda r: r.revoke("x", reason=S, by="b", at=NOW), "reason"),
+        (lambda r: r.set_status(S, CertStatus.REVOKED, reason="r", by="b", at=NOW), "identifier"),
+        (lambda r: r.serial_states(S, ISSUER), "type_code"),
+        (lambda r: r.gaps(TYPE, S), "issuer_code"),
+        (lambda r: r.record_gap(TYPE, ISSUER, S, "r"), "serial"),
+        (lambda r: r.reconcile(datetime.min.replace(tzinfo=timezone(timedelta(hours=8)))), "older_than"),
+        (lambda r: r.record_issued("md", package_digest="00", signer="s", issued_at=NOW), "metadata"),
+        (
+            lambda r: r.record_issued(
+                metadata("1"), package_digest="00", signer="s", issued_at=NOW, file_path=S
+            ),
+            "file_path",
+        ),
+    ],
+)
+def test_bad_arguments_are_input_errors_naming_the_argument(
+    reg: SQLiteRegistry, call: Callable[[SQLiteRegistry], object], where: str
+) -> None:
+    """Never a bare ValueError, OverflowError, UnicodeEncodeError or sqlite3 error (found by a fuzzer)."""
+    with pytest.raises(InputError) as info:
+        call(reg)
+    assert info.value.where == where
+    assert reg.find() == ()  # nothing was written
+
+
+@pytest.mark.parametrize("path", ["a\x00b", b"r.db", 5, ""])
+def test_unusable_paths_are_refused(path: object) -> None:
+    with pytest.raises(InputError, match="registry path"):
+        SQLiteRegistry.open(path)  # type: ignore[arg-type]
+
+
+def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "r.db")
+    assert main(["registry", "init", "--registry", db]) == 0
+    for argv in (
+        ["show", S],
+        ["find", "--limit", str(10**30)],
+        ["find", "--issuer", S],
+        ["revoke", S, "--reason", "r"],
+        ["suspend", "x", "--reason", "r", "--by", S],
+    ):
+        capsys.readouterr()
+        assert main(["registry", *argv, "--registry", db]) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("ecert: error: ") and err.count("\n") == 1, err
+    odd = tmp_path / "\udcffr.db"  # a file name with a byte that is not UTF-8 prints escaped
+    assert main(["registry", "init", "--registry", str(odd)]) == 0
+    assert "\\xffr.db: registry ready" in capsys.readouterr().out
 
 
 def test_foreign_files_are_refused(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -82,7 +83,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q = action("find", "issued certificates by holder, type, issuer, issue date, status")
     q.add_argument("--holder", metavar="CODE", help="holder code (USCC, citizen ID number...)")
     q.add_argument("--type", metavar="CODE", help="certificate type code (21 characters)")
-    q.add_argument("--issuer", metavar="CODE", help="issuer code (USCC)")
+    q.add_argument(
+        "--issuer", metavar="CODE", help="the issuing authority's code (USCC, not the identifier's part)"
+    )
     q.add_argument(
         "--from", dest="date_from", type=date.fromisoformat, metavar="DATE", help="issued on or after"
     )
@@ -106,7 +109,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.add_argument(
         "--next-update-days", type=int, default=7, metavar="N", help="default 7; 0: no next update"
     )
-    q.add_argument("--issuer", metavar="CODE", help="only certificates of this issuer code")
+    q.add_argument(
+        "--issuer",
+        metavar="CODE",
+        help="only certificates this authority issued (its USCC, whatever the identifiers' issuer part)",
+    )
     q.set_defaults(handler=_status_list)
 
 
@@ -120,11 +127,16 @@ def _open(path: Path) -> SQLiteRegistry:
     return SQLiteRegistry.open(path, create=False)
 
 
+def _shown(path: Path) -> str:
+    """A path any terminal can print: bytes that are not UTF-8 (lone surrogates in Python) as escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def _init(args: argparse.Namespace) -> int:
     from ecert.registry import SQLiteRegistry
 
     SQLiteRegistry.open(args.registry).close()
-    print(f"{args.registry}: registry ready")
+    print(f"{_shown(args.registry)}: registry ready")
     return EXIT_OK
 
 
@@ -232,7 +244,6 @@ def _status_list(args: argparse.Namespace) -> int:
         count = len(reg.non_valid(issuer_code=args.issuer))
         data = reg.export_status_list(signer, issued_at=now, next_update=due, issuer_code=args.issuer)
     args.out.write_bytes(data)
-    print(
-        f"{args.out}: {count} entries, next update {'none' if due is None else f'{due:%Y-%m-%d %H:%M} UTC'}"
-    )
+    when = "none" if due is None else f"{due:%Y-%m-%d %H:%M} UTC"
+    print(f"{_shown(args.out)}: {count} entries, next update {when}")
     return EXIT_OK

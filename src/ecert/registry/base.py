@@ -144,4 +144,10 @@ class Registry(StatusSource, Protocol):
 
     def history(self, identifier: str) -> tuple[HistoryEntry, ...]: ...
 
-    def non_valid(self, *, issuer_code: str | None = None) -> tuple[StatusEntry, ...]: ...
+    def non_valid(self, *, issuer_code: str | None = None) -> tuple[StatusEntry, ...]:
+        """Every non-valid certificate; with ``issuer_code``, those of that issuing authority.
+
+        The authority is ``metadata.issuer_code`` (as in ``find(issuer_code=)``), not the
+        identifier's issuer part, which may be a division code (``allocate_serial`` takes that one).
+        """
+        ...

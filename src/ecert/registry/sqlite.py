@@ -6,10 +6,16 @@ A serial is recorded as ``allocated`` when it is handed out, before the certific
 ``record_issued`` marks it ``issued``.  A crash in between leaves an open allocation that
 :meth:`SQLiteRegistry.reconcile` turns into a recorded gap: serials are never handed out twice,
 and every gap is accounted for.  Open one registry per process (connections cannot cross a fork).
+
+Two issuer codes: a certificate's identifier carries an issuer part (the department's USCC or a
+division code such as ``340100``), which with the type code names the serial space; the issuing
+authority is ``metadata.issuer_code``, kept in ``authority_code``.  "Issuer" in queries and status
+lists means the authority, since that is whose certificates a department lists and signs for.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -30,11 +36,12 @@ from ecert.registry.statuslist import StatusList
 
 __all__ = ["SQLiteRegistry"]
 
-_ALNUM = re.compile(r"[0-9A-Z]*")
+_ALNUM = re.compile(r"[0-9A-Za-z]{0,64}", re.ASCII)  # checked before upper-casing ("ß".upper() is "SS")
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _HEX = re.compile(r"[0-9a-f]+")
+_MAX_INT = 2**63 - 1  # SQLite integers are 64-bit
 
-
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 2 -> 3: certificates.authority_code; periods upper-cased (see _migrate_2_to_3)
 _SCHEMA = (
     "CREATE TABLE schema_version (version INTEGER NOT NULL)",
     """CREATE TABLE counters (
@@ -53,10 +60,11 @@ _SCHEMA = (
         file_path TEXT, source_key TEXT UNIQUE,
         status TEXT NOT NULL CHECK (status IN ('valid', 'suspended', 'revoked', 'cancelled', 'replaced')),
         status_reason TEXT, status_changed_at TEXT NOT NULL, status_changed_by TEXT,
-        replaced_by TEXT REFERENCES certificates (identifier),
+        replaced_by TEXT REFERENCES certificates (identifier), authority_code TEXT NOT NULL,
         UNIQUE (type_code, issuer_code, serial, version),
         FOREIGN KEY (type_code, issuer_code, serial) REFERENCES serials (type_code, issuer_code, serial))""",
     "CREATE INDEX certificates_holder ON certificates (holder_code)",
+    "CREATE INDEX certificates_authority ON certificates (authority_code)",
     "CREATE INDEX certificates_issue_date ON certificates (issue_date)",
     "CREATE INDEX certificates_status ON certificates (status)",
     """CREATE TABLE history (
@@ -67,7 +75,11 @@ _SCHEMA = (
 
 
 def _prepare(db: sqlite3.Connection, path: str) -> None:
-    """Set the connection up (WAL, busy timeout, foreign keys) and create the schema once."""
+    """Set the connection up (WAL, busy timeout, foreign keys), create the schema once, migrate old files.
+
+    Creation and migration run in one IMMEDIATE transaction, so concurrent opens of an old file
+    migrate it once, and a failed migration leaves the file as it was.
+    """
     try:
         db.execute("PRAGMA busy_timeout=30000")
         db.execute("PRAGMA journal_mode=WAL")  # stays "memory" for ":memory:"; WAL persists in the file
@@ -83,6 +95,10 @@ def _prepare(db: sqlite3.Connection, path: str) -> None:
                     db.execute(statement)
                 db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
             row = db.execute("SELECT version FROM schema_version").fetchone()
+            if row is not None and row[0] == 2:
+                _migrate_2_to_3(db)
+                db.execute("UPDATE schema_version SET version=3")
+                row = (3,)
         except BaseException:
             _rollback(db)
             raise
@@ -95,6 +111,42 @@ def _prepare(db: sqlite3.Connection, path: str) -> None:
         )
 
 
+def _migrate_2_to_3(db: sqlite3.Connection) -> None:
+    """Schema 2 filtered "issuer" on the identifier's issuer part and keyed counters on the period as given.
+
+    Adds ``authority_code`` (from each stored metadata) and upper-cases periods, merging counters
+    that differed only in case (keeping the highest, so no serial is handed out again).
+    """
+    db.execute("ALTER TABLE certificates ADD COLUMN authority_code TEXT NOT NULL DEFAULT ''")
+    rows = db.execute("SELECT identifier, issuer_code, metadata FROM certificates").fetchall()
+    for identifier, issuer_part, stored in rows:
+        db.execute(
+            "UPDATE certificates SET authority_code=? WHERE identifier=?",
+            (_stored_authority(stored) or issuer_part, identifier),
+        )
+    db.execute("CREATE INDEX certificates_authority ON certificates (authority_code)")
+    db.execute("UPDATE serials SET period=upper(period) WHERE period != upper(period)")
+    merged: dict[tuple[str, str, str], int] = {}
+    for type_code, issuer_code, period, following in db.execute("SELECT * FROM counters").fetchall():
+        key = (type_code, issuer_code, period.upper())
+        merged[key] = max(merged.get(key, 0), following)
+    db.execute("DELETE FROM counters")
+    db.executemany("INSERT INTO counters VALUES (?, ?, ?, ?)", [(*k, v) for k, v in merged.items()])
+
+
+def _stored_authority(stored: str) -> str | None:
+    """The issuer code of stored metadata; None if unreadable (the row keeps its identifier's part)."""
+    try:
+        return from_json(stored, strict=False).issuer_code
+    except EcertError:
+        pass
+    try:
+        value = json.loads(stored).get("issuer_code")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and value else None
+
+
 def _rollback(db: sqlite3.Connection) -> None:
     """Roll back if a transaction is still open (SQLite rolls back by itself after some errors)."""
     if db.in_transaction:
@@ -103,15 +155,61 @@ def _rollback(db: sqlite3.Connection) -> None:
 
 def _ts(at: datetime, what: str) -> str:
     """Times are stored as UTC ISO 8601 with microseconds, so that text order is time order."""
-    if not isinstance(at, datetime) or at.tzinfo is None:
+    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
         raise InputError("time must be a timezone-aware datetime", where=what, value=at)
-    return at.astimezone(UTC).isoformat(timespec="microseconds")
+    try:
+        return at.astimezone(UTC).isoformat(timespec="microseconds")
+    except OverflowError:
+        raise InputError("time is out of range in UTC", where=what, value=at) from None
 
 
-def _text(value: str, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InputError("must not be empty", where=what, value=value)
+def _str(value: object, what: str) -> str:
+    """Text as SQLite can store it: a str encodable as UTF-8 (no lone surrogates from undecodable bytes)."""
+    if not isinstance(value, str):
+        raise InputError("must be text", where=what, value=value, expected="a str")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(
+            f"character {value[exc.start]!r} at position {exc.start + 1} is a lone surrogate "
+            "(from bytes that were not UTF-8?)",
+            where=what,
+            value=value,
+            expected="text encodable as UTF-8",
+        ) from None
     return value
+
+
+def _opt(value: object, what: str) -> str | None:
+    return None if value is None else _str(value, what)
+
+
+def _text(value: object, what: str) -> str:
+    text = _str(value, what)
+    if not text.strip():
+        raise InputError("must not be empty", where=what, value=value)
+    return text
+
+
+def _status(value: object, what: str) -> CertStatus:
+    """A CertStatus, or its value as text ("revoked")."""
+    if isinstance(value, CertStatus):
+        return value
+    try:
+        return CertStatus(value)
+    except (ValueError, TypeError):
+        expected = ", ".join(s.value for s in CertStatus)
+        raise InputError("unknown status", where=what, value=value, expected=expected) from None
+
+
+def _period(value: object) -> str:
+    """Periods are ASCII letters and digits (at most 64), case-insensitive: "q" and "Q" are one period."""
+    if not isinstance(value, str) or not _ALNUM.fullmatch(value):
+        expected = "at most 64 ASCII letters and digits, e.g. 2026 or 2026Q1"
+        raise InputError(
+            "period must be ASCII letters and digits", where="period", value=value, expected=expected
+        )
+    return value.upper()
 
 
 class SQLiteRegistry:
@@ -128,14 +226,19 @@ class SQLiteRegistry:
     @classmethod
     def open(cls, path: str | Path, *, create: bool = True) -> SQLiteRegistry:
         """Open (and with ``create``, create) the registry at ``path``; one per process."""
-        if not create and not Path(path).is_file():
-            raise RegistryError(f"no registry at {path}")
+        name = os.fspath(path) if isinstance(path, os.PathLike) else path
+        if not isinstance(name, str) or not name or "\x00" in name:
+            raise InputError(
+                "not a usable registry path", where="path", value=path, expected="a str or Path without NUL"
+            )
+        if not create and not Path(name).is_file():
+            raise RegistryError(f"no registry at {name}")
         try:
-            db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise RegistryError(f"cannot open registry {path}: {exc}") from None
+            db = sqlite3.connect(name, timeout=30.0, isolation_level=None)
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: a name the file system cannot take
+            raise RegistryError(f"cannot open registry {name!r}: {exc}") from None
         try:
-            _prepare(db, str(path))
+            _prepare(db, name)
         except BaseException:
             db.close()
             raise
@@ -172,6 +275,9 @@ class SQLiteRegistry:
         except sqlite3.Error as exc:
             _rollback(db)
             raise RegistryError(f"{self.describe()}: {exc}") from None
+        except (UnicodeEncodeError, OverflowError) as exc:  # a value the checks above let through
+            _rollback(db)
+            raise InputError(f"a value cannot be stored: {exc}", where=self.describe()) from None
         except BaseException:
             _rollback(db)
             raise
@@ -186,6 +292,8 @@ class SQLiteRegistry:
             return self._db.execute(sql, tuple(args)).fetchall()
         except sqlite3.Error as exc:
             raise RegistryError(f"{self.describe()}: {exc}") from None
+        except (UnicodeEncodeError, OverflowError) as exc:
+            raise InputError(f"a value cannot be looked up: {exc}", where=self.describe()) from None
 
     # --- serials --------------------------------------------------------------------------------
 
@@ -200,18 +308,26 @@ class SQLiteRegistry:
     ) -> str:
         """The next serial for (type, issuer, period), recorded as allocated; unique across processes.
 
-        The serial is ``prefix`` (default: the period) followed by the counter zero-padded to
-        ``width`` characters in all, e.g. ``2026000001``.  Counters run per period, so a new year
-        starts at 1; a prefix must keep periods apart (the serials table refuses a repeat).
+        ``issuer_code`` is the identifier's issuer part (a USCC or a division code): with the type it
+        names the serial space.  The serial is ``prefix`` (default: the period) followed by the
+        counter zero-padded to ``width`` characters in all, e.g. ``2026000001``.  Counters run per
+        period (ASCII letters and digits, case-insensitive), so a new year starts at 1.  A serial
+        already taken by an imported certificate is skipped; one taken under another period is
+        refused: the prefix must keep periods apart.
         """
-        if not isinstance(period, str) or not _ALNUM.fullmatch(period.upper()):
-            raise InputError("period must be ASCII letters and digits", where="period", value=period)
-        head = period.upper() if prefix is None else prefix.upper()
-        if not _ALNUM.fullmatch(head):
+        period = _period(period)
+        if prefix is None:
+            head = period
+        elif isinstance(prefix, str) and _ALNUM.fullmatch(prefix):
+            head = prefix.upper()
+        else:
             raise InputError("prefix must be ASCII letters and digits", where="prefix", value=prefix)
+        if not isinstance(width, int) or isinstance(width, bool) or width > 64 or width - len(head) < 1:
+            expected = f"an integer from {len(head) + 1} to 64 (the prefix {head!r} and at least one digit)"
+            raise InputError(
+                "width does not fit the prefix and counter", where="width", value=width, expected=expected
+            )
         digits = width - len(head)
-        if digits < 1 or width > 64:
-            raise InputError("width leaves no room for the counter", where="width", value=width)
         Identifier.build(type_code, issuer_code, head + "1" * digits)  # codes are checked before writing
         now = _ts(datetime.now(UTC), "now")
         with self._write() as db:
@@ -219,31 +335,69 @@ class SQLiteRegistry:
                 "SELECT next FROM counters WHERE type_code=? AND issuer_code=? AND period=?",
                 (type_code, issuer_code, period),
             ).fetchone()
-            n = row[0] if row else 1
-            if n >= 10**digits:
-                raise RegistryError(
-                    f"serials for {type_code}/{issuer_code} period {period!r} exhausted at width {width}"
-                )
+            n = self._free(db, type_code, issuer_code, period, head, digits, row[0] if row else 1)
             serial = f"{head}{n:0{digits}d}"
             db.execute(
                 "INSERT INTO counters VALUES (?, ?, ?, ?) ON CONFLICT (type_code, issuer_code, period) "
                 "DO UPDATE SET next=excluded.next",
                 (type_code, issuer_code, period, n + 1),
             )
-            try:
-                db.execute(
-                    "INSERT INTO serials VALUES (?, ?, ?, ?, 'allocated', ?, NULL, NULL)",
-                    (type_code, issuer_code, serial, period, now),
-                )
-            except sqlite3.IntegrityError:
-                raise RegistryError(
-                    f"serial {serial} already exists for {type_code}/{issuer_code}: the prefix "
-                    f"{head!r} is shared with another period"
-                ) from None
+            db.execute(
+                "INSERT INTO serials VALUES (?, ?, ?, ?, 'allocated', ?, NULL, NULL)",
+                (type_code, issuer_code, serial, period, now),
+            )
         return serial
+
+    def _free(
+        self,
+        db: sqlite3.Connection,
+        type_code: str,
+        issuer_code: str,
+        period: str,
+        head: str,
+        digits: int,
+        n: int,
+    ) -> int:
+        """The first counter value from ``n`` whose serial is not taken (inside the write transaction).
+
+        The walk reads the taken serials of the range in order, one step per taken serial, so it
+        ends within the rows that exist (or at exhaustion of the width).
+        """
+        last = 10**digits - 1
+        where = f"{type_code}/{issuer_code} period {period!r}"
+        if n > last:
+            raise RegistryError(f"serials for {where} exhausted at width {len(head) + digits}")
+        rows = db.execute(
+            "SELECT serial, period, note FROM serials "
+            "WHERE type_code=? AND issuer_code=? AND serial BETWEEN ? AND ? ORDER BY serial",
+            (type_code, issuer_code, f"{head}{n:0{digits}d}", f"{head}{last}"),
+        )
+        try:
+            for serial, owner, note in rows:
+                tail = serial[len(head) :]
+                if len(tail) != digits or not _DIGITS.fullmatch(tail):
+                    continue  # another shape (e.g. a longer imported serial): not in this space
+                taken = int(tail)
+                if taken > n:
+                    break
+                if taken < n:
+                    continue
+                if owner != period and not (owner == "" and note == "imported"):
+                    raise RegistryError(
+                        f"serial {serial} already exists for {type_code}/{issuer_code}, allocated for "
+                        f"period {owner!r}: the prefix {head!r} is shared with another period"
+                    )
+                n += 1
+                if n > last:
+                    raise RegistryError(f"serials for {where} exhausted at width {len(head) + digits}")
+        finally:
+            rows.close()
+        return n
 
     def record_gap(self, type_code: str, issuer_code: str, serial: str, reason: str) -> None:
         """Mark an allocated serial abandoned (the certificate will never be issued under it)."""
+        for value, what in ((type_code, "type_code"), (issuer_code, "issuer_code"), (serial, "serial")):
+            _str(value, what)
         _text(reason, "reason")
         now = _ts(datetime.now(UTC), "now")
         with self._write() as db:
@@ -272,7 +426,9 @@ class SQLiteRegistry:
             return cur.rowcount
 
     def serial_states(self, type_code: str, issuer_code: str) -> dict[str, str]:
-        """Every serial of (type, issuer) with its state: allocated, issued or gap."""
+        """Every serial of (type, identifier issuer part) with its state: allocated, issued or gap."""
+        _str(type_code, "type_code")
+        _str(issuer_code, "issuer_code")
         rows = self._rows(
             "SELECT serial, state FROM serials WHERE type_code=? AND issuer_code=? ORDER BY serial",
             (type_code, issuer_code),
@@ -280,6 +436,9 @@ class SQLiteRegistry:
         return dict(rows)
 
     def gaps(self, type_code: str, issuer_code: str) -> tuple[Gap, ...]:
+        """The recorded gaps of (type, identifier issuer part), by serial."""
+        _str(type_code, "type_code")
+        _str(issuer_code, "issuer_code")
         rows = self._rows(
             "SELECT serial, note, allocated_at, closed_at FROM serials "
             "WHERE type_code=? AND issuer_code=? AND state='gap' ORDER BY serial",
@@ -308,6 +467,8 @@ class SQLiteRegistry:
         system); a serial recorded as a gap is refused, and so is a second version of a serial:
         new versions go through :meth:`renew`, which keeps the chain.
         """
+        if not isinstance(metadata, CoreMetadata):
+            raise InputError("must be CoreMetadata", where="metadata", value=type(metadata).__name__)
         with self._write() as db:
             return self._insert(
                 db, metadata, package_digest, signer, issued_at, file_path, source_key, renewal=False
@@ -332,6 +493,8 @@ class SQLiteRegistry:
                 "package digest must be lowercase hex (SM3)", where="package_digest", value=digest
             )
         _text(signer, "signer")
+        _opt(file_path, "file_path")
+        _opt(source_key, "source_key")
         if db.execute("SELECT 1 FROM certificates WHERE identifier=?", (text,)).fetchone():
             raise RegistryError(f"certificate {text} is already recorded")
         if source_key is not None:
@@ -364,9 +527,10 @@ class SQLiteRegistry:
                 (when, *key),
             )
         db.execute(
-            "INSERT INTO certificates VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO certificates ({_INSERTED}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (text, *key, ident.version, md.holder_code, md.issue_date.isoformat(), to_json(md), digest,
-             signer, when, file_path, source_key, CertStatus.VALID.value, None, when, signer, None),
+             signer, when, file_path, source_key, CertStatus.VALID.value, None, when, signer, None,
+             md.issuer_code),
         )  # fmt: skip
         db.execute("INSERT INTO history VALUES (NULL, ?, 'valid', 'issued', ?, ?)", (text, signer, when))
         moment = datetime.fromisoformat(when)
@@ -376,12 +540,14 @@ class SQLiteRegistry:
         )  # fmt: skip
 
     def get(self, identifier: str) -> IssuedRecord:
+        _str(identifier, "identifier")
         rows = self._rows(f"SELECT {_COLUMNS} FROM certificates WHERE identifier=?", (identifier,))
         if not rows:
             raise RegistryError(f"no certificate {identifier} in {self.describe()}")
         return _record(rows[0])
 
     def find_by_source_key(self, source_key: str) -> IssuedRecord | None:
+        _str(source_key, "source_key")
         rows = self._rows(f"SELECT {_COLUMNS} FROM certificates WHERE source_key=?", (source_key,))
         return _record(rows[0]) if rows else None
 
@@ -396,17 +562,21 @@ class SQLiteRegistry:
         status: CertStatus | None = None,
         limit: int = 1000,
     ) -> tuple[IssuedRecord, ...]:
-        """Records matching every criterion given; dates filter the issue date (颁证日期), inclusive."""
+        """Records matching every criterion given; dates filter the issue date (颁证日期), inclusive.
+
+        ``issuer_code`` is the issuing authority's code (``metadata.issuer_code``), not the
+        identifier's issuer part, which may be a division code: "issuer" means who issued it.
+        """
         where: list[str] = []
         args: list[Any] = []
-        for column, value in (
-            ("holder_code", holder_code),
-            ("type_code", type_code),
-            ("issuer_code", issuer_code),
+        for column, value, name in (
+            ("holder_code", holder_code, "holder_code"),
+            ("type_code", type_code, "type_code"),
+            ("authority_code", issuer_code, "issuer_code"),
         ):
             if value is not None:
                 where.append(f"{column}=?")
-                args.append(value)
+                args.append(_str(value, name))
         for op, day, name in ((">=", issued_from, "issued_from"), ("<=", issued_to, "issued_to")):
             if day is not None:
                 if isinstance(day, datetime) or not isinstance(day, date):
@@ -415,9 +585,11 @@ class SQLiteRegistry:
                 args.append(day.isoformat())
         if status is not None:
             where.append("status=?")
-            args.append(CertStatus(status).value)
-        if not isinstance(limit, int) or limit < 1:
-            raise InputError("limit must be a positive integer", where="limit", value=limit)
+            args.append(_status(status, "status").value)
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= _MAX_INT:
+            raise InputError(
+                "limit must be a positive integer", where="limit", value=limit, expected=f"1 to {_MAX_INT}"
+            )
         sql = f"SELECT {_COLUMNS} FROM certificates"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -433,10 +605,12 @@ class SQLiteRegistry:
 
         REPLACED is refused here: only :meth:`renew` sets it, together with the new version.
         """
-        if CertStatus(status) is CertStatus.REPLACED:
+        _str(identifier, "identifier")
+        new = _status(status, "status")
+        if new is CertStatus.REPLACED:
             raise RegistryError(f"{identifier}: a certificate becomes replaced only through renew()")
         with self._write() as db:
-            self._change(db, identifier, CertStatus(status), reason, by, at, None)
+            self._change(db, identifier, new, reason, by, at, None)
         return self.get(identifier)
 
     def _change(
@@ -503,6 +677,9 @@ class SQLiteRegistry:
         GB/T 36904 版本号: a renewal (年检, 续期) keeps type, issuer and serial and adds 1 to the
         version.  Both changes happen in one transaction, or neither does.
         """
+        _str(identifier, "identifier")
+        if not isinstance(new_metadata, CoreMetadata):
+            raise InputError("must be CoreMetadata", where="new_metadata", value=type(new_metadata).__name__)
         new = new_metadata.identifier
         with self._write() as db:
             row = db.execute(
@@ -535,6 +712,7 @@ class SQLiteRegistry:
         return tuple(_record(r) for r in rows)
 
     def history(self, identifier: str) -> tuple[HistoryEntry, ...]:
+        _str(identifier, "identifier")
         rows = self._rows(
             "SELECT status, reason, changed_by, changed_at FROM history WHERE identifier=? ORDER BY id",
             (identifier,),
@@ -544,15 +722,20 @@ class SQLiteRegistry:
         )
 
     def status_of(self, identifier: str) -> StatusEntry | None:
+        _str(identifier, "identifier")
         rows = self._rows(f"SELECT {_STATUS} FROM certificates WHERE identifier=?", (identifier,))
         return _entry(rows[0]) if rows else None
 
     def non_valid(self, *, issuer_code: str | None = None) -> tuple[StatusEntry, ...]:
-        """Every certificate (of one issuer, if given) whose status is not VALID, by identifier."""
+        """Every certificate whose status is not VALID, by identifier; of one issuing authority if given.
+
+        ``issuer_code`` is matched against ``metadata.issuer_code`` (the department that issued and
+        signs for the certificate), whatever issuer part (USCC or division code) the identifier has.
+        """
         sql = f"SELECT {_STATUS} FROM certificates WHERE status != 'valid'"
         args: tuple[str, ...] = ()
         if issuer_code is not None:
-            sql, args = sql + " AND issuer_code=?", (issuer_code,)
+            sql, args = sql + " AND authority_code=?", (_str(issuer_code, "issuer_code"),)
         return tuple(_entry(r) for r in self._rows(sql + " ORDER BY identifier", args))
 
     def export_status_list(
@@ -563,7 +746,10 @@ class SQLiteRegistry:
         next_update: datetime | None = None,
         issuer_code: str | None = None,
     ) -> bytes:
-        """The signed status list (spec/statuslist.md) of every non-valid certificate."""
+        """The signed status list (spec/statuslist.md) of every non-valid certificate.
+
+        With ``issuer_code``, only the certificates that authority issued (see :meth:`non_valid`).
+        """
         entries = self.non_valid(issuer_code=issuer_code)
         return StatusList.build(entries, issued_at=issued_at, next_update=next_update).sign(signer)
 
@@ -573,6 +759,11 @@ _COLUMNS = (
     "status_changed_at, status_changed_by, replaced_by"
 )
 _STATUS = "identifier, status, status_reason, status_changed_at, replaced_by"
+_INSERTED = (
+    "identifier, type_code, issuer_code, serial, version, holder_code, issue_date, metadata, package_digest, "
+    "signer, issued_at, file_path, source_key, status, status_reason, status_changed_at, status_changed_by, "
+    "replaced_by, authority_code"
+)
 
 
 def _entry(row: Sequence[Any]) -> StatusEntry:
