@@ -406,6 +406,9 @@ def _signature_algorithm(sig_oid: str, digest: DigestAlgorithm) -> SignatureAlgo
 
 def _choose_signer(parsed: CmsSignedData, given: Certificate | None) -> Certificate:
     if given is not None:
+        if not isinstance(given, Certificate):
+            kind = type(given).__name__
+            raise InputError("certificate must be a Certificate", where="certificate", value=kind)
         if not parsed.names(given):
             raise _fail(f"the certificate given ({given.subject}) is not the one the SignerInfo names")
         return given

@@ -20,6 +20,7 @@ from ecert.crypto.digests import DigestAlgorithm
 from ecert.crypto.signer import Signer
 from ecert.crypto.sm2 import DEFAULT_UID
 from ecert.errors import InputError
+from ecert.times import aware
 
 __all__ = ["cms_digest_algorithm", "sign_cms"]
 
@@ -117,8 +118,8 @@ def sign_cms(
     """
     if not isinstance(data, bytes | bytearray):
         raise InputError("data to sign must be bytes", value=type(data).__name__)
-    if signing_time is not None and (signing_time.tzinfo is None or signing_time.utcoffset() is None):
-        raise InputError("signing time must be timezone-aware", where="signing_time")
+    if signing_time is not None:
+        aware(signing_time, "signing_time")
     algorithm = signer.algorithm
     sm2 = algorithm is SignatureAlgorithm.SM2_SM3
     gm = sm2 and gm_oids

@@ -23,6 +23,7 @@ from ecert.crypto.algorithms import PssParameters, SignatureAlgorithm
 from ecert.crypto.keys import PublicKey
 from ecert.crypto.sm2 import DEFAULT_UID
 from ecert.errors import EcertError, InputError, InvalidCertificate, InvalidSignature
+from ecert.times import aware
 
 __all__ = [
     "ORGANIZATION_IDENTIFIER",
@@ -171,8 +172,14 @@ class Certificate:
     def subject_attribute(self, oid: str) -> tuple[str, ...]:
         """Values of a subject attribute, e.g. ``2.5.4.97`` organizationIdentifier (the USCC a
         department certificate names) or ``2.5.4.10`` organizationName."""
+        try:
+            wanted = x509.ObjectIdentifier(oid)
+        except (TypeError, ValueError):
+            raise InputError(
+                "not an object identifier", where="oid", value=oid, expected="e.g. 2.5.4.97"
+            ) from None
         name = x509.load_der_x509_certificate(self.der).subject
-        return tuple(str(a.value) for a in name.get_attributes_for_oid(x509.ObjectIdentifier(oid)))
+        return tuple(str(a.value) for a in name.get_attributes_for_oid(wanted))
 
     def organization_codes(self) -> frozenset[str]:
         """The registration codes (for a department, its USCC) the subject's organizationIdentifier
@@ -188,8 +195,7 @@ class Certificate:
 
     def valid_at(self, when: datetime) -> bool:
         """Whether ``when`` (timezone-aware) lies in [not_before, not_after]."""
-        if when.tzinfo is None:
-            raise InputError("validity is checked at a timezone-aware time", where="when", value=when)
+        when = aware(when, "when")
         return self.not_before <= when <= self.not_after
 
     def verify_issued_by(self, issuer: Certificate, *, accept_empty_sm2_id: bool = True) -> None:

@@ -12,7 +12,7 @@ import binascii
 import hmac
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 from lxml import etree
 
@@ -21,6 +21,7 @@ from ecert.errors import InputError, InvalidPackage
 from ecert.ofd.namespaces import NSMAP, OFD_ENTRY, q
 from ecert.ofd.reader import OFDPackage, child_text, resolve
 from ecert.ofd.writer import replace_entries, xml_bytes
+from ecert.times import CHINA_STANDARD_TIME
 
 __all__ = [
     "CHINA_STANDARD_TIME",
@@ -37,7 +38,6 @@ __all__ = [
     "uncovered_entries",
 ]
 
-CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
 """Zone assumed for a SignatureDateTime written without one (Chinese producers write local time)."""
 
 SIGNATURE_TYPES = ("Sign", "Seal")  # §18.2 table 66: Type, default Sign

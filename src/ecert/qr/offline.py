@@ -22,6 +22,7 @@ from ecert.errors import EcertError, InputError, InvalidQRPayload, InvalidSignat
 from ecert.identifier import Identifier
 from ecert.metadata import LONG_TERM, CoreMetadata
 from ecert.qr.payload import Claims, QRAlgorithm, decode_offline, encode_offline, signed_part
+from ecert.times import aware, aware_or_now
 from ecert.verify.content import (
     CLOCK_SKEW,
     check_issuer_binding,
@@ -87,8 +88,8 @@ def make_offline(md: CoreMetadata, signer: Signer, *, at: datetime | None = None
         raise InputError(
             "offline QR payloads are signed with SM2, ECDSA P-256 or Ed25519", value=signer.algorithm.name
         )
-    if at is not None and at.tzinfo is None:
-        raise InputError("signing time must be timezone-aware", where="at")
+    if at is not None:
+        aware(at, "at")
     signed = signed_part(claims_of(md, at), algorithm, key_id(signer.certificate))
     signature = signer.sign(signed)
     raw = signature if algorithm is QRAlgorithm.ED25519 else _to_raw(signature)
@@ -123,10 +124,16 @@ def verify_offline(
     status: StatusSource | None = None,
 ) -> VerificationReport:
     """Verify an offline payload: grammar, signature, signer trust, identifier, validity, status."""
-    when = at or datetime.now(UTC)
-    if when.tzinfo is None:
-        raise InputError("verification time must be timezone-aware", where="at")
+    when = aware_or_now(at, "at")
+    if not isinstance(trust, TrustStore):
+        raise InputError("trust must be a TrustStore", where="trust", value=type(trust).__name__)
+    if isinstance(certificates, Certificate) or not all(isinstance(c, Certificate) for c in certificates):
+        raise InputError("certificates must be a sequence of Certificate objects", where="certificates")
     report = ReportBuilder("QR code", REQUIRED_QR_CHECKS, when)
+    if not isinstance(payload, str):
+        report.fail("payload", f"a QR payload is text, not {type(payload).__name__}",
+                    f"二维码内容应为文本，而不是 {type(payload).__name__}")
+        return report.build()
     try:
         record = decode_offline(payload)
         metadata = _metadata(record.claims)
@@ -169,7 +176,7 @@ def verify_offline(
         f"签名值（{algorithm.name}）验证通过，签名者：{signer.subject}",
     )
     signed_at = record.claims.signed_at
-    if signed_at > when + CLOCK_SKEW:
+    if signed_at - when > CLOCK_SKEW:  # a difference: no overflow near datetime.max
         report.fail(
             "signer_trust",
             f"the payload claims to be signed in the future ({signed_at.isoformat()})",

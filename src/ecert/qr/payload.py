@@ -238,9 +238,15 @@ def encode_offline(signed: bytes, signature: bytes) -> str:
     return OFFLINE_PREFIX + b45encode(signed + signature)
 
 
+def _text(payload: object) -> str:
+    if not isinstance(payload, str):
+        raise InvalidQRPayload("a QR payload is text", value=type(payload).__name__, expected="str")
+    return payload.strip()
+
+
 def decode_offline(text: str) -> OfflineRecord:
     """Parse an offline payload; any malformation raises :class:`InvalidQRPayload`."""
-    text = text.strip()
+    text = _text(text)
     if len(text) > MAX_PAYLOAD_CHARS:
         raise InvalidQRPayload("payload longer than any QR code holds", value=len(text))
     if not text.startswith(OFFLINE_PREFIX):
@@ -278,7 +284,7 @@ def decode_offline(text: str) -> OfflineRecord:
 
 def parse_reference(text: str) -> ReferencePayload:
     """Parse a reference payload (optionally behind a URL prefix)."""
-    text = text.strip()
+    text = _text(text)
     if len(text) > MAX_PAYLOAD_CHARS:
         raise InvalidQRPayload("payload longer than any QR code holds", value=len(text))
     at = text.rfind(REFERENCE_PREFIX)

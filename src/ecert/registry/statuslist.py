@@ -26,6 +26,7 @@ from ecert.crypto.x509 import Certificate
 from ecert.errors import EcertError, InputError, InvalidSignature, StaleStatusList, TrustError
 from ecert.identifier import Identifier
 from ecert.registry.status import CertStatus, StatusEntry
+from ecert.times import aware_or_now
 
 __all__ = ["FORMAT", "StaleStatusList", "StatusList"]
 
@@ -191,9 +192,7 @@ class StatusList:
         a list that promises no next update is older than ``max_age`` (default 7 days): a list that
         never went stale could be replayed for ever after a revocation.
         """
-        when = datetime.now(UTC) if at is None else at
-        if when.tzinfo is None:
-            raise InputError("time must be timezone-aware", where="at", value=at)
+        when = aware_or_now(at, "at")
         payload, signature, algorithm, certs = _envelope(data)
         signer = certs[0]
         try:

@@ -9,13 +9,14 @@ passed.  Nothing is trusted because it came inside the file: the caller says wha
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate
 from ecert.errors import EcertError, InputError
 from ecert.ofd.reader import OFDPackage
 from ecert.ofd.signatures import SignatureInfo, check_references, uncovered_entries
+from ecert.times import aware_or_now
 from ecert.verify.content import (
     ATTACHMENT_NAME,
     check_issuer_binding,
@@ -33,14 +34,6 @@ __all__ = ["REQUIRED_CHECKS", "Check", "Outcome", "SignerSummary", "Verification
 REQUIRED_CHECKS = ("package", "signatures", "references", "coverage", "signature_value", "signer_trust")
 
 
-def _aware(at: datetime | None) -> datetime:
-    if at is None:
-        return datetime.now(UTC)
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise InputError("verification time must be timezone-aware", where="at", value=at.isoformat())
-    return at
-
-
 def verify(
     data: bytes,
     *,
@@ -50,7 +43,12 @@ def verify(
     source: str = "file",
 ) -> VerificationReport:
     """Verify the OFD file ``data``: package, every signature, coverage, metadata, validity, status."""
-    when = _aware(at)
+    when = aware_or_now(at, "at")
+    if not isinstance(trust, TrustStore):
+        raise InputError("trust must be a TrustStore", where="trust", value=type(trust).__name__)
+    if status is not None and not isinstance(status, StatusSource):
+        raise InputError("status must be a status source (a registry or a status list)", where="status",
+                         value=type(status).__name__)
     report = ReportBuilder(source, REQUIRED_CHECKS, when)
     try:
         package = OFDPackage.open(data)

@@ -13,7 +13,7 @@ from ecert.crypto.x509 import Certificate
 from ecert.errors import EcertError
 from ecert.metadata import CoreMetadata, elements
 from ecert.metadata.document import parse_certificate_xml
-from ecert.ofd.signatures import CHINA_STANDARD_TIME
+from ecert.times import china_date
 from ecert.verify.report import ReportBuilder
 from ecert.verify.status import StatusSource
 
@@ -87,7 +87,7 @@ def check_validity_period(metadata: CoreMetadata, at: datetime, report: ReportBu
 
     Its dates are days of the Chinese calendar (UTC+8): the instant ``at`` is read there, so the
     verdict does not depend on the time zone the caller wrote it in."""
-    day = at.astimezone(CHINA_STANDARD_TIME).date()
+    day = china_date(at)
     start, end = metadata.valid_from, metadata.valid_until
     if start is not None and day < start:
         report.fail(
@@ -122,7 +122,7 @@ def check_signing_time(
     dated earlier is backdated: the usual way to use a signer certificate after it expired."""
     if signing_time is None:
         return
-    day = signing_time.astimezone(CHINA_STANDARD_TIME).date()
+    day = china_date(signing_time)
     if day < metadata.issue_date:
         report.fail(
             "signing_time",

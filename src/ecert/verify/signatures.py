@@ -80,7 +80,7 @@ def check_signature(
     signed_times = _times(when, claimed_time, *claims)
     times = signed_times or (fallback_time,)
     at = times[-1]
-    if at > fallback_time + CLOCK_SKEW:
+    if at - fallback_time > CLOCK_SKEW:  # a difference: no overflow near datetime.max
         # judged at a time that has not come, a certificate could look valid that is not yet or
         # no longer so; a genuine signature cannot come from the future
         report.fail(
