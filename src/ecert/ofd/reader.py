@@ -3,13 +3,15 @@
 The package keeps every entry's exact bytes (signatures cover bytes, not parsed trees) and
 offers parsed views of the parts a reader needs: ``OFD.xml`` (§7.4), each document root
 ``Document.xml`` (§7.5), attachments (§20) and custom tags (§16).  The ZIP comes from anyone,
-so every limit of :class:`~ecert.ofd.limits.Limits` is enforced, while decompressing too.
+so every limit of :class:`~ecert.ofd.limits.Limits` is enforced, while decompressing too, and the
+container must be exactly the records its central directory lists (:mod:`ecert.ofd.zipcheck`).
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -23,6 +25,7 @@ from ecert.errors import EcertError, InvalidPackage, UnsafePackage
 from ecert.ofd.limits import DEFAULT_LIMITS, Limits
 from ecert.ofd.namespaces import LEGACY_NAMESPACES, OFD_ENTRY, q
 from ecert.ofd.xmlsafe import parse_xml
+from ecert.ofd.zipcheck import check_layout
 
 if TYPE_CHECKING:
     from ecert.ofd.signatures import SignatureInfo
@@ -40,7 +43,6 @@ __all__ = [
     "resolve",
 ]
 
-_CHUNK = 64 * 1024
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
@@ -187,7 +189,6 @@ def _read_entries(data: bytes, limits: Limits) -> dict[str, bytes]:
         if len(infos) > limits.max_entries:
             raise UnsafePackage("too many entries", where="package", value=len(infos),
                                 expected=f"<= {limits.max_entries}")
-        entries: dict[str, bytes] = {}
         seen: set[str] = set()
         declared_total = 0
         for info in infos:
@@ -196,11 +197,15 @@ def _read_entries(data: bytes, limits: Limits) -> dict[str, bytes]:
             if name in seen or name.rstrip("/") in seen:
                 raise UnsafePackage("duplicate entry name", where=f"ZIP entry {name!r}")
             seen.add(name.rstrip("/"))
-            if info.is_dir():
-                continue
-            declared_total += info.file_size
-            _check_declared(info, limits, declared_total)
-            entries[name] = _read_entry(zf, info, limits)
+            if not info.is_dir():
+                declared_total += info.file_size
+                _check_declared(info, limits, declared_total)
+        # zipfile trusts the central directory alone; the bytes the user holds must be exactly it
+        data_starts = check_layout(data, zf)
+        entries: dict[str, bytes] = {}
+        for info in infos:
+            if not info.is_dir():
+                entries[info.filename] = _read_entry(data, data_starts[info.filename], info, limits)
         if sum(len(v) for v in entries.values()) > limits.max_total_size:
             raise UnsafePackage("package too large when decompressed", where="package",
                                 expected=f"<= {limits.max_total_size} bytes")
@@ -226,31 +231,41 @@ def _check_declared(info: zipfile.ZipInfo, limits: Limits, declared_total: int) 
                             expected=f"<= {limits.max_ratio}:1")
 
 
-def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> bytes:
+def _read_entry(data: bytes, start: int, info: zipfile.ZipInfo, limits: Limits) -> bytes:
+    """Inflate the exact compressed span the layout check found.  Unlike ``zipfile``, a deflate stream
+    must end exactly where the entry does: bytes after its end (or a stream that never ends) are bytes
+    no signature covers, where a streaming reader that finds the end itself could see another record."""
     where = f"ZIP entry {info.filename!r}"
     allowed = min(info.file_size, limits.max_entry_size)
     ratio_cap = max(limits.ratio_floor, limits.max_ratio * max(info.compress_size, 1))
-    out = bytearray()
-    try:
-        with zf.open(info) as fh:
-            while True:
-                chunk = fh.read(_CHUNK)
-                if not chunk:
-                    break
-                out += chunk
-                if len(out) > allowed:
-                    raise UnsafePackage("entry holds more data than declared", where=where,
-                                        expected=f"{info.file_size} bytes")
-                if len(out) > ratio_cap:
-                    raise UnsafePackage("compression ratio too high (zip bomb?)", where=where)
-    except EcertError:
-        raise
-    except Exception as exc:  # BadZipFile (CRC), zlib.error, EOFError, NotImplementedError, RuntimeError...
-        raise InvalidPackage(f"cannot decompress entry: {exc}", where=where) from None
+    raw = memoryview(data)[start:start + info.compress_size]
+    if info.compress_type == zipfile.ZIP_STORED:
+        out = bytes(raw)
+    else:
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        try:
+            out = inflater.decompress(raw, min(allowed, ratio_cap) + 1)  # bounded: never expands a bomb
+        except zlib.error as exc:
+            raise InvalidPackage(f"cannot decompress entry: {exc}", where=where) from None
+        if len(out) > allowed:
+            raise UnsafePackage("entry holds more data than declared", where=where,
+                                expected=f"{info.file_size} bytes")
+        if len(out) > ratio_cap:
+            raise UnsafePackage("compression ratio too high (zip bomb?)", where=where)
+        if not inflater.eof:
+            raise InvalidPackage("compressed data does not end within the entry", where=where,
+                                 expected="a complete deflate stream")
+        if inflater.unused_data:
+            raise UnsafePackage(f"{len(inflater.unused_data)} bytes after the end of the compressed data",
+                                where=where, expected="the deflate stream to fill the entry")
     if len(out) != info.file_size:
         raise InvalidPackage("entry size differs from the declared size", where=where, value=len(out),
                              expected=f"{info.file_size} bytes")
-    return bytes(out)
+    crc = zlib.crc32(out)
+    if crc != info.CRC:
+        raise InvalidPackage("CRC-32 differs from the declared one", where=where, value=f"{crc:#010x}",
+                             expected=f"{info.CRC:#010x}")
+    return out
 
 
 @dataclass(frozen=True, slots=True)
