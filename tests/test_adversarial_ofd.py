@@ -711,11 +711,6 @@ def test_issuer_signature_not_covering_the_metadata_fails_issuer_binding() -> No
     assert "issuer_binding" in _failed(report)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: verify/content.py check_status asks the registry only for the identifier's status; a "
-    "file with a registered identifier but other content (holder) passes as 'valid'",
-)
 def test_registered_identifier_with_another_holder_fails_status(tmp_path: Path) -> None:
     """Attack: the issuer's key signs a second file reusing a registered identifier for another holder;
     the registry (which knows the issued metadata and file digest) vouches 'valid'."""

@@ -721,6 +721,12 @@ class SQLiteRegistry:
             HistoryEntry(identifier, CertStatus(s), r, b, datetime.fromisoformat(a)) for s, r, b, a in rows
         )
 
+    def recorded_metadata(self, identifier: str) -> CoreMetadata | None:
+        """The core metadata recorded when ``identifier`` was issued (None when unknown)."""
+        _str(identifier, "identifier")
+        rows = self._rows(f"SELECT {_COLUMNS} FROM certificates WHERE identifier=?", (identifier,))
+        return _record(rows[0]).metadata if rows else None
+
     def status_of(self, identifier: str) -> StatusEntry | None:
         _str(identifier, "identifier")
         rows = self._rows(f"SELECT {_STATUS} FROM certificates WHERE identifier=?", (identifier,))

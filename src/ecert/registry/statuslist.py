@@ -25,6 +25,7 @@ from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate
 from ecert.errors import EcertError, InputError, InvalidSignature, StaleStatusList, TrustError
 from ecert.identifier import Identifier
+from ecert.metadata import CoreMetadata
 from ecert.registry.status import CertStatus, StatusEntry
 from ecert.times import aware_or_now
 
@@ -129,6 +130,10 @@ class StatusList:
         """The issuers whose certificates the list speaks for: the organisation code(s) its signer
         certificate names (empty when it names none).  None for a list not read with :meth:`load`."""
         return None if self.signer is None else self.signer.organization_codes()
+
+    def recorded_metadata(self, identifier: str) -> CoreMetadata | None:
+        """A list keeps statuses only, not what was issued."""
+        return None
 
     def describe(self) -> str:
         return f"status list of {self.issuer or 'an unnamed issuer'} issued {_time(self.issued_at)}"

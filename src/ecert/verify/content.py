@@ -186,6 +186,21 @@ def check_status(metadata: CoreMetadata, status: StatusSource | None, report: Re
                 f"未在 {status.describe()} 中列为暂扣、吊销或注销",
             )
         return
+    recorded = status.recorded_metadata(identifier)
+    if recorded is not None:
+        issued = {e.key: e.text for e in elements(recorded)}
+        shown = {e.key: e.text for e in elements(metadata)}
+        # every element shown here must be what was recorded (a QR payload shows only some of them)
+        differing = sorted(k for k in shown if issued.get(k) != shown[k])
+        if differing:
+            detail = "; ".join(f"{k}: recorded {issued.get(k)!r}, here {shown[k]!r}" for k in differing[:5])
+            report.fail(
+                "status",
+                f"{status.describe()} recorded other content under this identifier ({detail}): "
+                "this is not the certificate that was issued",
+                f"{status.describe()} 中该证照标识登记的内容与本证照不同（{detail}），并非所签发的证照",
+            )
+            return
     if entry.is_valid:
         report.passed(
             "status",

@@ -3,7 +3,9 @@
 The verifier defines the interface it consumes; :mod:`ecert.registry` implements it.  A source
 answers for one identifier: ``None`` when it does not know it, or an entry with the status.
 A registry knows every certificate it issued, so "unknown" is a failure there; a status list
-carries only certificates that are *not* valid, so "unknown" means "not listed".
+carries only certificates that are *not* valid, so "unknown" means "not listed".  A registry also
+keeps what it issued under each identifier: a file that reuses a registered identifier for other
+content is not that certificate, whatever its status.
 
 A status list speaks only for the department that signed it (the organisation code in its signer
 certificate): department A's list saying nothing about department B's certificate is no answer.
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Protocol, runtime_checkable
+
+from ecert.metadata import CoreMetadata
 
 __all__ = ["StatusEntryView", "StatusSource"]
 
@@ -46,3 +50,5 @@ class StatusSource(Protocol):
     def describe(self) -> str: ...
 
     def status_of(self, identifier: str) -> StatusEntryView | None: ...
+
+    def recorded_metadata(self, identifier: str) -> CoreMetadata | None: ...  # what was issued, if kept
