@@ -616,3 +616,17 @@ def test_status_list_build_refuses_bad_entries() -> None:
         StatusList.build([StatusEntry("1.2.156.3005.2.x", CertStatus.REVOKED, None, NOW)], issued_at=NOW)
     with pytest.raises(InputError):
         StatusList.build([], issued_at=NOW, next_update=NOW)
+
+
+def test_qr_reusing_a_registered_identifier_for_another_holder_fails_status(tmp_path: Path) -> None:
+    """The issuer's own key signs a payload with a registered identifier but another holder: the
+    registry knows what it issued under that identifier, so the status check fails."""
+    md = draft().metadata
+    with SQLiteRegistry.open(tmp_path / "r.db") as reg:
+        reg.record_issued(md, package_digest="00", signer="s", issued_at=SIGNED_AT)
+        genuine = _verify(make_offline(md, signer(), at=SIGNED_AT), status=reg)
+        assert genuine.ok, genuine.to_text()
+        other = _md(holder_name="冒名顶替有限公司")
+        forged = _verify(make_offline(other, signer(), at=SIGNED_AT), status=reg)
+        assert not forged.ok and forged.failed("status")
+        assert "冒名顶替有限公司" in forged.to_text()
