@@ -230,3 +230,43 @@ def test_model_refuses_inconsistent_type() -> None:
             items=t.items,
             face=t.face,
         )
+
+
+def test_deeply_nested_json_file(tmp_path: Path) -> None:
+    (tmp_path / "deep.json").write_bytes(b"[" * 100_000)
+    with pytest.raises(InvalidTypeFile, match="nested too deeply") as info:
+        load_type_file(tmp_path / "deep.json")
+    assert info.value.where == str(tmp_path / "deep.json")
+
+
+@pytest.mark.parametrize("pattern", ["(?:" * 2000 + ")" * 2000, "a{4294967296}"])
+def test_unusable_item_pattern(pattern: str) -> None:
+    data = copy.deepcopy(_good())
+    data["items"][0]["pattern"] = pattern
+    with pytest.raises(InvalidTypeFile, match=r"\$\.items\[0\]\.pattern: not a usable regular expression"):
+        load_type(data)
+
+
+def test_deeply_nested_repeated_entries() -> None:
+    deep: list[Any] = []
+    for _ in range(100_000):
+        deep = [deep]
+    data = copy.deepcopy(_good())
+    data["holder_code_types"] = [deep, deep]
+    with pytest.raises(InvalidTypeFile, match=r"\$\.holder_code_types\[0\]"):
+        load_type(data)
+
+
+@pytest.mark.parametrize("path", ["/nonexistent/type.json", "/"])
+def test_unreadable_type_file(path: str) -> None:
+    with pytest.raises(InvalidTypeDefinition, match="cannot read type file") as info:
+        load_type_file(path)
+    assert info.value.where == path
+
+
+def test_missing_type_directory(tmp_path: Path) -> None:
+    """An empty catalogue from a mistyped path would surface later as "unknown type" everywhere."""
+    for path in (tmp_path / "missing", TYPE_FILES[0]):
+        with pytest.raises(InvalidTypeDefinition, match="type directory not found") as info:
+            Catalog.from_directory(path)
+        assert info.value.where == str(path)

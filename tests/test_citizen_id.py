@@ -94,3 +94,22 @@ def test_garbage(text: str) -> None:
     for function in (citizen_id.validate, citizen_id.info, citizen_id.to_18):
         with contextlib.suppress(errors.EcertError):
             function(text)
+
+
+@pytest.mark.parametrize("value", [None, 123, b"11010519491231002X", ["1"]], ids=repr)
+def test_non_text_is_an_invalid_code(value: Any) -> None:
+    for function in (citizen_id.validate, citizen_id.info, citizen_id.to_18):
+        with pytest.raises(errors.InvalidFormat, match="citizen ID number must be text"):
+            function(value)
+    with pytest.raises(errors.InvalidFormat, match="citizen ID body must be text"):
+        citizen_id.calc_check_char(value)
+    assert not citizen_id.is_valid(value)
+
+
+@pytest.mark.parametrize("today", [datetime.datetime(2020, 1, 1), "2020-01-01", 20200101], ids=repr)
+def test_today_must_be_a_date(today: Any) -> None:
+    """A datetime is refused too: its date depends on its time zone, so the caller picks .date()."""
+    for function in (citizen_id.validate, citizen_id.info, citizen_id.is_valid):
+        with pytest.raises(errors.InputError, match="today must be a date") as info:
+            function("11010519491231002X", today=today)
+        assert info.value.where == "today"

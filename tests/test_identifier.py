@@ -235,3 +235,17 @@ def test_huge_input() -> None:
     with pytest.raises(InvalidIdentifier) as info:
         Identifier.parse(f"{ROOT}.{'A' * 1_000_000}")
     assert len(str(info.value)) < 1000
+
+
+@pytest.mark.parametrize("check", [None, 5, ""], ids=repr)
+def test_direct_construction_needs_the_check(check: Any) -> None:
+    """Every field of a constructed identifier exists and is valid, so str() cannot fail later."""
+    with pytest.raises(InvalidIdentifier) as info:
+        Identifier("11100000000013338W011", "11430000006122244L", "ABC", 1, check)
+    assert info.value.field == "check"
+
+
+def test_direct_construction_keeps_a_text_version_as_int() -> None:
+    text = "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U"
+    identifier = Identifier("11100000000013338W011", "11430000006122244L", "20230000403", "001", "U")  # type: ignore[arg-type]
+    assert (identifier.version, str(identifier), identifier) == (1, text, Identifier.parse(text))

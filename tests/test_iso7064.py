@@ -92,3 +92,12 @@ def test_garbage_never_crashes(text: str) -> None:
     for calc in (mod_37_36_calc_check, mod_11_2_calc_check):
         with contextlib.suppress(EcertError):
             assert len(calc(text)) == 1
+
+
+@pytest.mark.parametrize("value", [None, 123, b"0794", ["1"]], ids=repr)
+def test_non_text(value: Any) -> None:
+    assert mod_11_2_is_valid(value) is False
+    assert mod_37_36_is_valid(value) is False
+    for calc in (mod_11_2_calc_check, mod_37_36_calc_check):
+        with pytest.raises(InvalidFormat, match="must be text"):
+            calc(value)

@@ -376,3 +376,30 @@ def test_garbage_dicts(d: dict[str, Any]) -> None:
 def test_garbage_values_over_a_valid_record(changes: dict[str, str]) -> None:
     with contextlib.suppress(EcertError):
         CoreMetadata.from_dict({**JILIN, **changes})
+
+
+@pytest.mark.parametrize("key", ["ZZMC", "ZZBFRQ", "KZ_A"])
+def test_huge_int_value_is_refused_by_name(key: str) -> None:
+    """A >4300-digit int cannot be str()'d or repr()'d: the problem is still reported, shortly."""
+    with pytest.raises(InvalidMetadata) as info:
+        CoreMetadata.from_dict({**JILIN, key: 10**5000})
+    assert len(info.value.problems) == 1
+    assert "number too long" in str(info.value.problems[0])
+    assert len(str(info.value)) < 500
+
+
+def test_deeply_nested_value_is_refused_by_name() -> None:
+    deep: list[Any] = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(InvalidMetadata) as info:
+        CoreMetadata.from_dict({**JILIN, "ZZMC": deep})
+    assert fields_of(info) == {"certificate_name"}
+    assert len(str(info.value)) < 500
+
+
+def test_error_messages_quote_values_shortly() -> None:
+    """Every error message quotes its value through errors._describe: capped, and never raising."""
+    assert str(InputError("bad", where="x", value="a" * 1000)).endswith("a…)")
+    assert len(str(InputError("bad", value="a" * 1000))) < 250
+    assert "int of about 5001 digits" in str(InputError("bad", value=10**5000))

@@ -51,3 +51,12 @@ def test_garbage(text: str) -> None:
         assert org_code.is_valid(org_code.validate(text))
     except errors.EcertError:
         assert not org_code.is_valid(text)
+
+
+@pytest.mark.parametrize("value", [None, 123, b"MB0341032", ["1"]], ids=repr)
+def test_non_text_is_an_invalid_code(value: Any) -> None:
+    with pytest.raises(errors.InvalidFormat, match="organisation code must be text"):
+        org_code.validate(value)
+    with pytest.raises(errors.InvalidFormat, match="organisation code body must be text"):
+        org_code.calc_check_char(value)
+    assert not org_code.is_valid(value)

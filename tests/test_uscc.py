@@ -143,3 +143,18 @@ def test_detect_garbage(text: str) -> None:
         assert kind == kinds[0]
     except errors.EcertError:
         assert kinds == ()
+
+
+@pytest.mark.parametrize("value", [None, 123, b"91110000600037341M", ["1"]], ids=repr)
+def test_non_text_is_an_invalid_code(value: Any) -> None:
+    """Codes often arrive as JSON values: refused as InvalidFormat naming the code, never AttributeError."""
+    for validate in (uscc.validate, division.validate, validate_any):
+        with pytest.raises(errors.InvalidFormat, match="must be text"):
+            validate(value)
+    with pytest.raises(errors.InvalidFormat, match="unified social credit code must be text"):
+        uscc.validate(value)
+    with pytest.raises(errors.InvalidFormat, match="body must be text"):
+        uscc.calc_check_char(value)
+    assert not uscc.is_valid(value)
+    assert not division.is_valid(value)
+    assert detect(value) == ()

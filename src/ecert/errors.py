@@ -45,13 +45,32 @@ __all__ = [
 ]
 
 
+#: How many characters of a bad value an error message quotes (the value attribute keeps it all).
+_QUOTE_LIMIT = 200
+
+
+def _quote(value: object) -> str:
+    """``repr(value)`` cut to :data:`_QUOTE_LIMIT` characters, and never raising.
+
+    Building an error must not fail on the very input it reports: a >4300-digit int raises
+    ``ValueError`` in ``repr``, a deeply nested list ``RecursionError``, a hostile object anything.
+    """
+    try:
+        text = repr(value)
+    except Exception:  # whatever it was, the message is still built
+        if isinstance(value, int):
+            return f"<int of about {int(value.bit_length() * 0.30103) + 1} digits>"
+        return f"<{type(value).__name__} that cannot be shown>"
+    return text if len(text) <= _QUOTE_LIMIT else text[:_QUOTE_LIMIT] + "…"
+
+
 def _describe(message: str, *, where: str | None, expected: str | None, value: object | None) -> str:
     parts = [message]
     if where:
         parts.append(f"at {where}")
     text = " ".join(parts)
     if value is not None:
-        text += f" (got {value!r})"
+        text += f" (got {_quote(value)})"
     if expected:
         text += f"; expected {expected}"
     return text

@@ -165,9 +165,20 @@ def _check_check(check: str, value: str, offset: int) -> None:
 
 
 def _check_fields(
-    type_code: object, issuer_code: object, serial: object, version: object, check: object | None, value: str
+    type_code: object,
+    issuer_code: object,
+    serial: object,
+    version: object,
+    check: object,
+    value: str,
+    *,
+    with_check: bool = True,
 ) -> int:
-    """Raise :class:`InvalidIdentifier` for the first bad field in text order; return the version."""
+    """Raise :class:`InvalidIdentifier` for the first bad field in text order; return the version.
+
+    ``with_check=False`` skips the check character, for :meth:`Identifier.build` which computes it;
+    otherwise it must be there (``None`` is refused like any other non-text).
+    """
     offset = len(ROOT) + 1
     type_text = _require_str(type_code, "type_code", value, offset)
     _check_type_code(type_text, value, offset)
@@ -180,7 +191,7 @@ def _check_fields(
     offset += len(serial_text) + 1
     number = _check_version(version, value, offset)
     offset += 4
-    if check is not None:
+    if with_check:
         _check_check(_require_str(check, "check", value, offset), value, offset)
     return number
 
@@ -201,7 +212,9 @@ class Identifier:
 
     def __post_init__(self) -> None:
         fields = (self.type_code, self.issuer_code, self.serial, self.version, self.check)
-        _check_fields(*fields, _text(*fields))
+        number = _check_fields(*fields, _text(*fields))
+        # a version given as text ("001", as parsed) is kept as the int the other methods format
+        object.__setattr__(self, "version", number)
 
     @classmethod
     def parse(cls, text: str, strict: bool = True) -> Identifier:
@@ -247,9 +260,8 @@ class Identifier:
     @classmethod
     def build(cls, type_code: str, issuer_code: str, serial: str, version: int = 1) -> Identifier:
         """A new identifier from its fields, with the check character computed."""
-        _check_fields(
-            type_code, issuer_code, serial, version, None, _text(type_code, issuer_code, serial, version)
-        )
+        text = _text(type_code, issuer_code, serial, version)
+        _check_fields(type_code, issuer_code, serial, version, None, text, with_check=False)
         body = f"{type_code}{issuer_code}{serial}{version:03d}"
         return cls(type_code, issuer_code, serial, version, mod_37_36_calc_check(body))
 

@@ -140,7 +140,11 @@ def _check_array(
     if schema.get("uniqueItems"):
         seen: list[Any] = []
         for i, v in enumerate(value):
-            if v in seen:
+            try:
+                repeated = v in seen
+            except RecursionError:  # comparing two deeply nested lists; the items check refuses them
+                repeated = False
+            if repeated:
                 out.append(TypeProblem(f"{path}[{i}]", "repeats an earlier entry"))
             seen.append(v)
     if "items" in schema:
@@ -218,8 +222,8 @@ def _rule_problems(d: Mapping[str, Any]) -> list[TypeProblem]:
         if "pattern" in item:
             try:
                 re.compile(item["pattern"])
-            except re.error as exc:
-                p.append(TypeProblem(f"{path}.pattern", f"not a regular expression ({exc})"))
+            except (re.error, RecursionError, OverflowError) as exc:  # too deep, too large a repeat
+                p.append(TypeProblem(f"{path}.pattern", f"not a usable regular expression ({exc})"))
         kind = item.get("type", "string")
         if "code_kind" in item and kind != "code":
             p.append(TypeProblem(f"{path}.code_kind", "only 'code' items have a code_kind"))
@@ -291,11 +295,28 @@ def _parse(text: str | bytes, where: str) -> Any:
         return json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidTypeFile([TypeProblem("$", f"not JSON ({exc})")], where) from None
+    except RecursionError:  # "[[[[..." deeper than Python's stack, within the size limit
+        raise InvalidTypeFile([TypeProblem("$", "not JSON (nested too deeply)")], where) from None
+
+
+def _read(path: str | Path) -> bytes:
+    """The bytes of a type file, at most one byte over :data:`MAX_TYPE_FILE` (so that ``_parse``
+    refuses it) however large it is (``/dev/zero``); an unreadable path becomes the library's error."""
+    if not isinstance(path, str | Path):
+        raise InvalidTypeDefinition(
+            f"type file path must be a str or Path, not {type(path).__name__}", value=path, where="path"
+        )
+    try:
+        with Path(path).open("rb") as file:
+            return file.read(MAX_TYPE_FILE + 1)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InvalidTypeDefinition(f"cannot read type file ({reason})", where=str(path)) from None
 
 
 def load_type_file(path: str | Path) -> CertificateType:
     """Read, check and build the type defined in the JSON file at ``path``."""
-    return load_type(_parse(Path(path).read_bytes(), str(path)), where=str(path))
+    return load_type(_parse(_read(path), str(path)), where=str(path))
 
 
 class Catalog:
@@ -336,7 +357,23 @@ class Catalog:
 
     @classmethod
     def from_directory(cls, path: str | Path) -> Catalog:
-        """Every ``*.json`` type file of a directory (a file name should be its type's code)."""
+        """Every ``*.json`` type file of a directory (a file name should be its type's code).
+
+        A missing directory is refused: an empty catalogue from a mistyped path would only show up
+        later, as "unknown type" for every record.
+        """
+        if not isinstance(path, str | Path):
+            raise InvalidTypeDefinition(
+                f"type directory must be a str or Path, not {type(path).__name__}", value=path, where="path"
+            )
+        try:
+            is_dir = Path(path).is_dir()
+        except (OSError, ValueError):
+            is_dir = False
+        if not is_dir:
+            raise InvalidTypeDefinition(
+                "type directory not found", where=str(path), expected="a directory of *.json type files"
+            )
         catalog = cls()
         for file in sorted(Path(path).glob("*.json")):
             cert_type = load_type_file(file)

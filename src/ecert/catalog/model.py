@@ -153,8 +153,8 @@ def _item_problems(item: DataItemSpec) -> list[str]:
     if item.pattern is not None:
         try:
             re.compile(item.pattern)
-        except re.error as exc:
-            p.append(f"pattern is not a regular expression ({exc})")
+        except (re.error, RecursionError, OverflowError) as exc:  # too deep, too large a repeat
+            p.append(f"pattern is not a usable regular expression ({exc})")
     return p
 
 

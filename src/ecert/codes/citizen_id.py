@@ -19,8 +19,15 @@ from typing import Literal
 
 from ecert.codes import division
 from ecert.codes.division import check_digits
-from ecert.codes.iso7064 import MOD_11_2_CHECKS, clean, mod_11_2_calc_check
-from ecert.errors import InvalidChecksum, InvalidCode, InvalidComponent, InvalidFormat, InvalidLength
+from ecert.codes.iso7064 import MOD_11_2_CHECKS, clean, mod_11_2_calc_check, require_text
+from ecert.errors import (
+    InputError,
+    InvalidChecksum,
+    InvalidCode,
+    InvalidComponent,
+    InvalidFormat,
+    InvalidLength,
+)
 
 __all__ = ["EARLIEST_BIRTH_DATE", "LENGTH", "CitizenIdInfo", "calc_check_char", "compact", "info", "is_valid",
            "to_18", "validate"]  # fmt: skip
@@ -48,12 +55,12 @@ class CitizenIdInfo:
 
 def compact(code: str) -> str:
     """Strip spaces and hyphens, upper-case (``x`` -> ``X``), full-width -> half-width."""
-    return clean(code)
+    return clean(code, what="citizen ID number")
 
 
 def calc_check_char(body: str) -> str:
     """Check character for the first 17 digits: ISO/IEC 7064 MOD 11-2 (GB 11643-1999 clause 5)."""
-    if len(body) != LENGTH - 1:
+    if len(require_text(body, "citizen ID body")) != LENGTH - 1:
         raise InvalidLength(
             "citizen ID body has the wrong length",
             value=body,
@@ -75,7 +82,26 @@ def _check_region(code: str) -> None:
         ) from exc
 
 
+def _latest_birth_date(today: object) -> datetime.date:
+    """The ``today`` argument checked: a plain date, or ``None`` for the local date.
+
+    A datetime is refused rather than truncated: which date it falls on depends on its time zone,
+    so the caller says (``today=moment.date()``); comparing it with a date would raise ``TypeError``.
+    """
+    if today is None:
+        return datetime.date.today()
+    if isinstance(today, datetime.date) and not isinstance(today, datetime.datetime):
+        return today
+    raise InputError(
+        f"today must be a date, not {type(today).__name__}",
+        where="today",
+        value=today,
+        expected="a datetime.date (a datetime's .date(), or None for the local date)",
+    )
+
+
 def _birth_date(code: str, today: datetime.date | None) -> datetime.date:
+    latest = _latest_birth_date(today)
     text = code[_BIRTH]
     try:
         born = datetime.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
@@ -86,7 +112,6 @@ def _birth_date(code: str, today: datetime.date | None) -> datetime.date:
             position=_BIRTH.start,
             expected="a real date YYYYMMDD",
         ) from None
-    latest = today if today is not None else datetime.date.today()
     if not EARLIEST_BIRTH_DATE <= born <= latest:
         raise InvalidComponent(
             f"birth date {born.isoformat()} is out of range",
@@ -102,7 +127,9 @@ def validate(code: str, *, today: datetime.date | None = None) -> str:
 
     Checks length, digits, check-character shape, address code (province part), birth date (real,
     not before 1800, not after ``today``, default the local date) and the MOD 11-2 check character.
+    A ``today`` that is not a date raises :class:`~ecert.errors.InputError` (whatever ``code`` is).
     """
+    today = _latest_birth_date(today)
     code = compact(code)
     if len(code) != LENGTH:
         expected = f"{LENGTH} characters"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from ecert.codes._rules import is_valid_with
-from ecert.codes.iso7064 import clean
+from ecert.codes.iso7064 import clean, require_text
 from ecert.errors import InvalidComponent, InvalidFormat, InvalidLength
 
 __all__ = ["LENGTH", "PROVINCES", "check_digits", "compact", "is_valid", "province_name", "validate"]
@@ -36,7 +36,7 @@ PROVINCES: MappingProxyType[str, str] = MappingProxyType(
 
 def compact(code: str) -> str:
     """Strip spaces and hyphens, make full-width digits half-width."""
-    return clean(code)
+    return clean(code, what="administrative division code")
 
 
 def check_digits(code: str, what: str, offset: int = 0, value: str | None = None) -> None:
@@ -44,7 +44,7 @@ def check_digits(code: str, what: str, offset: int = 0, value: str | None = None
 
     ``code`` may be a part of ``value`` starting at ``offset``; the error quotes ``value``.
     """
-    for position, char in enumerate(code):
+    for position, char in enumerate(require_text(code, what)):
         if not "0" <= char <= "9":
             raise InvalidFormat(
                 f"{what} must be digits",

@@ -21,6 +21,7 @@ __all__ = [
     "mod_11_2_is_valid",
     "mod_37_36_calc_check",
     "mod_37_36_is_valid",
+    "require_text",
 ]
 
 #: ISO/IEC 7064 MOD 37,36 alphabet: 0-9 -> 0..9, A-Z -> 10..35 (GB/T 17710-2008; STANDARDS.md §3).
@@ -50,12 +51,24 @@ del _code, _ascii
 _SEPARATORS = " -"
 
 
-def clean(code: str, separators: str = _SEPARATORS) -> str:
+def require_text(code: object, what: str = "code") -> str:
+    """Return ``code`` if it is a ``str``, else raise :class:`InvalidFormat`.
+
+    Codes often arrive as JSON or CSV values (``None``, numbers, lists); refusing them here gives
+    an :class:`~ecert.errors.InvalidCode` instead of an ``AttributeError`` deep inside.
+    """
+    if not isinstance(code, str):
+        raise InvalidFormat(f"{what} must be text, not {type(code).__name__}", value=code, expected="a str")
+    return code
+
+
+def clean(code: str, separators: str = _SEPARATORS, *, what: str = "code") -> str:
     """Return ``code`` with full-width forms made half-width, upper-cased, separators removed.
 
     Used by every ``compact`` of :mod:`ecert.codes` (the shape python-stdnum's ``util.clean`` has).
+    Raises :class:`InvalidFormat` if ``code`` is not a ``str`` (``what`` names it in the message).
     """
-    text = code.translate(_CLEAN_TABLE).strip()
+    text = require_text(code, what).translate(_CLEAN_TABLE).strip()
     for separator in separators:
         text = text.replace(separator, "")
     return text
@@ -66,7 +79,7 @@ def clean(code: str, separators: str = _SEPARATORS) -> str:
 
 def _values_36(text: str) -> list[int]:
     values = []
-    for position, char in enumerate(text):
+    for position, char in enumerate(require_text(text)):
         value = _VALUE_36.get(char)
         if value is None:
             raise InvalidFormat(
@@ -96,7 +109,7 @@ def mod_37_36_calc_check(body: str) -> str:
 
 def mod_37_36_is_valid(code: str) -> bool:
     """Whether ``code`` (body + check character) passes ISO/IEC 7064 MOD 37,36 (final ``S`` is 1)."""
-    if not code:
+    if not code or not isinstance(code, str):
         return False
     try:
         values = _values_36(code)
@@ -110,7 +123,7 @@ def mod_37_36_is_valid(code: str) -> bool:
 
 def _digits(text: str) -> list[int]:
     values = []
-    for position, char in enumerate(text):
+    for position, char in enumerate(require_text(text)):
         if char not in _DIGITS:
             raise InvalidFormat(
                 "ISO/IEC 7064 MOD 11-2 body must be digits",
@@ -132,7 +145,7 @@ def mod_11_2_calc_check(body: str) -> str:
 
 def mod_11_2_is_valid(code: str) -> bool:
     """Whether ``code`` (digits + check ``0-9`` or ``X``) passes ISO/IEC 7064 MOD 11-2."""
-    if len(code) < 2 or code[-1] not in MOD_11_2_CHECKS:
+    if not isinstance(code, str) or len(code) < 2 or code[-1] not in MOD_11_2_CHECKS:
         return False
     try:
         return mod_11_2_calc_check(code[:-1]) == code[-1]

@@ -29,7 +29,7 @@ CHECK_CHARS = {**{n: str(n) for n in range(1, 10)}, 10: "X", 11: "0"}
 
 def compact(code: str) -> str:
     """Strip spaces and hyphens (``MB034103-2``), upper-case, full-width -> half-width."""
-    return clean(code)
+    return clean(code, what="organisation code")
 
 
 def _check_body(body: str, value: str) -> None:

@@ -119,7 +119,7 @@ _CHARSET_EXPECTED = "a digit or an upper-case letter other than I, O, S, V, Z"
 
 def compact(code: str) -> str:
     """Strip spaces and hyphens, upper-case, full-width -> half-width."""
-    return clean(code)
+    return clean(code, what="unified social credit code")
 
 
 def _check_charset(code: str, value: str) -> None:

@@ -27,7 +27,7 @@ from ecert.metadata.elements import (
     attr_for_key,
     element,
 )
-from ecert.metadata.rules import check, check_text, parse_date, problem_from
+from ecert.metadata.rules import check, check_text, int_text, parse_date, problem_from
 
 __all__ = [
     "LONG_TERM",
@@ -267,7 +267,7 @@ def _same(attr: str, value: Any) -> Any:
 def _text_value(raw: Any) -> str:
     if isinstance(raw, bool) or not isinstance(raw, str | int):
         raise ValueError(f"not text ({type(raw).__name__})")
-    return str(raw)
+    return int_text(raw) if isinstance(raw, int) else str(raw)
 
 
 _KINDS = {e.attr: e.kind for e in ELEMENTS}

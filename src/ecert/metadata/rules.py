@@ -25,7 +25,15 @@ from ecert.metadata.elements import (
 )
 from ecert.metadata.status import get_status_profile
 
-__all__ = ["EXTENSION_KEY", "EXTENSION_MAX_LENGTH", "check", "check_text", "parse_date", "problem_from"]
+__all__ = [
+    "EXTENSION_KEY",
+    "EXTENSION_MAX_LENGTH",
+    "check",
+    "check_text",
+    "int_text",
+    "parse_date",
+    "problem_from",
+]
 
 #: Extension (照面) items: KZ_ prefix as real systems use it (STANDARDS.md §2).
 EXTENSION_KEY = re.compile(r"KZ_[A-Za-z0-9_]{1,64}")
@@ -46,13 +54,27 @@ _SCALARS = tuple(
 _CODE_FUNCS = {HOLDER_CODE_TYPE_CITIZEN_ID: citizen_id.validate, HOLDER_CODE_TYPE_USCC: uscc.validate}
 
 
+def int_text(value: int) -> str:
+    """The text a number from a JSON record stands for (``str(value)``).
+
+    Raises ``ValueError`` with a readable message for an int too long for ``str()`` (over 4300
+    digits), which is no element's value anyway, instead of Python's own message.
+    """
+    try:
+        return str(value)
+    except ValueError:
+        raise ValueError("number too long to be read as text; expected at most 4300 digits") from None
+
+
 def parse_date(value: object) -> date:
     """A ``date`` from ``yyyy-MM-dd`` or ``yyyyMMdd`` (both are used by real systems, STANDARDS.md §2)."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    text = value.strip() if isinstance(value, str) else ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = int_text(value)
     m = _DATE.fullmatch(text)
     if m is None or (("-" in text) != (len(text) == 10)):
         raise ValueError("not a date; expected yyyy-MM-dd or yyyyMMdd")
@@ -291,7 +313,11 @@ def _check_extensions(v: dict[str, Any], p: list[FieldProblem]) -> None:
                 )
             )
         if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)  # numbers in JSON records are text on the face
+            try:
+                value = int_text(value)  # numbers in JSON records are text on the face
+            except ValueError as exc:
+                p.append(problem_from(key, exc, value))
+                continue
         text = (
             check_text(key, value, p, required=False, max_length=EXTENSION_MAX_LENGTH, one_line=False) or ""
         )
