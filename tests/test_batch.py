@@ -130,6 +130,31 @@ def test_duplicate_rows_are_rejected_on_every_run(issuer: IssuerFiles, tmp_path:
         assert row["line"] == "5" and "same content as line 3" in row["problems"]
 
 
+def test_a_row_the_csv_reader_refuses_is_rejected_and_the_others_issued(
+    issuer: IssuerFiles, tmp_path: Path
+) -> None:
+    """A field over csv.field_size_limit() (131072) is that row's problem, not the batch's end."""
+    source = write_rows(tmp_path / "rows.csv", 3)
+    header, *rows = source.read_text(encoding="utf-8").splitlines()
+    huge = "a" * 140_000 + "," + rows[0].split(",", 1)[1]
+    source.write_text("\n".join([header, rows[0], huge, *rows[1:]]) + "\n", encoding="utf-8")
+    assert [line for line, _row in read_rows(source)] == [2, 3, 4, 5]
+    result = issue_batch(source, TYPE, issuer, tmp_path / "r.db", tmp_path / "out")
+    assert (result.issued, result.rejected) == (3, 1)
+    assert result.rejected_path is not None
+    with open(result.rejected_path, encoding="utf-8-sig") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row["line"] == "3" and "cannot be read as CSV (field larger than field limit" in row["problems"]
+    assert "<unreadable>" not in row  # the reason is the problem, not a column
+
+
+def test_a_csv_header_the_reader_refuses_is_a_usage_error(issuer: IssuerFiles, tmp_path: Path) -> None:
+    source = tmp_path / "rows.csv"
+    source.write_text("a" * 140_000 + ",b\n1,2\n", encoding="utf-8")
+    with pytest.raises(InputError, match="header row cannot be read"):
+        read_rows(source)
+
+
 def test_source_key_is_the_content_not_the_position(issuer: IssuerFiles, tmp_path: Path) -> None:
     source = write_rows(tmp_path / "rows.csv", 4)
     db, out = tmp_path / "r.db", tmp_path / "out"

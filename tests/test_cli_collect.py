@@ -141,3 +141,26 @@ def test_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
             main([command, "--help"])
         assert info.value.code == 0
         assert "example" in capsys.readouterr().out
+
+
+def test_collect_csv_with_a_field_the_reader_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The row is reported as one readable line and exit 1, no csv.Error traceback."""
+    path = tmp_path / "huge.csv"
+    path.write_text("注册编号,姓名\n" + "a" * 140_000 + ",x\n", encoding="utf-8")
+    assert main(["collect", "--type", "11100000000013338W001", "--csv", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("line 2: <row>: cannot be read as CSV (field larger than field limit")
+    assert main(["collect", "--type", "11100000000013338W001", "--csv", str(tmp_path / "missing.csv")]) == 2
+    assert "cannot read CSV file" in capsys.readouterr().err
+
+
+def test_collect_issue_date_near_9999(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = "11100000000013338W001"
+    record = json.loads((RECORDS / f"{code}.json").read_text(encoding="utf-8"))
+    record = {k: v for k, v in record.items() if k != "有效期至"} | {"发证日期": "9999-06-01"}
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    assert main(["collect", "--type", code, str(path)]) == 1
+    assert capsys.readouterr().out.startswith("valid_until: ")

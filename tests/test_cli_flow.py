@@ -157,3 +157,30 @@ def test_qr_with_the_trust_directory_alone(demo: Path, tmp_path: Path) -> None:
     shutil.copy(demo / "trust" / "root.cert.pem", bare)
     assert main(["verify", "--qr", qr, "--trust", str(bare)]) == 1
     assert main(["verify", "--qr", qr, "--trust", str(bare), "--cert", str(no_root / "issuers")]) == 0
+
+
+def test_verify_qr_damaged_image_is_one_line(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Pillow's SyntaxError("broken PNG file") is an unreadable input (exit 2), not a traceback."""
+    data = sorted((demo / "qr").glob("*.png"))[0].read_bytes()
+    end = data.index(b"IDAT") + 40
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(data[:end] + b"\0\0\0\0\xff\xff\xff\xff")
+    assert main(["verify", "--qr", str(broken), "--trust", str(demo / "trust")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ecert: error: cannot read image") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv", [["id", "check"], ["code", "check", "--json"]], ids=" ".join)
+def test_non_utf8_argument_under_a_strict_utf8_stdout(argv: list[str]) -> None:
+    """GBK bytes under a UTF-8 locale arrive as surrogates: echoed escaped, not a UnicodeEncodeError."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    args = [os.fsencode(sys.executable), b"-m", b"ecert", *map(os.fsencode, argv), "中".encode("gbk")]
+    done = subprocess.run(args, capture_output=True, env=env, timeout=120, check=False)
+    assert b"Traceback" not in done.stderr and done.returncode == 1
+    assert b"\\udcd6\\udcd0" in done.stdout + done.stderr

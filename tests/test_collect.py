@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ecert.collect import CertificateDraft, collect, collect_csv, derived_serial
-from ecert.errors import CollectionError, EcertError, UnknownType
+from ecert.errors import CollectionError, EcertError, InputError, UnknownType
 from ecert.identifier import Identifier
 from ecert.metadata import Authority, CoreMetadata, DataItemText
 
@@ -323,3 +323,60 @@ def test_random_records_never_crash(extra: dict[str, Any], code: str) -> None:
 def test_random_json_text_never_crashes(text: str) -> None:
     with contextlib.suppress(EcertError):
         collect(text, LICENCE, today=TODAY)
+
+
+# --- hostile arguments and values: a CollectionError or InputError, never a bare exception ---------
+
+
+def test_issue_date_near_9999_is_a_validity_problem() -> None:
+    record = {k: v for k, v in _record(BUILDER).items() if k != "有效期至"}
+    with pytest.raises(CollectionError) as info:
+        collect({**record, "发证日期": "9999-06-01"}, BUILDER)
+    assert [p.field for p in info.value.problems] == ["valid_until"]
+
+
+@pytest.mark.parametrize("key", ["姓名", "身份证号", "发证日期", "ZZBS"])
+def test_an_int_too_large_to_print_is_a_field_problem(key: str) -> None:
+    with pytest.raises(CollectionError) as info:
+        collect({**_record(BUILDER), key: 10**5000}, BUILDER)
+    assert any("too large to print" in p.message for p in info.value.problems)
+    with pytest.raises(CollectionError) as info:
+        collect({**_record(BUILDER), 10**5000: "x"}, BUILDER)  # type: ignore[dict-item]
+    assert [p.field for p in info.value.problems] == ["<record>"]
+
+
+def test_arguments_of_the_wrong_type_are_input_errors() -> None:
+    record = _record(BUILDER)
+    for options in ({"issue_date": "garbage"}, {"today": "2026-01-01"}, {"issuer": "x"}, {"catalog": "x"},
+                    {"serial": 5}):  # fmt: skip
+        with pytest.raises(InputError):
+            collect(record, BUILDER, **options)
+        with pytest.raises(InputError):
+            collect_csv(io.StringIO(""), BUILDER, **options)
+    with pytest.raises(InputError, match="unknown option"):
+        collect_csv(io.StringIO(""), BUILDER, issuedate=TODAY)
+
+
+def test_a_datetime_issue_date_stands_for_its_date() -> None:
+    record = {k: v for k, v in _record(BUILDER).items() if k != "发证日期"}
+    draft = collect(record, BUILDER, issue_date=datetime(2025, 3, 4, 23, 30))
+    assert draft.metadata.issue_date == date(2025, 3, 4)
+
+
+def test_csv_row_the_reader_refuses_is_reported_and_the_next_rows_collected() -> None:
+    good = _record(BUILDER)
+    header = ",".join(good)
+    line = ",".join(str(v) for v in good.values())
+    text = f"{header}\n{'a' * 140_000},x\n{line}\n"
+    rows = list(collect_csv(io.StringIO(text), BUILDER))
+    assert [r.line for r in rows] == [2, 3]
+    assert rows[0].draft is None and "cannot be read as CSV" in rows[0].problems[0].message
+    assert rows[1].draft is not None
+    (head,) = collect_csv(io.StringIO("a" * 140_000 + ",b\n1,2\n"), BUILDER)
+    assert head.draft is None and head.problems[0].field == "<file>"
+
+
+@pytest.mark.parametrize("path", ["/nonexistent/in.csv", "/", "a\x00b.csv"])
+def test_unreadable_csv_path_is_an_input_error(path: str) -> None:
+    with pytest.raises(InputError, match="cannot read CSV file"):
+        collect_csv(path, BUILDER)

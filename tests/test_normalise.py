@@ -171,3 +171,19 @@ def test_non_scalars_are_input_errors(raw: object) -> None:
 )
 def test_add_years(start: date, years: int, end: date) -> None:
     assert add_years(start, years) == end
+
+
+def test_add_years_past_9999_is_an_input_error() -> None:
+    """An issue date near 9999 plus the validity period cannot be a date: say so, no bare ValueError."""
+    assert add_years(date(9996, 12, 31), 3) == date(9999, 12, 30)
+    assert add_years(date(2024, 2, 29), 1) == date(2025, 2, 28)
+    for start, years in ((date(9999, 6, 1), 3), (date(1, 1, 1), 0)):
+        with pytest.raises(InputError, match="would end"):
+            add_years(start, years)
+
+
+@pytest.mark.parametrize("convert", [fold, normalise_text, normalise_code, normalise_date, normalise_integer])
+def test_an_int_too_large_to_print_is_an_input_error(convert: object) -> None:
+    with pytest.raises(InputError) as info:
+        convert(10**5000)  # type: ignore[operator]
+    assert "bits" in str(info.value) and len(str(info.value)) < 200

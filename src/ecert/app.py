@@ -120,16 +120,26 @@ def verify_files(
 
 
 def decode_qr_image(path: Path) -> str:
-    """The text of the one QR code in an image (zxing-cpp)."""
-    import zxingcpp
-    from PIL import Image, UnidentifiedImageError
+    """The text of the one QR code in an image (zxing-cpp); a damaged image is an ``InputError``.
 
+    Pillow reports damage in many ways (SyntaxError "broken PNG file", EOFError, struct.error...):
+    :data:`ecert.face.IMAGE_ERRORS` lists them, so that ``ecert verify --qr`` never shows a traceback.
+    """
+    import os
+
+    import zxingcpp
+    from PIL import Image
+
+    from ecert.face import IMAGE_ERRORS
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError("not a path", where="path", value=type(path).__name__, expected="str or Path")
     try:
         with Image.open(path) as img:
             img.load()
             results = zxingcpp.read_barcodes(img.convert("L"))
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise InputError(f"cannot read image ({exc})", where=str(path)) from None
+    except IMAGE_ERRORS as exc:
+        raise InputError(f"cannot read image ({str(exc) or type(exc).__name__})", where=str(path)) from None
     texts = [r.text for r in results if r.valid and r.format == zxingcpp.BarcodeFormat.QRCode]
     if not texts:
         raise InvalidQRPayload("no readable QR code found in the image", where=str(path))

@@ -59,6 +59,7 @@ RECONCILE_GRACE = timedelta(minutes=10)  # far longer than any row takes from al
 MAX_CHUNK = 25  # rows per task: ~1 s of work, so progress stays live and pickling overhead small
 LOCK_NAME = ".ecert-batch.lock"
 REJECTED_NAME = "rejected.csv"
+UNREADABLE = "<unreadable>"  # read_rows' key for a row the CSV reader refused, with the reason
 ORPHANS_DIR = "orphans"
 
 Row = dict[str, str]
@@ -116,6 +117,8 @@ def read_rows(path: Path) -> list[tuple[int, Row]]:
 
     The line number is where the row starts in the file (what a person opening it sees).
     Cells beyond the header are kept under ``<extra>`` so the row is rejected, not silently cut.
+    A row the CSV reader refuses (``csv.Error``, e.g. a field over :func:`csv.field_size_limit`)
+    is kept as ``{UNREADABLE: reason}`` so that it is rejected and the rows after it still issued.
     """
     try:
         data = path.read_bytes()
@@ -126,13 +129,24 @@ def read_rows(path: Path) -> list[tuple[int, Row]]:
     except UnicodeDecodeError:
         text = data.decode("gb18030", errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise InputError(f"CSV header row cannot be read ({exc})", where=str(path)) from None
     if not header or not any(h.strip() for h in header):
         raise InputError("CSV has no header row", where=str(path))
-    rows = []
+    rows: list[tuple[int, Row]] = []
     while True:
         first = reader.line_num + 1
-        cells = next(reader, None)
+        try:
+            cells = next(reader, None)
+        except csv.Error as exc:
+            if reader.line_num + 1 == first:  # the reader did not move on: the rest cannot be read
+                raise InputError(
+                    f"CSV cannot be read from line {first} on ({exc})", where=str(path)
+                ) from None
+            rows.append((first, {UNREADABLE: str(exc)}))
+            continue
         if cells is None:
             break
         if not cells:
@@ -410,6 +424,9 @@ def _triage(
     skipped = 0
     first_line: dict[str, int] = {}
     for line, row in rows:
+        if UNREADABLE in row:
+            rejected.append((line, f"<row>: cannot be read as CSV ({row[UNREADABLE]})"))
+            continue
         key = source_key(cert_type, row)
         if key in first_line:
             rejected.append((line, f"<row>: same content as line {first_line[key]}, issued once"))
@@ -460,7 +477,7 @@ def _write_rejected(
     by_line = dict(rows)
     fields: list[str] = []
     for _line, row in rows:
-        fields.extend(k for k in row if k not in fields)
+        fields.extend(k for k in row if k not in fields and k != UNREADABLE)  # its reason is the problem
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["line", *fields, "problems"])

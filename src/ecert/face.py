@@ -9,11 +9,13 @@ metadata, the item name (``KZ_*``) for the type's own items.
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from ecert.errors import InputError, UnknownType
 from ecert.layout import FaceField, FaceLayout, FaceSpec, ImageKind, layout_face
@@ -37,6 +39,23 @@ __all__ = [
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_IMAGE_PIXELS = 25_000_000
+#: What pillow raises for a damaged or hostile image file, besides ``UnidentifiedImageError`` (an
+#: OSError): its decoders report corruption as SyntaxError ("broken PNG file"), EOFError,
+#: struct.error, IndexError, KeyError, TypeError or ValueError depending on the format and where the
+#: damage is.  Catching them all is what turns any bad picture into one ``InputError``.
+IMAGE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    SyntaxError,
+    EOFError,
+    ValueError,
+    struct.error,
+    zlib.error,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    Image.DecompressionBombError,
+)
 
 
 def chinese_date(d: date) -> str:
@@ -142,7 +161,14 @@ def face_layout_for(
 
 
 def load_image(data: bytes, what: str) -> Image.Image:
-    """Open a PNG/JPEG given by a caller (photo, seal), with size limits; errors name ``what``."""
+    """Open a PNG/JPEG given by a caller (photo, seal), with size limits; errors name ``what``.
+
+    Any file pillow cannot decode, however it fails (see :data:`IMAGE_ERRORS`), is an ``InputError``.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InputError(
+            "not image bytes", where=what, value=type(data).__name__, expected="PNG or JPEG bytes"
+        )
     if len(data) > MAX_IMAGE_BYTES:
         raise InputError(
             "image too large", where=what, value=len(data), expected=f"at most {MAX_IMAGE_BYTES} bytes"
@@ -156,9 +182,14 @@ def load_image(data: bytes, what: str) -> Image.Image:
         img.load()
     except InputError:
         raise
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as exc:
-        raise InputError(f"image cannot be read ({exc})", where=what) from None
+    except IMAGE_ERRORS as exc:
+        raise InputError(f"image cannot be read ({_reason(exc)})", where=what) from None
     return img
+
+
+def _reason(exc: BaseException) -> str:
+    """The exception's text, or its class name when it has none (e.g. a bare struct.error)."""
+    return str(exc) or type(exc).__name__
 
 
 def face_images(

@@ -10,6 +10,7 @@ to install one instead of drawing empty boxes.
 from __future__ import annotations
 
 import functools
+import numbers
 import os
 import shutil
 import subprocess
@@ -62,9 +63,23 @@ def _draws_cjk(path: Path) -> bool:
     return bytes(first) != bytes(second) or first.size != second.size
 
 
+def find_cjk_font(path: str | os.PathLike[str] | None = None) -> Path:
+    """The path of a font that can draw Chinese; ``path`` (or ``$ECERT_FONT``) wins when given.
+
+    ``path`` is type-checked before the cached search: anything but a str or path is an
+    ``InputError`` (an unhashable argument would otherwise fail inside ``lru_cache``).
+    """
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise InputError("not a font path", where="font", value=type(path).__name__, expected="str or Path")
+    text = None if path is None else os.fspath(path)
+    if not isinstance(text, (str, type(None))):  # a PathLike giving bytes
+        raise InputError("not a font path", where="font", value=type(text).__name__, expected="str or Path")
+    return _find_cjk_font(text)
+
+
 @functools.lru_cache(maxsize=8)
-def find_cjk_font(path: str | None = None) -> Path:
-    """The path of a font that can draw Chinese; ``path`` (or ``$ECERT_FONT``) wins when given."""
+def _find_cjk_font(path: str | None) -> Path:
+    """:func:`find_cjk_font` once its argument is a str (searching the disk once per path)."""
     if path is not None:
         p = Path(path)
         if not p.is_file():
@@ -74,7 +89,7 @@ def find_cjk_font(path: str | None = None) -> Path:
         return p
     env = os.environ.get("ECERT_FONT")
     if env:
-        return find_cjk_font(env)
+        return _find_cjk_font(env)
     for candidate in _CANDIDATES:
         p = Path(candidate)
         if p.is_file() and _draws_cjk(p):
@@ -126,10 +141,17 @@ def render_layout(
     dpi: int = 150,
     font: str | Path | None = None,
 ) -> Image.Image:
-    """Draw ``layout`` on a white RGB canvas at ``dpi``; ``images`` fill the QR/photo/seal boxes."""
+    """Draw ``layout`` on a white RGB canvas at ``dpi``; ``images`` fill the QR/photo/seal boxes.
+
+    ``dpi`` must be a real number (checked first: a str such as "150" would fail comparing).
+    """
+    if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real):
+        raise InputError(
+            "resolution is not a number", where="dpi", value=type(dpi).__name__, expected="30..1200"
+        )
     if not 30 <= dpi <= 1200:
         raise InputError("resolution out of range", where="dpi", value=dpi, expected="30..1200")
-    fonts = _Fonts(find_cjk_font(None if font is None else str(font)))
+    fonts = _Fonts(find_cjk_font(font))
     scale = dpi / 25.4
     canvas = Image.new("RGB", (round(layout.width * scale), round(layout.height * scale)), "white")
     draw = ImageDraw.Draw(canvas)

@@ -13,6 +13,7 @@ prints errors and returns exit codes:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -64,7 +65,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tolerant_output() -> None:
+    """Never fail printing: a strict stdout/stderr escapes what it cannot encode.
+
+    Commands echo their input, and a non-UTF-8 argument (GBK bytes under a UTF-8 locale) arrives
+    as lone surrogates that a strict UTF-8 stream refuses with UnicodeEncodeError; the user gets
+    ``\\udcd6`` instead of a traceback.  Streams already tolerant (surrogateescape in the C locale
+    gives the original bytes back) and streams that cannot be reconfigured are left alone.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            with contextlib.suppress(OSError, ValueError, AttributeError):  # closed or detached
+                stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerant_output()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)

@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +26,7 @@ from ecert.catalog.model import alias_key
 from ecert.codes import citizen_id, uscc
 from ecert.collect.draft import CertificateDraft, DataItemValue
 from ecert.collect.normalise import (
+    _size,
     add_years,
     fold,
     is_long_term,
@@ -73,6 +74,8 @@ _B36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 def resolve_type(cert_type: CertificateType | str, catalog: Catalog | None = None) -> CertificateType:
     """A type given by value or by code (looked up in ``catalog`` or the shipped catalogue)."""
+    if catalog is not None and not isinstance(catalog, Catalog):
+        raise InputError("not a catalogue", where="catalog", value=type(catalog).__name__, expected="Catalog")
     if isinstance(cert_type, CertificateType):
         return cert_type
     return (catalog or default_catalog()).get(cert_type)
@@ -136,7 +139,11 @@ def _map_fields(
     source: dict[str, str] = {}
     ignored: list[str] = []
     for key, value in record.items():
-        key_s = str(key)
+        try:
+            key_s = str(key)
+        except ValueError:  # an int key too large to print (JSON keys are strings; mappings need not be)
+            problems.append(FieldProblem("<record>", "a field name is not a single text value", _size(key)))
+            continue
         target = table.get(alias_key(key_s))
         if target is None:
             ignored.append(key_s)
@@ -197,7 +204,10 @@ def _problem(field: str, label: str, exc: BaseException, value: object) -> Field
 
 def _short(value: object) -> object:
     if isinstance(value, (str, int, float, Decimal)) and not isinstance(value, bool):
-        text = str(value)
+        try:
+            text = str(value)
+        except ValueError:  # an int over sys.get_int_max_str_digits() digits
+            return _size(value)
         return text if len(text) <= 60 else text[:57] + "..."
     return type(value).__name__
 
@@ -244,7 +254,10 @@ def _validity(
     if kind == "long_term":
         core["valid_until"] = LONG_TERM
     elif kind == "fixed_years" and rule.years is not None:
-        core["valid_until"] = add_years(start, rule.years)
+        try:
+            core["valid_until"] = add_years(start, rule.years)
+        except InputError as exc:  # e.g. issued 9999-06-01: the period would end after 9999-12-31
+            problems.append(_problem("valid_until", "证照有效期截止日期", exc, start.isoformat()))
     else:
         problems.append(FieldProblem("valid_until", "证照有效期截止日期: required for this type, not given"))
 
@@ -317,7 +330,11 @@ def collect(
       identifier (ZZBS), else :func:`derived_serial`;
     * ``strict``: fields the type does not know are problems (by default they are ignored and
       listed in ``draft.ignored_fields``).
+
+    Arguments of the wrong type raise :class:`InputError` (they are the caller's, not the record's);
+    a :class:`datetime` given as ``issue_date`` or ``today`` stands for its calendar date.
     """
+    issue_date, today = _check_options(issuer, serial, issue_date, today)
     ctype = resolve_type(cert_type, catalog)
     data = _parse_record(record)
     problems: list[FieldProblem] = []
@@ -341,8 +358,9 @@ def collect(
     core["type_code"] = ctype.code
     core.setdefault("certificate_name", ctype.name)
     issuer_code = _issuer(issuer, core, problems)
-    issued = issue_date or core.get("issue_date") or today or date.today()
-    core["issue_date"] = issued if isinstance(issued, date) else today or date.today()
+    given_date = core.get("issue_date")
+    issued = issue_date or (given_date if isinstance(given_date, date) else None) or today or date.today()
+    core["issue_date"] = issued
     _holder_code_type(ctype, core, problems)
     _validity(ctype, core, core["issue_date"], problems)  # type: ignore[arg-type]
     if "number" not in core and "number" in {i.name for i in ctype.items} and "holder_code" in core:
@@ -361,6 +379,35 @@ def collect(
     if problems:
         raise CollectionError(problems)
     return CertificateDraft(metadata, ctype, tuple(items), tuple(ignored))
+
+
+def _check_options(
+    issuer: object, serial: object, issue_date: object, today: object
+) -> tuple[date | None, date | None]:
+    """Refuse arguments of the wrong type rather than failing later or silently using today.
+
+    Returns ``issue_date`` and ``today`` as plain dates (a datetime stands for its date).
+    """
+    if issuer is not None and not isinstance(issuer, Authority):
+        raise InputError(
+            "not an issuing authority",
+            where="issuer",
+            value=type(issuer).__name__,
+            expected="Authority(name, code) or None",
+        )
+    if serial is not None and not isinstance(serial, str):
+        raise InputError("not a serial", where="serial", value=type(serial).__name__, expected="str or None")
+    dates: list[date | None] = []
+    for name, value in (("issue_date", issue_date), ("today", today)):
+        if isinstance(value, datetime):
+            value = value.date()
+        elif value is not None and not isinstance(value, date):
+            raise InputError("not a date", where=name, value=_short(value), expected="datetime.date or None")
+        dates.append(value)
+    return dates[0], dates[1]
+
+
+_OPTIONS = frozenset({"issuer", "serial", "issue_date", "catalog", "today", "strict"})
 
 
 def _identifier(
@@ -445,16 +492,68 @@ def collect_csv(
     open text stream.  ``options`` are :func:`collect`'s.  The type is resolved at once, so an
     unknown type raises here rather than at the first row.
     """
+    unknown = sorted(set(options) - _OPTIONS)
+    if unknown:
+        raise InputError("unknown option", where=", ".join(unknown), expected=", ".join(sorted(_OPTIONS)))
+    _check_options(
+        options.get("issuer"), options.get("serial"), options.get("issue_date"), options.get("today")
+    )
     ctype = resolve_type(cert_type, options.pop("catalog", None))
-    text = _decode(Path(source).read_bytes()) if isinstance(source, (str, Path)) else source.read()
+    if isinstance(source, (str, Path)):
+        try:
+            data = Path(source).read_bytes()
+        except (OSError, ValueError) as exc:  # missing, a directory, no permission, a NUL in the name
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise InputError(f"cannot read CSV file ({reason})", where=str(source)) from None
+        text = _decode(data)
+    elif hasattr(source, "read"):
+        try:
+            text = source.read()
+        except (OSError, ValueError) as exc:  # a closed stream, undecodable bytes on stdin
+            raise InputError(
+                f"cannot read CSV stream ({exc})", where=getattr(source, "name", "source")
+            ) from None
+        if not isinstance(text, str):
+            raise InputError("not a text stream", where="source", value=type(text).__name__, expected="str")
+    else:
+        raise InputError(
+            "not a CSV source",
+            where="source",
+            value=type(source).__name__,
+            expected="a path (str or Path) or a text stream",
+        )
     return _rows(io.StringIO(text.removeprefix("\ufeff"), newline=""), ctype, options)
 
 
 def _rows(stream: TextIO, ctype: CertificateType, options: dict[str, Any]) -> Iterator[CollectedRow]:
+    """One CollectedRow per data row; a row the CSV reader refuses is reported, not fatal.
+
+    ``csv.Error`` (e.g. a field over :func:`csv.field_size_limit`) is a problem of that row: the
+    reader has consumed the row's lines and goes on with the next one.  Should it not advance, or
+    refuse the header, the rest of the file cannot be read: that is reported once, as ``<file>``.
+    """
     reader = csv.reader(stream)
-    header = [h.strip() for h in next(reader, [])]
+    try:
+        header = [h.strip() for h in next(reader, [])]
+    except csv.Error as exc:
+        yield CollectedRow(
+            1, {}, None, (FieldProblem("<file>", f"header row cannot be read as CSV ({exc})"),)
+        )
+        return
     line = reader.line_num + 1
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            first, line = line, reader.line_num + 1
+            if line == first:  # the reader did not move on: nothing after this can be read
+                problem = FieldProblem("<file>", f"cannot be read as CSV from here on ({exc})")
+                yield CollectedRow(first, {}, None, (problem,))
+                return
+            yield CollectedRow(first, {}, None, (FieldProblem("<row>", f"cannot be read as CSV ({exc})"),))
+            continue
         first, line = line, reader.line_num + 1
         if not any(cell.strip() for cell in row):
             continue
@@ -468,5 +567,8 @@ def _rows(stream: TextIO, ctype: CertificateType, options: dict[str, Any]) -> It
             draft = collect(record, ctype, **options)
         except CollectionError as exc:
             yield CollectedRow(first, record, None, (*shape, *exc.problems))
+            continue
+        except EcertError as exc:  # not expected once the options are checked; still only this row's
+            yield CollectedRow(first, record, None, (*shape, FieldProblem("<row>", str(exc))))
             continue
         yield CollectedRow(first, record, None if shape else draft, tuple(shape))

@@ -69,7 +69,17 @@ _DATE_EXPECTED = "a date such as 2024-01-08, 2024/1/8, 20240108, 2024.01.08 or 2
 def _text(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
         raise InputError("must be a single text or number value", value=type(value).__name__)
-    return str(value)
+    try:
+        return str(value)
+    except ValueError:  # an int over sys.get_int_max_str_digits() digits cannot even be printed
+        raise InputError("not a single text value: a number too large to print", value=_size(value)) from None
+
+
+def _size(value: object) -> str:
+    """What a value is, for a message, without printing it (a huge int cannot be printed)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"an integer of {value.bit_length()} bits"
+    return type(value).__name__
 
 
 def fold(value: object) -> str:
@@ -115,6 +125,8 @@ def normalise_date(value: object) -> date:
 def normalise_integer(value: object) -> int:
     """A whole number; thousands separators (, ，and spaces) are removed."""
     if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) >= 10**18:  # the same 18-digit bound as text, so the value can always be shown
+            raise InputError("not a whole number of at most 18 digits", value=_size(value))
         return value
     text = re.sub(r"[,\s]", "", fold(value))
     if not re.fullmatch(r"[+-]?\d{1,18}", text):
@@ -181,12 +193,25 @@ def item_value(item: DataItemSpec, raw: object) -> tuple[ItemValue, str]:
 
 
 def add_years(start: date, years: int) -> date:
-    """The day before the same date ``years`` later (29 February -> 28 February)."""
-    try:
-        end = start.replace(year=start.year + years)
-    except ValueError:  # 29 February into a common year: the period ends on 28 February
-        return start.replace(year=start.year + years, day=28)
-    return end - timedelta(days=1)
+    """The day before the same date ``years`` later (29 February -> 28 February).
+
+    An end past 9999-12-31 (the last date Python and the metadata can hold) is an ``InputError``,
+    not a bare ``ValueError``, so a far-off start date is reported as a problem of the record.
+    """
+    year = start.year + years
+    if 1 <= year <= 9999:
+        try:
+            return start.replace(year=year) - timedelta(days=1)
+        except ValueError:  # 29 February into a common year: the period ends on 28 February
+            return start.replace(year=year, day=28)
+        except OverflowError:  # 0001-01-01 has no day before it
+            pass
+    limit = "after 9999-12-31" if year > 1 else "before 0001-01-01"
+    raise InputError(
+        f"{years} years from {start.isoformat()} would end {limit}",
+        value=start.isoformat(),
+        expected="a validity period between 0001-01-01 and 9999-12-31",
+    )
 
 
 def _plain(d: Decimal) -> Decimal:
