@@ -148,6 +148,23 @@ def test_a_row_the_csv_reader_refuses_is_rejected_and_the_others_issued(
     assert "<unreadable>" not in row  # the reason is the problem, not a column
 
 
+def test_a_row_with_more_cells_than_the_header_is_rejected_not_cut(
+    issuer: IssuerFiles, tmp_path: Path
+) -> None:
+    """Cells the header does not name would be dropped silently if the row were issued."""
+    source = write_rows(tmp_path / "rows.csv", 3)
+    header, *rows = source.read_text(encoding="utf-8").splitlines()
+    longer = rows[0] + ",备注：另有分支机构"
+    source.write_text("\n".join([header, longer, *rows[1:]]) + "\n", encoding="utf-8")
+    result = issue_batch(source, TYPE, issuer, tmp_path / "r.db", tmp_path / "out")
+    assert (result.issued, result.rejected) == (2, 1)
+    assert result.rejected_path is not None
+    with open(result.rejected_path, encoding="utf-8-sig") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row["line"] == "2" and "more cells than the header" in row["problems"]
+    assert row["<extra>"] == "备注：另有分支机构"  # what would have been lost is in the report
+
+
 def test_a_csv_header_the_reader_refuses_is_a_usage_error(issuer: IssuerFiles, tmp_path: Path) -> None:
     source = tmp_path / "rows.csv"
     source.write_text("a" * 140_000 + ",b\n1,2\n", encoding="utf-8")

@@ -60,6 +60,7 @@ MAX_CHUNK = 25  # rows per task: ~1 s of work, so progress stays live and pickli
 LOCK_NAME = ".ecert-batch.lock"
 REJECTED_NAME = "rejected.csv"
 UNREADABLE = "<unreadable>"  # read_rows' key for a row the CSV reader refused, with the reason
+EXTRA = "<extra>"  # read_rows' key for cells beyond the header (the row is rejected, not cut)
 ORPHANS_DIR = "orphans"
 
 Row = dict[str, str]
@@ -116,7 +117,7 @@ def read_rows(path: Path) -> list[tuple[int, Row]]:
     """(line number, row) for every data row; UTF-8 (BOM or not), GB18030 as a fallback.
 
     The line number is where the row starts in the file (what a person opening it sees).
-    Cells beyond the header are kept under ``<extra>`` so the row is rejected, not silently cut.
+    Cells beyond the header are kept under ``EXTRA`` so the row is rejected, not silently cut.
     A row the CSV reader refuses (``csv.Error``, e.g. a field over :func:`csv.field_size_limit`)
     is kept as ``{UNREADABLE: reason}`` so that it is rejected and the rows after it still issued.
     """
@@ -153,7 +154,7 @@ def read_rows(path: Path) -> list[tuple[int, Row]]:
             continue  # a blank line
         row = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)}
         if len(cells) > len(header):
-            row["<extra>"] = "|".join(cells[len(header) :])
+            row[EXTRA] = "|".join(cells[len(header) :])
         rows.append((first, row))
     return rows
 
@@ -426,6 +427,9 @@ def _triage(
     for line, row in rows:
         if UNREADABLE in row:
             rejected.append((line, f"<row>: cannot be read as CSV ({row[UNREADABLE]})"))
+            continue
+        if EXTRA in row:  # cells the header does not name: issuing would silently drop them
+            rejected.append((line, f"<row>: more cells than the header names (extra: {row[EXTRA]!r})"))
             continue
         key = source_key(cert_type, row)
         if key in first_line:
