@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ecert.batch import IssuerFiles, issue_batch, read_rows, source_key
+from ecert.batch import BatchResult, IssuerFiles, issue_batch, read_rows, source_key
 from ecert.catalog import default_catalog
 from ecert.cli import main
 from ecert.codes import org_code, uscc
@@ -130,6 +130,14 @@ def test_duplicate_rows_are_rejected_on_every_run(issuer: IssuerFiles, tmp_path:
         assert row["line"] == "5" and "same content as line 3" in row["problems"]
 
 
+def _the_rejected_row(result: BatchResult) -> dict[str, str]:
+    """The one row of rejected.csv."""
+    assert result.rejected_path is not None
+    with open(result.rejected_path, encoding="utf-8-sig") as fh:
+        (row,) = list(csv.DictReader(fh))
+    return row
+
+
 def test_a_row_the_csv_reader_refuses_is_rejected_and_the_others_issued(
     issuer: IssuerFiles, tmp_path: Path
 ) -> None:
@@ -141,9 +149,7 @@ def test_a_row_the_csv_reader_refuses_is_rejected_and_the_others_issued(
     assert [line for line, _row in read_rows(source)] == [2, 3, 4, 5]
     result = issue_batch(source, TYPE, issuer, tmp_path / "r.db", tmp_path / "out")
     assert (result.issued, result.rejected) == (3, 1)
-    assert result.rejected_path is not None
-    with open(result.rejected_path, encoding="utf-8-sig") as fh:
-        (row,) = list(csv.DictReader(fh))
+    row = _the_rejected_row(result)
     assert row["line"] == "3" and "cannot be read as CSV (field larger than field limit" in row["problems"]
     assert "<unreadable>" not in row  # the reason is the problem, not a column
 
@@ -158,9 +164,7 @@ def test_a_row_with_more_cells_than_the_header_is_rejected_not_cut(
     source.write_text("\n".join([header, longer, *rows[1:]]) + "\n", encoding="utf-8")
     result = issue_batch(source, TYPE, issuer, tmp_path / "r.db", tmp_path / "out")
     assert (result.issued, result.rejected) == (2, 1)
-    assert result.rejected_path is not None
-    with open(result.rejected_path, encoding="utf-8-sig") as fh:
-        (row,) = list(csv.DictReader(fh))
+    row = _the_rejected_row(result)
     assert row["line"] == "2" and "more cells than the header" in row["problems"]
     assert row["<extra>"] == "备注：另有分支机构"  # what would have been lost is in the report
 
