@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,19 @@ def test_non_utf8_argument_under_a_strict_utf8_stdout(argv: list[str]) -> None:
     done = subprocess.run(args, capture_output=True, env=env, timeout=120, check=False)
     assert b"Traceback" not in done.stderr and done.returncode == 1
     assert b"\\udcd6\\udcd0" in done.stdout + done.stderr
+
+
+def test_status_list_without_next_update_and_the_readers_age_limit(demo: Path, tmp_path: Path) -> None:
+    """A list exported with --next-update-days 0 promises nothing: refused after --status-max-age."""
+    db, status, keys = tmp_path / "r.db", tmp_path / "status.json", demo / "keys"
+    assert main(["registry", "init", "--registry", str(db)]) == 0
+    export = ["registry", "status-list", "--registry", str(db), "--key", str(keys / "issuer.key.pem"),
+              "--cert", str(keys / "issuer.cert.pem"), "-o", str(status), "--next-update-days", "0"]
+    assert main(export) == 0
+    ofd = str(sorted(demo.glob("*.ofd"))[0])
+    verify = ["verify", ofd, "--trust", str(demo / "trust"), "--status", str(status)]
+    in_a_month = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    assert main(verify) == 0
+    assert main([*verify, "--at", in_a_month]) == 2  # stale: older than the default 7 days
+    assert main([*verify, "--at", in_a_month, "--status-max-age", "31"]) == 0
+    assert main([*verify, "--status-max-age", "-1"]) == 2

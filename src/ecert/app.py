@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -92,12 +92,20 @@ def known_certificates(trust_path: Path, extra: Iterable[Path] = ()) -> tuple[Ce
 
 
 def load_status_source(
-    *, status_list: Path | None, registry: Path | None, trust: TrustStore, at: datetime | None
+    *,
+    status_list: Path | None,
+    registry: Path | None,
+    trust: TrustStore,
+    at: datetime | None,
+    max_age: timedelta | None = None,
 ) -> StatusSource | None:
+    """A signed status list (``max_age``: the reader's limit for lists that promise no next update,
+    default that of :meth:`StatusList.load`) or a registry, or None."""
     if status_list is not None:
-        from ecert.registry.statuslist import StatusList
+        from ecert.registry.statuslist import DEFAULT_MAX_AGE, StatusList
 
-        return StatusList.load(read_input(status_list, "status list"), trust=trust, at=at)
+        data = read_input(status_list, "status list")
+        return StatusList.load(data, trust=trust, at=at, max_age=max_age or DEFAULT_MAX_AGE)
     if registry is not None:
         from ecert.registry.sqlite import SQLiteRegistry
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from ecert.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from ecert.cli.common import parse_time
+from ecert.errors import InputError
 
 EPILOG_VERIFY = """examples:
   ecert verify demo-out/*.ofd --trust demo-out/trust
@@ -57,6 +59,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--status", type=Path, metavar="FILE", help="a signed status list (offline revocation)"
     )
     group.add_argument("--registry", type=Path, metavar="DB", help="a certificate registry (online status)")
+    p.add_argument(
+        "--status-max-age",
+        type=float,
+        metavar="DAYS",
+        help="refuse a status list that promises no next update once older than this (default 7)",
+    )
     p.add_argument("--at", metavar="ISO8601", help="verification time with time zone (default: now)")
     p.add_argument("--json", action="store_true", help="print the reports as JSON")
     p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the text report")
@@ -81,7 +89,10 @@ def _verify(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     at = parse_time(args.at, "--at")
     trust = load_trust(args.trust)
-    status = load_status_source(status_list=args.status, registry=args.registry, trust=trust, at=at)
+    max_age = _days(args.status_max_age)
+    status = load_status_source(
+        status_list=args.status, registry=args.registry, trust=trust, at=at, max_age=max_age
+    )
     reports = []
     if args.qr is not None:
         certificates = known_certificates(args.trust, args.cert)
@@ -92,6 +103,14 @@ def _verify(args: argparse.Namespace) -> int:
     else:
         print("\n\n".join(r.to_text(args.lang) for r in reports))
     return EXIT_OK if all(r.ok for r in reports) else EXIT_INVALID
+
+
+def _days(value: float | None) -> timedelta | None:
+    if value is None:
+        return None
+    if not 0 < value <= 3660:
+        raise InputError("days above 0, at most 3660", where="--status-max-age", value=value)
+    return timedelta(days=value)
 
 
 def _inspect(args: argparse.Namespace) -> int:
