@@ -15,7 +15,6 @@ lists means the authority, since that is whose certificates a department lists a
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sqlite3
@@ -26,191 +25,21 @@ from pathlib import Path
 from typing import Any
 
 from ecert.crypto.signer import Signer
-from ecert.errors import EcertError, InputError, RegistryError
+from ecert.errors import InputError, RegistryError
 from ecert.identifier import Identifier
 from ecert.metadata import CoreMetadata
-from ecert.metadata.jsonform import from_json, to_json
+from ecert.metadata.jsonform import to_json
+from ecert.registry import arguments as arg
+from ecert.registry import schema
 from ecert.registry.base import Gap, HistoryEntry, IssuedRecord
 from ecert.registry.status import CertStatus, StatusEntry, check_transition
 from ecert.registry.statuslist import StatusList
 
 __all__ = ["SQLiteRegistry"]
 
-_ALNUM = re.compile(r"[0-9A-Za-z]{0,64}", re.ASCII)  # checked before upper-casing ("ß".upper() is "SS")
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _HEX = re.compile(r"[0-9a-f]+")
 _MAX_INT = 2**63 - 1  # SQLite integers are 64-bit
-
-SCHEMA_VERSION = 3  # 2 -> 3: certificates.authority_code; periods upper-cased (see _migrate_2_to_3)
-_SCHEMA = (
-    "CREATE TABLE schema_version (version INTEGER NOT NULL)",
-    """CREATE TABLE counters (
-        type_code TEXT NOT NULL, issuer_code TEXT NOT NULL, period TEXT NOT NULL, next INTEGER NOT NULL,
-        PRIMARY KEY (type_code, issuer_code, period))""",
-    """CREATE TABLE serials (
-        type_code TEXT NOT NULL, issuer_code TEXT NOT NULL, serial TEXT NOT NULL, period TEXT NOT NULL,
-        state TEXT NOT NULL CHECK (state IN ('allocated', 'issued', 'gap')),
-        allocated_at TEXT NOT NULL, closed_at TEXT, note TEXT,
-        PRIMARY KEY (type_code, issuer_code, serial))""",
-    "CREATE INDEX serials_open ON serials (state, allocated_at)",
-    """CREATE TABLE certificates (
-        identifier TEXT PRIMARY KEY, type_code TEXT NOT NULL, issuer_code TEXT NOT NULL,
-        serial TEXT NOT NULL, version INTEGER NOT NULL, holder_code TEXT NOT NULL, issue_date TEXT NOT NULL,
-        metadata TEXT NOT NULL, package_digest TEXT NOT NULL, signer TEXT NOT NULL, issued_at TEXT NOT NULL,
-        file_path TEXT, source_key TEXT UNIQUE,
-        status TEXT NOT NULL CHECK (status IN ('valid', 'suspended', 'revoked', 'cancelled', 'replaced')),
-        status_reason TEXT, status_changed_at TEXT NOT NULL, status_changed_by TEXT,
-        replaced_by TEXT REFERENCES certificates (identifier), authority_code TEXT NOT NULL,
-        UNIQUE (type_code, issuer_code, serial, version),
-        FOREIGN KEY (type_code, issuer_code, serial) REFERENCES serials (type_code, issuer_code, serial))""",
-    "CREATE INDEX certificates_holder ON certificates (holder_code)",
-    "CREATE INDEX certificates_authority ON certificates (authority_code)",
-    "CREATE INDEX certificates_issue_date ON certificates (issue_date)",
-    "CREATE INDEX certificates_status ON certificates (status)",
-    """CREATE TABLE history (
-        id INTEGER PRIMARY KEY, identifier TEXT NOT NULL REFERENCES certificates (identifier),
-        status TEXT NOT NULL, reason TEXT, changed_by TEXT, changed_at TEXT NOT NULL)""",
-    "CREATE INDEX history_identifier ON history (identifier)",
-)
-
-
-def _prepare(db: sqlite3.Connection, path: str) -> None:
-    """Set the connection up (WAL, busy timeout, foreign keys), create the schema once, migrate old files.
-
-    Creation and migration run in one IMMEDIATE transaction, so concurrent opens of an old file
-    migrate it once, and a failed migration leaves the file as it was.
-    """
-    try:
-        db.execute("PRAGMA busy_timeout=30000")
-        db.execute("PRAGMA journal_mode=WAL")  # stays "memory" for ":memory:"; WAL persists in the file
-        db.execute("PRAGMA synchronous=NORMAL")  # in WAL: durable at checkpoints, never corrupt
-        db.execute("PRAGMA foreign_keys=ON")
-        db.execute("BEGIN IMMEDIATE")  # a deferred transaction could not upgrade under concurrent opens
-        try:
-            names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if names and "schema_version" not in names:
-                raise RegistryError(f"{path} is not an ecert registry (it has no schema_version table)")
-            if not names:
-                for statement in _SCHEMA:
-                    db.execute(statement)
-                db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
-            row = db.execute("SELECT version FROM schema_version").fetchone()
-            if row is not None and row[0] == 2:
-                _migrate_2_to_3(db)
-                db.execute("UPDATE schema_version SET version=3")
-                row = (3,)
-        except BaseException:
-            _rollback(db)
-            raise
-        db.execute("COMMIT")
-    except sqlite3.Error as exc:
-        raise RegistryError(f"cannot open registry {path}: {exc}") from None
-    if row is None or row[0] != SCHEMA_VERSION:
-        raise RegistryError(
-            f"registry {path} has schema version {row and row[0]}; this ecert reads {SCHEMA_VERSION}"
-        )
-
-
-def _migrate_2_to_3(db: sqlite3.Connection) -> None:
-    """Schema 2 filtered "issuer" on the identifier's issuer part and keyed counters on the period as given.
-
-    Adds ``authority_code`` (from each stored metadata) and upper-cases periods, merging counters
-    that differed only in case (keeping the highest, so no serial is handed out again).
-    """
-    db.execute("ALTER TABLE certificates ADD COLUMN authority_code TEXT NOT NULL DEFAULT ''")
-    rows = db.execute("SELECT identifier, issuer_code, metadata FROM certificates").fetchall()
-    for identifier, issuer_part, stored in rows:
-        db.execute(
-            "UPDATE certificates SET authority_code=? WHERE identifier=?",
-            (_stored_authority(stored) or issuer_part, identifier),
-        )
-    db.execute("CREATE INDEX certificates_authority ON certificates (authority_code)")
-    db.execute("UPDATE serials SET period=upper(period) WHERE period != upper(period)")
-    merged: dict[tuple[str, str, str], int] = {}
-    for type_code, issuer_code, period, following in db.execute("SELECT * FROM counters").fetchall():
-        key = (type_code, issuer_code, period.upper())
-        merged[key] = max(merged.get(key, 0), following)
-    db.execute("DELETE FROM counters")
-    db.executemany("INSERT INTO counters VALUES (?, ?, ?, ?)", [(*k, v) for k, v in merged.items()])
-
-
-def _stored_authority(stored: str) -> str | None:
-    """The issuer code of stored metadata; None if unreadable (the row keeps its identifier's part)."""
-    try:
-        return from_json(stored, strict=False).issuer_code
-    except EcertError:
-        pass
-    try:
-        value = json.loads(stored).get("issuer_code")
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) and value else None
-
-
-def _rollback(db: sqlite3.Connection) -> None:
-    """Roll back if a transaction is still open (SQLite rolls back by itself after some errors)."""
-    if db.in_transaction:
-        db.execute("ROLLBACK")
-
-
-def _ts(at: datetime, what: str) -> str:
-    """Times are stored as UTC ISO 8601 with microseconds, so that text order is time order."""
-    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
-        raise InputError("time must be a timezone-aware datetime", where=what, value=at)
-    try:
-        return at.astimezone(UTC).isoformat(timespec="microseconds")
-    except OverflowError:
-        raise InputError("time is out of range in UTC", where=what, value=at) from None
-
-
-def _str(value: object, what: str) -> str:
-    """Text as SQLite can store it: a str encodable as UTF-8 (no lone surrogates from undecodable bytes)."""
-    if not isinstance(value, str):
-        raise InputError("must be text", where=what, value=value, expected="a str")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InputError(
-            f"character {value[exc.start]!r} at position {exc.start + 1} is a lone surrogate "
-            "(from bytes that were not UTF-8?)",
-            where=what,
-            value=value,
-            expected="text encodable as UTF-8",
-        ) from None
-    return value
-
-
-def _opt(value: object, what: str) -> str | None:
-    return None if value is None else _str(value, what)
-
-
-def _text(value: object, what: str) -> str:
-    text = _str(value, what)
-    if not text.strip():
-        raise InputError("must not be empty", where=what, value=value)
-    return text
-
-
-def _status(value: object, what: str) -> CertStatus:
-    """A CertStatus, or its value as text ("revoked")."""
-    if isinstance(value, CertStatus):
-        return value
-    try:
-        return CertStatus(value)
-    except (ValueError, TypeError):
-        expected = ", ".join(s.value for s in CertStatus)
-        raise InputError("unknown status", where=what, value=value, expected=expected) from None
-
-
-def _period(value: object) -> str:
-    """Periods are ASCII letters and digits (at most 64), case-insensitive: "q" and "Q" are one period."""
-    if not isinstance(value, str) or not _ALNUM.fullmatch(value):
-        expected = "at most 64 ASCII letters and digits, e.g. 2026 or 2026Q1"
-        raise InputError(
-            "period must be ASCII letters and digits", where="period", value=value, expected=expected
-        )
-    return value.upper()
-
 
 class SQLiteRegistry:
     """A registry in one SQLite file; see the module docstring."""
@@ -238,7 +67,7 @@ class SQLiteRegistry:
         except (sqlite3.Error, ValueError) as exc:  # ValueError: a name the file system cannot take
             raise RegistryError(f"cannot open registry {name!r}: {exc}") from None
         try:
-            _prepare(db, name)
+            schema.prepare(db, name)
         except BaseException:
             db.close()
             raise
@@ -273,18 +102,18 @@ class SQLiteRegistry:
         try:
             yield db
         except sqlite3.Error as exc:
-            _rollback(db)
+            schema.rollback(db)
             raise RegistryError(f"{self.describe()}: {exc}") from None
         except (UnicodeEncodeError, OverflowError) as exc:  # a value the checks above let through
-            _rollback(db)
+            schema.rollback(db)
             raise InputError(f"a value cannot be stored: {exc}", where=self.describe()) from None
         except BaseException:
-            _rollback(db)
+            schema.rollback(db)
             raise
         try:
             db.execute("COMMIT")
         except sqlite3.Error as exc:
-            _rollback(db)
+            schema.rollback(db)
             raise RegistryError(f"{self.describe()}: cannot commit: {exc}") from None
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
@@ -315,10 +144,10 @@ class SQLiteRegistry:
         already taken by an imported certificate is skipped; one taken under another period is
         refused: the prefix must keep periods apart.
         """
-        period = _period(period)
+        period = arg.period(period)
         if prefix is None:
             head = period
-        elif isinstance(prefix, str) and _ALNUM.fullmatch(prefix):
+        elif isinstance(prefix, str) and arg.ALNUM.fullmatch(prefix):
             head = prefix.upper()
         else:
             raise InputError("prefix must be ASCII letters and digits", where="prefix", value=prefix)
@@ -329,7 +158,7 @@ class SQLiteRegistry:
             )
         digits = width - len(head)
         Identifier.build(type_code, issuer_code, head + "1" * digits)  # codes are checked before writing
-        now = _ts(datetime.now(UTC), "now")
+        now = arg.timestamp(datetime.now(UTC), "now")
         with self._write() as db:
             row = db.execute(
                 "SELECT next FROM counters WHERE type_code=? AND issuer_code=? AND period=?",
@@ -397,9 +226,9 @@ class SQLiteRegistry:
     def record_gap(self, type_code: str, issuer_code: str, serial: str, reason: str) -> None:
         """Mark an allocated serial abandoned (the certificate will never be issued under it)."""
         for value, what in ((type_code, "type_code"), (issuer_code, "issuer_code"), (serial, "serial")):
-            _str(value, what)
-        _text(reason, "reason")
-        now = _ts(datetime.now(UTC), "now")
+            arg.text(value, what)
+        arg.nonempty_text(reason, "reason")
+        now = arg.timestamp(datetime.now(UTC), "now")
         with self._write() as db:
             cur = db.execute(
                 "UPDATE serials SET state='gap', note=?, closed_at=? "
@@ -415,8 +244,8 @@ class SQLiteRegistry:
         Run it when no issuing is in flight (or with a cutoff older than any run in flight): an
         allocation turned into a gap can no longer be issued.  Returns how many gaps it recorded.
         """
-        cutoff = _ts(older_than, "older_than")
-        now = _ts(datetime.now(UTC), "now")
+        cutoff = arg.timestamp(older_than, "older_than")
+        now = arg.timestamp(datetime.now(UTC), "now")
         with self._write() as db:
             cur = db.execute(
                 "UPDATE serials SET state='gap', note='allocated but never issued (reconciled)', "
@@ -427,8 +256,8 @@ class SQLiteRegistry:
 
     def serial_states(self, type_code: str, issuer_code: str) -> dict[str, str]:
         """Every serial of (type, identifier issuer part) with its state: allocated, issued or gap."""
-        _str(type_code, "type_code")
-        _str(issuer_code, "issuer_code")
+        arg.text(type_code, "type_code")
+        arg.text(issuer_code, "issuer_code")
         rows = self._rows(
             "SELECT serial, state FROM serials WHERE type_code=? AND issuer_code=? ORDER BY serial",
             (type_code, issuer_code),
@@ -437,8 +266,8 @@ class SQLiteRegistry:
 
     def gaps(self, type_code: str, issuer_code: str) -> tuple[Gap, ...]:
         """The recorded gaps of (type, identifier issuer part), by serial."""
-        _str(type_code, "type_code")
-        _str(issuer_code, "issuer_code")
+        arg.text(type_code, "type_code")
+        arg.text(issuer_code, "issuer_code")
         rows = self._rows(
             "SELECT serial, note, allocated_at, closed_at FROM serials "
             "WHERE type_code=? AND issuer_code=? AND state='gap' ORDER BY serial",
@@ -487,14 +316,14 @@ class SQLiteRegistry:
         renewal: bool,
     ) -> IssuedRecord:
         ident = md.identifier
-        text, when = str(ident), _ts(issued_at, "issued_at")
+        text, when = str(ident), arg.timestamp(issued_at, "issued_at")
         if not isinstance(digest, str) or not _HEX.fullmatch(digest):
             raise InputError(
                 "package digest must be lowercase hex (SM3)", where="package_digest", value=digest
             )
-        _text(signer, "signer")
-        _opt(file_path, "file_path")
-        _opt(source_key, "source_key")
+        arg.nonempty_text(signer, "signer")
+        arg.optional_text(file_path, "file_path")
+        arg.optional_text(source_key, "source_key")
         if db.execute("SELECT 1 FROM certificates WHERE identifier=?", (text,)).fetchone():
             raise RegistryError(f"certificate {text} is already recorded")
         if source_key is not None:
@@ -527,7 +356,7 @@ class SQLiteRegistry:
                 (when, *key),
             )
         db.execute(
-            f"INSERT INTO certificates ({_INSERTED}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO certificates ({schema.INSERTED_COLUMNS}) VALUES ({schema.INSERTED_PLACEHOLDERS})",
             (text, *key, ident.version, md.holder_code, md.issue_date.isoformat(), to_json(md), digest,
              signer, when, file_path, source_key, CertStatus.VALID.value, None, when, signer, None,
              md.issuer_code),
@@ -540,16 +369,16 @@ class SQLiteRegistry:
         )  # fmt: skip
 
     def get(self, identifier: str) -> IssuedRecord:
-        _str(identifier, "identifier")
-        rows = self._rows(f"SELECT {_COLUMNS} FROM certificates WHERE identifier=?", (identifier,))
+        arg.text(identifier, "identifier")
+        rows = self._rows(f"SELECT {schema.COLUMNS} FROM certificates WHERE identifier=?", (identifier,))
         if not rows:
             raise RegistryError(f"no certificate {identifier} in {self.describe()}")
-        return _record(rows[0])
+        return schema.record_from_row(rows[0])
 
     def find_by_source_key(self, source_key: str) -> IssuedRecord | None:
-        _str(source_key, "source_key")
-        rows = self._rows(f"SELECT {_COLUMNS} FROM certificates WHERE source_key=?", (source_key,))
-        return _record(rows[0]) if rows else None
+        arg.text(source_key, "source_key")
+        rows = self._rows(f"SELECT {schema.COLUMNS} FROM certificates WHERE source_key=?", (source_key,))
+        return schema.record_from_row(rows[0]) if rows else None
 
     def find(
         self,
@@ -576,7 +405,7 @@ class SQLiteRegistry:
         ):
             if value is not None:
                 where.append(f"{column}=?")
-                args.append(_str(value, name))
+                args.append(arg.text(value, name))
         for op, day, name in ((">=", issued_from, "issued_from"), ("<=", issued_to, "issued_to")):
             if day is not None:
                 if isinstance(day, datetime) or not isinstance(day, date):
@@ -585,16 +414,16 @@ class SQLiteRegistry:
                 args.append(day.isoformat())
         if status is not None:
             where.append("status=?")
-            args.append(_status(status, "status").value)
+            args.append(arg.status_value(status, "status").value)
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= _MAX_INT:
             raise InputError(
                 "limit must be a positive integer", where="limit", value=limit, expected=f"1 to {_MAX_INT}"
             )
-        sql = f"SELECT {_COLUMNS} FROM certificates"
+        sql = f"SELECT {schema.COLUMNS} FROM certificates"
         if where:
             sql += " WHERE " + " AND ".join(where)
         rows = self._rows(sql + " ORDER BY issued_at, identifier LIMIT ?", (*args, limit))
-        return tuple(_record(r) for r in rows)
+        return tuple(schema.record_from_row(r) for r in rows)
 
     # --- status ---------------------------------------------------------------------------------
 
@@ -605,8 +434,8 @@ class SQLiteRegistry:
 
         REPLACED is refused here: only :meth:`renew` sets it, together with the new version.
         """
-        _str(identifier, "identifier")
-        new = _status(status, "status")
+        arg.text(identifier, "identifier")
+        new = arg.status_value(status, "status")
         if new is CertStatus.REPLACED:
             raise RegistryError(f"{identifier}: a certificate becomes replaced only through renew()")
         with self._write() as db:
@@ -623,9 +452,9 @@ class SQLiteRegistry:
         at: datetime,
         replaced_by: str | None,
     ) -> None:
-        when = _ts(at, "at")
-        _text(reason, "reason")
-        _text(by, "by")
+        when = arg.timestamp(at, "at")
+        arg.nonempty_text(reason, "reason")
+        arg.nonempty_text(by, "by")
         row = db.execute(
             "SELECT status, status_changed_at FROM certificates WHERE identifier=?", (identifier,)
         ).fetchone()
@@ -677,7 +506,7 @@ class SQLiteRegistry:
         GB/T 36904 版本号: a renewal (年检, 续期) keeps type, issuer and serial and adds 1 to the
         version.  Both changes happen in one transaction, or neither does.
         """
-        _str(identifier, "identifier")
+        arg.text(identifier, "identifier")
         if not isinstance(new_metadata, CoreMetadata):
             raise InputError("must be CoreMetadata", where="new_metadata", value=type(new_metadata).__name__)
         new = new_metadata.identifier
@@ -705,14 +534,14 @@ class SQLiteRegistry:
         """Every recorded version of the certificate's serial, oldest first (the renewal chain)."""
         ident = Identifier.parse(identifier, strict=False)
         rows = self._rows(
-            f"SELECT {_COLUMNS} FROM certificates "
+            f"SELECT {schema.COLUMNS} FROM certificates "
             "WHERE type_code=? AND issuer_code=? AND serial=? ORDER BY version",
             (ident.type_code, ident.issuer_code, ident.serial),
         )
-        return tuple(_record(r) for r in rows)
+        return tuple(schema.record_from_row(r) for r in rows)
 
     def history(self, identifier: str) -> tuple[HistoryEntry, ...]:
-        _str(identifier, "identifier")
+        arg.text(identifier, "identifier")
         rows = self._rows(
             "SELECT status, reason, changed_by, changed_at FROM history WHERE identifier=? ORDER BY id",
             (identifier,),
@@ -723,14 +552,15 @@ class SQLiteRegistry:
 
     def recorded_metadata(self, identifier: str) -> CoreMetadata | None:
         """The core metadata recorded when ``identifier`` was issued (None when unknown)."""
-        _str(identifier, "identifier")
-        rows = self._rows(f"SELECT {_COLUMNS} FROM certificates WHERE identifier=?", (identifier,))
-        return _record(rows[0]).metadata if rows else None
+        arg.text(identifier, "identifier")
+        rows = self._rows(f"SELECT {schema.COLUMNS} FROM certificates WHERE identifier=?", (identifier,))
+        return schema.record_from_row(rows[0]).metadata if rows else None
 
     def status_of(self, identifier: str) -> StatusEntry | None:
-        _str(identifier, "identifier")
-        rows = self._rows(f"SELECT {_STATUS} FROM certificates WHERE identifier=?", (identifier,))
-        return _entry(rows[0]) if rows else None
+        arg.text(identifier, "identifier")
+        sql = f"SELECT {schema.STATUS_COLUMNS} FROM certificates WHERE identifier=?"
+        rows = self._rows(sql, (identifier,))
+        return schema.entry_from_row(rows[0]) if rows else None
 
     def non_valid(self, *, issuer_code: str | None = None) -> tuple[StatusEntry, ...]:
         """Every certificate whose status is not VALID, by identifier; of one issuing authority if given.
@@ -738,11 +568,11 @@ class SQLiteRegistry:
         ``issuer_code`` is matched against ``metadata.issuer_code`` (the department that issued and
         signs for the certificate), whatever issuer part (USCC or division code) the identifier has.
         """
-        sql = f"SELECT {_STATUS} FROM certificates WHERE status != 'valid'"
+        sql = f"SELECT {schema.STATUS_COLUMNS} FROM certificates WHERE status != 'valid'"
         args: tuple[str, ...] = ()
         if issuer_code is not None:
-            sql, args = sql + " AND authority_code=?", (_str(issuer_code, "issuer_code"),)
-        return tuple(_entry(r) for r in self._rows(sql + " ORDER BY identifier", args))
+            sql, args = sql + " AND authority_code=?", (arg.text(issuer_code, "issuer_code"),)
+        return tuple(schema.entry_from_row(r) for r in self._rows(sql + " ORDER BY identifier", args))
 
     def export_status_list(
         self,
@@ -758,40 +588,3 @@ class SQLiteRegistry:
         """
         entries = self.non_valid(issuer_code=issuer_code)
         return StatusList.build(entries, issued_at=issued_at, next_update=next_update).sign(signer)
-
-
-_COLUMNS = (
-    "identifier, metadata, package_digest, signer, issued_at, file_path, source_key, status, status_reason, "
-    "status_changed_at, status_changed_by, replaced_by"
-)
-_STATUS = "identifier, status, status_reason, status_changed_at, replaced_by"
-_INSERTED = (
-    "identifier, type_code, issuer_code, serial, version, holder_code, issue_date, metadata, package_digest, "
-    "signer, issued_at, file_path, source_key, status, status_reason, status_changed_at, status_changed_by, "
-    "replaced_by, authority_code"
-)
-
-
-def _entry(row: Sequence[Any]) -> StatusEntry:
-    return StatusEntry(row[0], CertStatus(row[1]), row[2], datetime.fromisoformat(row[3]), row[4])
-
-
-def _record(row: Sequence[Any]) -> IssuedRecord:
-    try:
-        metadata = from_json(row[1])
-    except EcertError as exc:
-        raise RegistryError(f"stored metadata of {row[0]} is unreadable: {exc}") from None
-    return IssuedRecord(
-        identifier=row[0],
-        metadata=metadata,
-        package_digest=row[2],
-        signer=row[3],
-        issued_at=datetime.fromisoformat(row[4]),
-        file_path=row[5],
-        source_key=row[6],
-        status=CertStatus(row[7]),
-        status_reason=row[8],
-        status_changed_at=datetime.fromisoformat(row[9]),
-        status_changed_by=row[10],
-        replaced_by=row[11],
-    )
