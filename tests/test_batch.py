@@ -322,3 +322,18 @@ def test_interrupted_batch_stops_at_a_row_boundary(issuer: IssuerFiles, tmp_path
     assert 0 < len(records) < 60
     assert {p.stem for p in out.glob("*.ofd")} == {r.identifier for r in records}
     assert not list(out.glob(".*.tmp"))
+
+
+def test_a_row_with_undecodable_bytes_is_rejected_not_issued_garbled(
+    issuer: IssuerFiles, tmp_path: Path
+) -> None:
+    """A UTF-8 file with one damaged line: that row is rejected (not issued with U+FFFD in a name)."""
+    source = write_rows(tmp_path / "rows.csv", 3)
+    raw = source.read_bytes().splitlines(keepends=True)
+    name = next(cell for cell in raw[2].decode("utf-8").split(",") if not cell.isascii())
+    raw[2] = raw[2].replace(name.encode("utf-8"), name.encode("utf-8")[:-1] + b"\xff")
+    source.write_bytes(b"".join(raw))
+    result = issue_batch(source, TYPE, issuer, tmp_path / "r.db", tmp_path / "out")
+    assert (result.issued, result.rejected) == (2, 1)
+    row = _the_rejected_row(result)
+    assert row["line"] == "3" and "not valid UTF-8 or GB18030 text" in row["problems"]

@@ -45,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from ecert.collect.csvrows import decode_csv
 from ecert.crypto.digests import sm3
 from ecert.errors import EcertError, InputError
 
@@ -114,7 +115,7 @@ class BatchResult:
 
 
 def read_rows(path: Path) -> list[tuple[int, Row]]:
-    """(line number, row) for every data row; UTF-8 (BOM or not), GB18030 as a fallback.
+    """(line number, row) for every data row, decoded as ``ecert collect`` decodes CSV (:func:`decode_csv`).
 
     The line number is where the row starts in the file (what a person opening it sees).
     Cells beyond the header are kept under ``EXTRA`` so the row is rejected, not silently cut.
@@ -125,11 +126,7 @@ def read_rows(path: Path) -> list[tuple[int, Row]]:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read CSV ({exc.strerror})", where=str(path)) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("gb18030", errors="replace")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(decode_csv(data).removeprefix("\ufeff"), newline=""))
     try:
         header = next(reader, None)
     except csv.Error as exc:
@@ -430,6 +427,10 @@ def _triage(
             continue
         if EXTRA in row:  # cells the header does not name: issuing would silently drop them
             rejected.append((line, f"<row>: more cells than the header names (extra: {row[EXTRA]!r})"))
+            continue
+        garbled = sorted(k for k, v in row.items() if "\ufffd" in v)  # bytes decode_csv could not read
+        if garbled:
+            rejected.append((line, "; ".join(f"{k}: not valid UTF-8 or GB18030 text" for k in garbled)))
             continue
         key = source_key(cert_type, row)
         if key in first_line:

@@ -9,17 +9,13 @@ with the item or metadata element it concerns.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from ecert.catalog import Catalog, CertificateType, default_catalog
 from ecert.catalog.model import alias_key
@@ -44,9 +40,9 @@ from ecert.metadata.elements import ELEMENTS
 __all__ = [
     "MAX_RECORD_JSON",
     "MAX_VALUE_CHARS",
-    "CollectedRow",
+    "OPTIONS",
+    "check_options",
     "collect",
-    "collect_csv",
     "derived_serial",
     "resolve_type",
 ]
@@ -334,7 +330,7 @@ def collect(
     Arguments of the wrong type raise :class:`InputError` (they are the caller's, not the record's);
     a :class:`datetime` given as ``issue_date`` or ``today`` stands for its calendar date.
     """
-    issue_date, today = _check_options(issuer, serial, issue_date, today)
+    issue_date, today = check_options(issuer, serial, issue_date, today)
     ctype = resolve_type(cert_type, catalog)
     data = _parse_record(record)
     problems: list[FieldProblem] = []
@@ -381,7 +377,7 @@ def collect(
     return CertificateDraft(metadata, ctype, tuple(items), tuple(ignored))
 
 
-def _check_options(
+def check_options(
     issuer: object, serial: object, issue_date: object, today: object
 ) -> tuple[date | None, date | None]:
     """Refuse arguments of the wrong type rather than failing later or silently using today.
@@ -407,7 +403,7 @@ def _check_options(
     return dates[0], dates[1]
 
 
-_OPTIONS = frozenset({"issuer", "serial", "issue_date", "catalog", "today", "strict"})
+OPTIONS = frozenset({"issuer", "serial", "issue_date", "catalog", "today", "strict"})
 
 
 def _identifier(
@@ -441,134 +437,3 @@ def _extension_text(item: DataItemValue) -> str:
     if isinstance(item.value, (int, Decimal)):
         return str(item.value)
     return item.text
-
-
-# --- CSV ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CollectedRow:
-    """One CSV row: its first physical line, the raw record, and the draft or the problems (never both)."""
-
-    line: int
-    record: dict[str, str]
-    draft: CertificateDraft | None
-    problems: tuple[FieldProblem, ...] = ()
-
-
-def _decode(data: bytes) -> str:
-    """UTF-8 (BOM or not); else GB18030 (what Excel on Chinese Windows writes); never a failure.
-
-    A file whose non-ASCII lines are UTF-8 except a few damaged ones stays UTF-8: the damaged lines
-    get U+FFFD and their rows are reported, rather than the whole file being misread as GB18030.
-    """
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    lines = data.splitlines(keepends=True)
-    if any(not line.isascii() and _is_utf8(line) for line in lines):
-        return b"".join(lines).decode("utf-8-sig", errors="replace")
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError:
-        return data.decode("gb18030", errors="replace")
-
-
-def _is_utf8(line: bytes) -> bool:
-    try:
-        line.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def collect_csv(
-    source: str | Path | TextIO, cert_type: CertificateType | str, **options: Any
-) -> Iterator[CollectedRow]:
-    """Collect every row of a CSV file with a header; a bad row never stops the others.
-
-    ``source`` is a path (``str`` or ``Path``; UTF-8 with or without BOM, GB18030 fallback) or an
-    open text stream.  ``options`` are :func:`collect`'s.  The type is resolved at once, so an
-    unknown type raises here rather than at the first row.
-    """
-    unknown = sorted(set(options) - _OPTIONS)
-    if unknown:
-        raise InputError("unknown option", where=", ".join(unknown), expected=", ".join(sorted(_OPTIONS)))
-    _check_options(
-        options.get("issuer"), options.get("serial"), options.get("issue_date"), options.get("today")
-    )
-    ctype = resolve_type(cert_type, options.pop("catalog", None))
-    if isinstance(source, (str, Path)):
-        try:
-            data = Path(source).read_bytes()
-        except (OSError, ValueError) as exc:  # missing, a directory, no permission, a NUL in the name
-            reason = getattr(exc, "strerror", None) or str(exc)
-            raise InputError(f"cannot read CSV file ({reason})", where=str(source)) from None
-        text = _decode(data)
-    elif hasattr(source, "read"):
-        try:
-            text = source.read()
-        except (OSError, ValueError) as exc:  # a closed stream, undecodable bytes on stdin
-            raise InputError(
-                f"cannot read CSV stream ({exc})", where=getattr(source, "name", "source")
-            ) from None
-        if not isinstance(text, str):
-            raise InputError("not a text stream", where="source", value=type(text).__name__, expected="str")
-    else:
-        raise InputError(
-            "not a CSV source",
-            where="source",
-            value=type(source).__name__,
-            expected="a path (str or Path) or a text stream",
-        )
-    return _rows(io.StringIO(text.removeprefix("\ufeff"), newline=""), ctype, options)
-
-
-def _rows(stream: TextIO, ctype: CertificateType, options: dict[str, Any]) -> Iterator[CollectedRow]:
-    """One CollectedRow per data row; a row the CSV reader refuses is reported, not fatal.
-
-    ``csv.Error`` (e.g. a field over :func:`csv.field_size_limit`) is a problem of that row: the
-    reader has consumed the row's lines and goes on with the next one.  Should it not advance, or
-    refuse the header, the rest of the file cannot be read: that is reported once, as ``<file>``.
-    """
-    reader = csv.reader(stream)
-    try:
-        header = [h.strip() for h in next(reader, [])]
-    except csv.Error as exc:
-        yield CollectedRow(
-            1, {}, None, (FieldProblem("<file>", f"header row cannot be read as CSV ({exc})"),)
-        )
-        return
-    line = reader.line_num + 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            first, line = line, reader.line_num + 1
-            if line == first:  # the reader did not move on: nothing after this can be read
-                problem = FieldProblem("<file>", f"cannot be read as CSV from here on ({exc})")
-                yield CollectedRow(first, {}, None, (problem,))
-                return
-            yield CollectedRow(first, {}, None, (FieldProblem("<row>", f"cannot be read as CSV ({exc})"),))
-            continue
-        first, line = line, reader.line_num + 1
-        if not any(cell.strip() for cell in row):
-            continue
-        record = {h: v for h, v in zip(header, row, strict=False) if h}
-        shape: list[FieldProblem] = []
-        if len(row) != len(header):
-            shape.append(FieldProblem("<row>", f"has {len(row)} fields, the header has {len(header)}"))
-        bad = sorted(k for k, v in record.items() if "\ufffd" in v)
-        shape.extend(FieldProblem(k, "not valid UTF-8 or GB18030 text") for k in bad)
-        try:
-            draft = collect(record, ctype, **options)
-        except CollectionError as exc:
-            yield CollectedRow(first, record, None, (*shape, *exc.problems))
-            continue
-        except EcertError as exc:  # not expected once the options are checked; still only this row's
-            yield CollectedRow(first, record, None, (*shape, FieldProblem("<row>", str(exc))))
-            continue
-        yield CollectedRow(first, record, None if shape else draft, tuple(shape))
