@@ -163,11 +163,17 @@ def _document(draft: CertificateDraft, layout: FaceLayout, resources: Mapping[st
     objects: list[ofd.PageObject] = []
     for rule in layout.rules:
         w, h = rule.width, rule.height
-        path = f"M 0 0 L {w:g} 0 L {w:g} {h:g} L 0 {h:g} C" if rule.rectangle else f"M 0 0 L {w:g} {h:g}"
+        if rule.rectangle:
+            boundary = (rule.x, rule.y, w, h)
+            path = f"M 0 0 L {w:g} 0 L {w:g} {h:g} L 0 {h:g} C"
+        else:  # a straight line has a zero side; an ST_Box needs w, h > 0 and clips, so pad by the pen
+            pad = rule.line_width / 2
+            boundary = (rule.x - pad, rule.y - pad, w + 2 * pad, h + 2 * pad)
+            path = f"M {pad:g} {pad:g} L {w + pad:g} {h + pad:g}"
         objects.append(
             ofd.PathObject(
                 id=next(next_id),
-                boundary=(rule.x, rule.y, w, h),
+                boundary=boundary,
                 data=path,
                 stroke=rule.colour,
                 line_width=rule.line_width,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from lxml import etree
+
 from ecert.errors import InputError
 from ecert.ofd.xmlsafe import parse_xml
 
@@ -33,6 +35,8 @@ Box = tuple[float, float, float, float]  # x y w h, mm (ST_Box)
 RGB = tuple[int, int, int]
 IMAGE_FORMATS = ("PNG", "JPEG")
 _DOC_ID = re.compile(r"^[0-9a-f]{32}$")
+_XS_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # xs:date without a zone
+_XS_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")  # XML 1.0 §2.2 Char
 
 
@@ -49,8 +53,9 @@ def _check_id(value: int, what: str) -> None:
 
 
 def _check_box(box: Box, what: str) -> None:
-    if len(box) != 4 or box[2] < 0 or box[3] < 0:
-        raise InputError(f"{what} boundary must be (x, y, w, h) with w, h >= 0", value=box)
+    """ST_Box: GB/T 33190 table 2 wants width and height above 0 (ofdrw's ST_Box refuses others)."""
+    if len(box) != 4 or not box[2] > 0 or not box[3] > 0:
+        raise InputError(f"{what} boundary must be (x, y, w, h) with w, h > 0", value=box)
 
 
 def _check_rgb(rgb: RGB | None, what: str) -> None:
@@ -173,11 +178,20 @@ class Attachment:
         if not self.name:
             raise InputError("attachment name is empty")
         _check_xml("attachment", self.name, self.format, self.creation_date)
+        if self.creation_date is not None and not (_XS_DATE.match(self.creation_date)
+                                                   or _XS_DATETIME.match(self.creation_date)):
+            # Attachments.xsd: CreationDate is xs:dateTime (a date alone is written as midnight)
+            raise InputError("attachment creation date must be YYYY-MM-DD or an xs:dateTime",
+                             where=f"attachment {self.name!r}", value=self.creation_date)
 
 
 @dataclass(frozen=True, slots=True)
 class CustomTagFile:
-    """A custom tag file (§16): well-formed XML of the given type."""
+    """A custom tag file (§16): well-formed XML of the given type.
+
+    ``namespace`` defaults to the namespace of the file's root element: CustomTags.xsd requires
+    ``NameSpace`` and ofdrw (GB/T 33190 table 63) requires ``TypeID``, so both are always written.
+    """
 
     type_id: str
     xml: bytes
@@ -185,7 +199,14 @@ class CustomTagFile:
 
     def __post_init__(self) -> None:
         _check_xml("custom tag", self.type_id, self.namespace)
-        parse_xml(self.xml, f"custom tag {self.type_id!r}")
+        root = parse_xml(self.xml, f"custom tag {self.type_id!r}")
+        if not self.type_id:
+            raise InputError("custom tag TypeID is empty")
+        if self.namespace is None:
+            object.__setattr__(self, "namespace", etree.QName(root).namespace)
+        if not self.namespace:
+            raise InputError("custom tag needs a namespace (given, or of the file's root element)",
+                             where=f"custom tag {self.type_id!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +224,8 @@ class DocInfo:
     def __post_init__(self) -> None:
         if not _DOC_ID.match(self.doc_id):
             raise InputError("DocID must be 32 lower-case hex digits", value=self.doc_id)
+        if not _XS_DATE.match(self.creation_date):  # OFD.xsd CT_DocInfo: CreationDate is xs:date
+            raise InputError("CreationDate must be YYYY-MM-DD", value=self.creation_date)
         _check_xml("DocInfo", self.creation_date, self.title, self.author, self.creator, self.creator_version,
                    *(t for pair in self.custom_datas for t in pair))
         names = [n for n, _ in self.custom_datas]
@@ -225,6 +248,8 @@ class Document:
     def __post_init__(self) -> None:
         if not self.pages:
             raise InputError("a document needs at least one page")
+        if len(self.page_size) != 2 or not all(v > 0 for v in self.page_size):  # PhysicalBox is an ST_Box
+            raise InputError("page size must be two lengths above 0", value=self.page_size)
         ids = [f.id for f in self.fonts] + [i.id for i in self.images]
         ids += [o.id for p in self.pages for o in p.objects]
         dupes = sorted({i for i in ids if ids.count(i) > 1})

@@ -133,7 +133,7 @@ def document_entries(document: Document) -> list[tuple[str, bytes]]:
 
 def _ofd_xml(document: Document) -> bytes:
     info = document.doc_info
-    root = _root("OFD", Version="1.1", DocType="OFD")
+    root = _root("OFD", Version="1.0", DocType="OFD")  # OFD.xsd: fixed "1.0" (ofdrw OFD.VERSION too)
     body = _el(root, "DocBody")
     di = _el(body, "DocInfo")
     _el(di, "DocID", info.doc_id)
@@ -161,10 +161,11 @@ def _document_xml(document: Document, page_ids: list[int], max_id: int) -> bytes
     pages = _el(root, "Pages")
     for i, page_id in enumerate(page_ids):
         _el(pages, "Page", ID=str(page_id), BaseLoc=f"Pages/Page_{i}/Content.xml")
-    if document.attachments:
-        _el(root, "Attachments", "Attachs/Attachments.xml")
+    # Document.xsd sequence: ..., Annotations, CustomTags, Attachments, Extensions
     if document.custom_tags:
         _el(root, "CustomTags", "Tags/CustomTags.xml")
+    if document.attachments:
+        _el(root, "Attachments", "Attachs/Attachments.xml")
     return xml_bytes(root)
 
 
@@ -232,20 +233,24 @@ def _attachments(document: Document, ids: list[int]) -> list[tuple[str, bytes]]:
     for i, (att, att_id) in enumerate(zip(document.attachments, ids, strict=True)):
         file_name = att.name if _SAFE_NAME.match(att.name) else f"attachment_{i}"
         el = _el(root, "Attachment", ID=str(att_id), Name=att.name, Format=att.format,
-                 CreationDate=att.creation_date or document.doc_info.creation_date,
+                 CreationDate=_date_time(att.creation_date or document.doc_info.creation_date),
                  Size=_num(len(att.data) / 1024), Visible="false")
         _el(el, "FileLoc", file_name)
         files.append((f"{DOC_DIR}/Attachs/{file_name}", att.data))
     return [(f"{DOC_DIR}/Attachs/Attachments.xml", xml_bytes(root)), *files]
 
 
+def _date_time(value: str) -> str:
+    """Attachments.xsd types CreationDate as xs:dateTime: a bare date becomes that day's midnight."""
+    return value if "T" in value else f"{value}T00:00:00"
+
+
 def _custom_tags(document: Document) -> list[tuple[str, bytes]]:
     root = _root("CustomTags")
     files: list[tuple[str, bytes]] = []
     for i, tag in enumerate(document.custom_tags):
-        attrs = {"TypeID": tag.type_id}
-        if tag.namespace is not None:
-            attrs["NameSpace"] = tag.namespace
+        # NameSpace: required by CustomTags.xsd; TypeID: required by GB/T 33190 table 63 (ofdrw)
+        attrs = {"TypeID": tag.type_id, "NameSpace": tag.namespace or ""}
         _el(_el(root, "CustomTag", **attrs), "FileLoc", f"Tag_{i}.xml")
         files.append((f"{DOC_DIR}/Tags/Tag_{i}.xml", tag.xml))
     return [(f"{DOC_DIR}/Tags/CustomTags.xml", xml_bytes(root)), *files]
