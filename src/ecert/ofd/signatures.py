@@ -106,14 +106,16 @@ class SignatureInfo:
         return DigestAlgorithm.from_name(self.check_method or "MD5")  # §18: absent means MD5
 
 
-_COMPACT = re.compile(r"^(\d{14})(?:\.(\d{1,6}))?(Z)?$")
+_COMPACT = re.compile(r"^(\d{14})(?:\.(\d{1,6}))?(Z|[+-]\d{4})?$")
+_SLASHED = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})([ T].*)$")
 
 
 def parse_signing_time(text: str) -> datetime | None:
     """Read the SignatureDateTime forms seen in practice; None if unreadable.
 
-    ``20200928165140Z`` / ``20201004072855.302Z`` (UTC), ``20201010151120`` and
-    ``2020-04-22 16:22:44`` (no zone: China Standard Time, +08:00), ISO 8601 with or without zone.
+    ``20200928165140Z`` / ``20201004072855.302Z`` (UTC), ``20201010151119+0800`` (with offset),
+    ``20201010151120``, ``2020-04-22 16:22:44`` and ``2020/10/10 15:11:19`` (no zone: China Standard
+    Time, +08:00), ISO 8601 with or without zone.
     """
     text = text.strip()
     m = _COMPACT.match(text)
@@ -122,7 +124,14 @@ def parse_signing_time(text: str) -> datetime | None:
             value = datetime.strptime(m.group(1), "%Y%m%d%H%M%S")
             if m.group(2):
                 value = value.replace(microsecond=int(m.group(2).ljust(6, "0")))
-            return value.replace(tzinfo=UTC if m.group(3) else CHINA_STANDARD_TIME)
+            zone = m.group(3)
+            if zone and zone != "Z":
+                return value.replace(tzinfo=datetime.strptime(zone, "%z").tzinfo)
+            return value.replace(tzinfo=UTC if zone else CHINA_STANDARD_TIME)
+        slashed = _SLASHED.match(text)
+        if slashed:
+            year, month, day, rest = slashed.groups()
+            text = f"{year}-{int(month):02d}-{int(day):02d}{rest}"
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
