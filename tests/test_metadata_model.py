@@ -114,9 +114,10 @@ def test_all_problems_are_reported_at_once() -> None:
         ({"issuer_code": "11430000006122244L"}, {"identifier"}),
         ({"issuer_code": "1122000001354454"}, {"issuer_code"}),
         ({"holder_code": "13043419840726291"}, {"holder_code"}),
-        ({"holder_code_type_code": "001"}, {"holder_code"}),  # a citizen ID is not a USCC
+        # a citizen ID is not a USCC, and 公民身份号码 is not the name of type 001
+        ({"holder_code_type_code": "001"}, {"holder_code", "holder_code_type"}),
         ({"holder_code_type_code": "11"}, {"holder_code_type_code"}),
-        ({"holder_code_type_code": "414", "holder_code": "E 123"}, {"holder_code"}),
+        ({"holder_code_type_code": "414", "holder_code": "E 123"}, {"holder_code", "holder_code_type"}),
         ({"valid_from": date(2025, 1, 1)}, {"valid_until"}),
         ({"issue_date": date(2025, 1, 1)}, {"issue_date"}),
         ({"long_term": True}, {"valid_until"}),
@@ -308,6 +309,12 @@ def citizen_ids(draw: st.DrawFn) -> str:
 _ZONES = st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5, minutes=-30))])
 
 
+def holder_type_names(code: str) -> st.SearchStrategy[str]:
+    """The registered name of ``code``, or any wording that is not the name of another type."""
+    others = {name for c, name in HOLDER_CODE_TYPES.items() if c != code}
+    return st.just(HOLDER_CODE_TYPES[code]) | _text(20).filter(lambda t: t.strip() not in others)
+
+
 @st.composite
 def metadata(draw: st.DrawFn) -> CoreMetadata:
     """Valid CoreMetadata exercising every element."""
@@ -340,7 +347,8 @@ def metadata(draw: st.DrawFn) -> CoreMetadata:
     return CoreMetadata(
         certificate_name=draw(_text(40)), type_code=type_code, number=draw(_text(30)), identifier=ident,
         issuer_name=draw(_text(30)), issuer_code=issuer, issue_date=issued, holder_name=draw(_text(30)),
-        holder_code=draw(holder), holder_code_type=draw(_text(20)), holder_code_type_code=holder_type,
+        holder_code=draw(holder), holder_code_type=draw(holder_type_names(holder_type)),
+        holder_code_type_code=holder_type,
         valid_from=start, valid_until=until, long_term=long_term,
         status=draw(st.none() | st.sampled_from(sorted(get_status_profile(profile).codes))),
         status_profile=profile,

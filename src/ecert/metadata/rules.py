@@ -153,6 +153,9 @@ def _validated(attr: str, func: Any, v: dict[str, Any], p: list[FieldProblem]) -
     return True
 
 
+_CODE_OF_NAME = {name: code for code, name in HOLDER_CODE_TYPES.items()}
+
+
 def _check_codes(v: dict[str, Any], p: list[FieldProblem]) -> None:
     ident = v.get("identifier")
     if ident is None:
@@ -201,6 +204,18 @@ def _check_codes(v: dict[str, Any], p: list[FieldProblem]) -> None:
                 "unknown holder code type",
                 kind,
                 ", ".join(f"{c} {n}" for c, n in HOLDER_CODE_TYPES.items()),
+            )
+        )
+    name = v.get("holder_code_type")
+    named = _CODE_OF_NAME.get(name.strip()) if isinstance(name, str) else None
+    if kind in HOLDER_CODE_TYPES and named is not None and named != kind:
+        # a variant wording (居民身份证) is fine; the registered name of *another* type contradicts it
+        p.append(
+            FieldProblem(
+                "holder_code_type",
+                f"names type {named} but the type code is {kind}",
+                name,
+                f"{HOLDER_CODE_TYPES[kind]} (the name of type {kind})",
             )
         )
     if v.get("holder_code") is not None:
