@@ -249,3 +249,13 @@ def test_direct_construction_keeps_a_text_version_as_int() -> None:
     text = "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U"
     identifier = Identifier("11100000000013338W011", "11430000006122244L", "20230000403", "001", "U")  # type: ignore[arg-type]
     assert (identifier.version, str(identifier), identifier) == (1, text, Identifier.parse(text))
+
+
+def test_build_takes_the_version_as_int_or_as_its_three_digits() -> None:
+    """``version="001"`` (as parsed text) builds the same identifier; other text is an InvalidIdentifier."""
+    from ecert.errors import InvalidIdentifier
+
+    args = ("11100000000013338W001", "11330100MB01234570", "A1")
+    assert Identifier.build(*args, version="002") == Identifier.build(*args, version=2)  # type: ignore[arg-type]
+    with pytest.raises(InvalidIdentifier, match="version"):
+        Identifier.build(*args, version="2")  # type: ignore[arg-type]

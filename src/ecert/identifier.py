@@ -261,9 +261,9 @@ class Identifier:
     def build(cls, type_code: str, issuer_code: str, serial: str, version: int = 1) -> Identifier:
         """A new identifier from its fields, with the check character computed."""
         text = _text(type_code, issuer_code, serial, version)
-        _check_fields(type_code, issuer_code, serial, version, None, text, with_check=False)
-        body = f"{type_code}{issuer_code}{serial}{version:03d}"
-        return cls(type_code, issuer_code, serial, version, mod_37_36_calc_check(body))
+        number = _check_fields(type_code, issuer_code, serial, version, None, text, with_check=False)
+        body = f"{type_code}{issuer_code}{serial}{number:03d}"
+        return cls(type_code, issuer_code, serial, number, mod_37_36_calc_check(body))
 
     def __str__(self) -> str:
         return SEPARATOR.join(
