@@ -253,8 +253,6 @@ def test_direct_construction_keeps_a_text_version_as_int() -> None:
 
 def test_build_takes_the_version_as_int_or_as_its_three_digits() -> None:
     """``version="001"`` (as parsed text) builds the same identifier; other text is an InvalidIdentifier."""
-    from ecert.errors import InvalidIdentifier
-
     args = ("11100000000013338W001", "11330100MB01234570", "A1")
     assert Identifier.build(*args, version="002") == Identifier.build(*args, version=2)  # type: ignore[arg-type]
     with pytest.raises(InvalidIdentifier, match="version"):
