@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# System packages ecert's demo and tests use. Safe to run repeatedly; needs root (or sudo) for apt.
+# System packages ecert's demo uses (a CJK font, OpenSSL), and with --test those its tests use too.
+# Safe to run repeatedly; needs root (or sudo) for apt.
 set -euo pipefail
 need=()
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
-# Java and BouncyCastle for tests/test_bouncycastle_interop.py (the library Java OFD verifiers use);
-# a JRE only when there is no java at all (Debian's runs the single-file check from source)
-command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
-[ -f /usr/share/java/bcprov.jar ] || need+=(libbcprov-java)
-[ -f /usr/share/java/bcpkix.jar ] || need+=(libbcpkix-java)
+if [ "${1:-}" = "--test" ]; then
+  # Java and BouncyCastle for tests/test_bouncycastle_interop.py (the library Java OFD verifiers use);
+  # a JRE only when there is no java at all (Debian's runs the single-file check from source)
+  command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
+  [ -f /usr/share/java/bcprov.jar ] || need+=(libbcprov-java)
+  [ -f /usr/share/java/bcpkix.jar ] || need+=(libbcpkix-java)
+fi
 if ! fc-list 2>/dev/null | grep -qi -E "Noto (Sans|Serif) CJK|WenQuanYi|Droid Sans Fallback"; then
   need+=(fonts-noto-cjk fontconfig)
 fi
