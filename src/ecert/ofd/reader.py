@@ -192,8 +192,8 @@ def _read_entries(data: bytes, limits: Limits) -> dict[str, bytes]:
         seen: set[str] = set()
         declared_total = 0
         for info in infos:
-            name = info.filename
-            check_entry_name(name.rstrip("/") or name, where=f"ZIP entry {name!r}")
+            name, raw = info.filename, info.orig_filename  # zipfile cuts the name at a NUL
+            check_entry_name(raw.rstrip("/") or raw, where=f"ZIP entry {raw!r}")
             if name in seen or name.rstrip("/") in seen:
                 raise UnsafePackage("duplicate entry name", where=f"ZIP entry {name!r}")
             seen.add(name.rstrip("/"))

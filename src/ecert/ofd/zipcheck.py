@@ -42,6 +42,9 @@ _LOCATOR = struct.Struct("<4sLQL")
 _CENTRAL_FIXED = 46
 _COMMENT_SEARCH = 1 << 16  # how far back zipfile looks for the end record
 _ZIP64_TAG = 0x0001
+# Info-ZIP Unicode Path extra field: readers that honour it (Info-ZIP unzip, 7-Zip, libarchive) show
+# the name it carries instead of the header's, which zipfile reads; an unsigned rename
+_UNICODE_PATH_TAG = 0x7075
 _U32 = 0xFFFFFFFF
 _U16 = 0xFFFF
 
@@ -154,6 +157,18 @@ def _zip64_local_sizes(extra: bytes, need_usize: bool, need_csize: bool) -> tupl
     return None, None
 
 
+def _check_extra(extra: bytes, where: str) -> None:
+    """No extra field that names the entry otherwise than its header (a Unicode Path field)."""
+    pos = 0
+    while pos + 4 <= len(extra):
+        tag, length = struct.unpack_from("<HH", extra, pos)
+        if tag == _UNICODE_PATH_TAG:
+            raise UnsafePackage("Unicode Path extra field: other readers would show another entry name",
+                                where=where, value=extra[pos + 4:pos + 4 + length][5:],
+                                expected="the name in the header only")
+        pos += 4 + length
+
+
 def _local_record(data: bytes, info: zipfile.ZipInfo, offset: int, next_offset: int) -> tuple[int, int]:
     """Check the local record of ``info`` at ``offset``; return where its data starts and where the record
     ends (``next_offset``: where the next record starts)."""
@@ -177,6 +192,8 @@ def _local_record(data: bytes, info: zipfile.ZipInfo, offset: int, next_offset: 
         raise UnsafePackage("local file header names another file than the central directory", where=where,
                             value=raw_name, expected=repr(info.orig_filename))
     data_start: int = name_start + name_len + extra_len
+    _check_extra(info.extra, where)
+    _check_extra(data[data_start - extra_len:data_start], where)
     data_end = data_start + info.compress_size
     if data_end > len(data):
         raise InvalidPackage("entry data runs past the end of the file", where=where,

@@ -1,0 +1,126 @@
+"""Second adversarial review of verification (OFD files, QR payloads, status sources).
+
+Same rule as the first round (``test_adversarial_ofd.py``, ``test_adversarial_qr_status.py``):
+verification never lies.  Attacks that are refused stay as regression tests naming the check that
+must fail; holes found here were fixed, their tests show the attack.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+from datetime import datetime, timedelta
+
+from asn1crypto import core
+
+from ecert.crypto.digests import DigestAlgorithm
+from ecert.ofd import OFDPackage, ses
+
+from .certs import SIGNED_AT, issued_file, signer
+from .test_adversarial_ofd import (
+    ATTACHMENT,
+    _failed,
+    _prepare,
+    _seal,
+    _time,
+    _unsigned,
+    _verify,
+)
+
+CENTRAL_SIG = b"PK\x01\x02"
+LOCAL_SIG = b"PK\x03\x04"
+UNICODE_PATH = 0x7075
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _entries(data: bytes) -> list[tuple[str, bytes]]:
+    return list(OFDPackage.open(data).entries.items())
+
+
+def _zip_with(
+    entries: list[tuple[str, bytes]],
+    *,
+    extra: dict[str, bytes] | None = None,
+    stored: bool = False,
+) -> bytes:
+    """A ZIP of ``entries``; ``extra`` gives extra-field bytes (local and central) per name."""
+    buf = io.BytesIO()
+    method = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(buf, "w", method) as z:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, (2000, 1, 1, 0, 0, 0))
+            info.compress_type = method
+            if extra and name in extra:
+                info.extra = extra[name]
+            z.writestr(info, data)
+    return buf.getvalue()
+
+
+def _unicode_path(header_name: str, shown: str) -> bytes:
+    """An Info-ZIP Unicode Path extra field (0x7075): readers that honour it (Info-ZIP unzip,
+    7-Zip, libarchive) show ``shown`` instead of the header name."""
+    body = b"\x01" + struct.pack("<L", zlib.crc32(header_name.encode())) + shown.encode()
+    return struct.pack("<HH", UNICODE_PATH, len(body)) + body
+
+
+def _seal_signed(
+    *,
+    seal_end: datetime,
+    time_info: datetime = SIGNED_AT,
+    signature_time: datetime = SIGNED_AT,
+    signature_type: str = "Seal",
+) -> bytes:
+    """The sample certificate sealed by the department: TBS_Sign dated ``time_info``, Signature.xml's
+    SignatureDateTime ``signature_time`` (both signed by the department)."""
+    by = signer()
+    prepared = _prepare(_unsigned(), signature_type=signature_type, at=signature_time)
+    seal = _seal(start=SIGNED_AT - timedelta(days=30), end=seal_end, users=[by.certificate.der],
+                 maker_signature=None)
+    tbs = ses.TBSSign(
+        {
+            "version": 4,
+            "eseal": seal,
+            "time_info": _time(time_info),
+            "data_hash": core.OctetBitString(DigestAlgorithm.SM3.digest(prepared.to_be_signed)),
+            "property_info": "/" + prepared.signature_entry,
+        }
+    )
+    value = ses.SESSignature(
+        {
+            "to_sign": tbs,
+            "cert": by.certificate.der,
+            "signature_alg_id": "1.2.156.10197.1.501",
+            "signature": core.OctetBitString(by.sign(tbs.dump())),
+        }
+    ).dump()
+    return prepared.finish(value)
+
+
+# --- ZIP container ----------------------------------------------------------------------------------
+
+
+def test_baseline_still_valid() -> None:
+    """Control: the untouched issued file verifies."""
+    assert _verify(issued_file()).ok
+
+
+def test_unicode_path_extra_field_renaming_an_entry_fails_package() -> None:
+    """Attack: an Info-ZIP Unicode Path extra field (unsigned) gives the metadata attachment another
+    name for readers that honour it, while zipfile (and so the verifier) reads the header name."""
+    entries = _entries(issued_file())
+    forged = _zip_with(entries, extra={ATTACHMENT: _unicode_path(ATTACHMENT, "Doc_0/Res/image_3.png")})
+    assert "package" in _failed(_verify(forged))
+
+
+def test_nul_in_a_raw_entry_name_fails_package() -> None:
+    """Attack: a NUL byte and junk after a genuine entry name; zipfile cuts the name at the NUL
+    (so the verifier sees the genuine name), other readers keep the whole name."""
+    entries = [(name + "~x" if name == ATTACHMENT else name, data) for name, data in _entries(issued_file())]
+    data = _zip_with(entries)
+    forged = data.replace((ATTACHMENT + "~x").encode(), (ATTACHMENT + "\0x").encode())
+    assert forged.count((ATTACHMENT + "\0x").encode()) == 2  # local and central header
+    assert "package" in _failed(_verify(forged))
