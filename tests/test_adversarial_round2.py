@@ -124,3 +124,28 @@ def test_nul_in_a_raw_entry_name_fails_package() -> None:
     forged = data.replace((ATTACHMENT + "~x").encode(), (ATTACHMENT + "\0x").encode())
     assert forged.count((ATTACHMENT + "\0x").encode()) == 2  # local and central header
     assert "package" in _failed(_verify(forged))
+
+
+# --- seals --------------------------------------------------------------------------------------
+
+
+def test_sealed_control_with_both_times_inside_the_seal_validity() -> None:
+    """Control: TBS_Sign time and SignatureDateTime both inside the seal's validity."""
+    report = _verify(_seal_signed(seal_end=SIGNED_AT + timedelta(days=1)))
+    assert report.ok, report.to_text()
+
+
+def test_seal_judged_at_every_signed_time_claim() -> None:
+    """Attack: the seal expired before the SignatureDateTime the signer signed; TBS_Sign's timeInfo
+    (also the signer's claim) is back-dated into the seal's validity.  Every signed claim must hold,
+    as for the signer certificate."""
+    data = _seal_signed(seal_end=SIGNED_AT + timedelta(hours=6),
+                        signature_time=SIGNED_AT + timedelta(hours=20))
+    assert "seal" in _failed(_verify(data))
+
+
+def test_seal_judged_at_every_signed_time_claim_when_listed_as_sign() -> None:
+    """Attack: as above, with the seal signature listed as Type="Sign" (the content decides)."""
+    data = _seal_signed(seal_end=SIGNED_AT + timedelta(hours=6),
+                        signature_time=SIGNED_AT + timedelta(hours=20), signature_type="Sign")
+    assert "seal" in _failed(_verify(data))

@@ -284,7 +284,7 @@ def _check_seal_signature(
                 f"电子签章（v{ses.version}）数据摘要一致，签名值验证通过，签章者：{signer.subject}",
                 subject,
             )
-    _check_seal(ses, signer, trust, report, subject, when)
+    _check_seal(ses, signer, trust, report, subject, _times(when, claimed))
     return signer, algorithm.name if algorithm else None, when
 
 
@@ -294,12 +294,14 @@ def _check_seal(
     trust: TrustStore,
     report: ReportBuilder,
     subject: str,
-    when: datetime | None,
+    times: tuple[datetime, ...],
 ) -> None:
     """The seal itself: made (signed) by its maker, lent to this signer, valid when used.
 
     Its name, owner and validity dates mean something only under the maker's signature, and it
-    may be used only by the certificates it lists (GB/T 38540 certList)."""
+    may be used only by the certificates it lists (GB/T 38540 certList).  It must be valid at every
+    signed claim of the signing time (TBS_Sign timeInfo and SignatureDateTime), as the signer
+    certificate must: a signer back-dating one of them into the seal's validity is caught by the other."""
     seal = ses.seal
     name = seal.name or seal.es_id
     maker = _seal_maker(seal, report, subject, name)
@@ -313,8 +315,7 @@ def _check_seal(
             subject,
         )
         return
-    at = when or ses.time_info
-    made_by_trusted = trust.validate(maker, at=at).ok if at is not None else False
+    made_by_trusted = trust.validate(maker, at=ses.time_info).ok
     if not made_by_trusted:
         report.warn(
             "seal_maker",
@@ -323,7 +324,7 @@ def _check_seal(
             f"印章“{name}”的制章者（{maker.subject}）证书不能追溯到信任锚，印章名称和有效期仅由签章者信任担保",
             subject,
         )
-    if when is None:
+    if not times:
         report.fail(
             "seal",
             f"seal {name!r}: the signing time is unknown, so its validity cannot be judged",
@@ -331,7 +332,9 @@ def _check_seal(
             subject,
         )
         return
-    if not seal.valid_start <= when <= seal.valid_end:
+    outside = [t for t in times if not seal.valid_start <= t <= seal.valid_end]
+    if outside:
+        when = outside[0]
         report.fail(
             "seal",
             f"seal {name!r} was not valid at signing time {_fmt(when)} (valid {_fmt(seal.valid_start)} "
@@ -341,10 +344,11 @@ def _check_seal(
             subject,
         )
         return
+    shown = " and ".join(_fmt(t) for t in times)
     report.passed(
         "seal",
-        f"seal {name!r} was valid at signing time {_fmt(when)}",
-        f"印章“{name}”在签章时间 {_fmt(when)} 有效",
+        f"seal {name!r} was valid at signing time {shown}",
+        f"印章“{name}”在签章时间 {shown} 有效",
         subject,
     )
 
