@@ -7,18 +7,24 @@ must fail; holes found here were fixed, their tests show the attack.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import struct
 import zipfile
 import zlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from asn1crypto import core
 
+from ecert.collect import CertificateDraft
 from ecert.crypto.digests import DigestAlgorithm
 from ecert.ofd import OFDPackage, ses
+from ecert.package import Issuer, package
+from ecert.qr.offline import make_offline, verify_offline
+from ecert.registry.sqlite import SQLiteRegistry
 
-from .certs import SIGNED_AT, issued_file, signer
+from .certs import SIGNED_AT, draft, hierarchy, issued_file, signer, trust_store
 from .test_adversarial_ofd import (
     ATTACHMENT,
     _failed,
@@ -149,3 +155,45 @@ def test_seal_judged_at_every_signed_time_claim_when_listed_as_sign() -> None:
     data = _seal_signed(seal_end=SIGNED_AT + timedelta(hours=6),
                         signature_time=SIGNED_AT + timedelta(hours=20), signature_type="Sign")
     assert "seal" in _failed(_verify(data))
+
+
+# --- registry: recorded metadata ------------------------------------------------------------------
+
+AFTER_EXPIRY = datetime(2030, 1, 10, 2, 0, tzinfo=UTC)  # the sample certificate ends on 2029-11-23
+
+
+def _registry_with_the_sample(path: Path) -> SQLiteRegistry:
+    registry = SQLiteRegistry.open(path / "registry.db")
+    registry.record_issued(
+        draft().metadata,
+        package_digest=DigestAlgorithm.SM3.digest(issued_file()).hex(),
+        signer=hierarchy().issuer_cert.subject,
+        issued_at=SIGNED_AT,
+    )
+    return registry
+
+
+def _without_end_date() -> CertificateDraft:
+    genuine = draft()
+    assert genuine.metadata.valid_until is not None
+    return dataclasses.replace(genuine, metadata=dataclasses.replace(genuine.metadata, valid_until=None))
+
+
+def test_registered_identifier_reissued_without_its_end_date_fails_status(tmp_path: Path) -> None:
+    """Attack: the issuer's key signs the registered certificate again, identical but without its end
+    of validity (an optional element), so that once it has expired it shows only a warning; the
+    registry, which recorded the end date, must not vouch for it."""
+    registry = _registry_with_the_sample(tmp_path)
+    assert "validity_period" in _failed(_verify(issued_file(), at=AFTER_EXPIRY, status=registry))  # control
+    forged = package(_without_end_date(), Issuer(signer()), at=SIGNED_AT)
+    assert "status" in _failed(_verify(forged, at=AFTER_EXPIRY, status=registry))
+
+
+def test_qr_of_a_registered_identifier_without_its_end_date_fails_status(tmp_path: Path) -> None:
+    """Attack: as above, in an offline QR payload signed by the issuer's key."""
+    registry = _registry_with_the_sample(tmp_path)
+    payload = make_offline(_without_end_date().metadata, signer(), at=SIGNED_AT)
+    report = verify_offline(
+        payload, trust=trust_store(), certificates=[signer().certificate], at=AFTER_EXPIRY, status=registry
+    )
+    assert "status" in _failed(report)

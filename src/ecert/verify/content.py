@@ -139,6 +139,9 @@ def check_signing_time(
         )
 
 
+_VALIDITY_DATES = frozenset({"valid_from", "valid_until"})  # optional, and both forms (file, QR) carry them
+
+
 def check_status(metadata: CoreMetadata, status: StatusSource | None, report: ReportBuilder) -> None:
     """Status (valid, suspended, revoked, cancelled, replaced) from the caller's status source."""
     identifier = str(metadata.identifier)
@@ -188,12 +191,17 @@ def check_status(metadata: CoreMetadata, status: StatusSource | None, report: Re
         return
     recorded = status.recorded_metadata(identifier)
     if recorded is not None:
-        issued = {e.key: e.text for e in elements(recorded)}
+        recorded_elements = elements(recorded)
+        issued = {e.key: e.text for e in recorded_elements}
         shown = {e.key: e.text for e in elements(metadata)}
-        # every element shown here must be what was recorded (a QR payload shows only some of them)
-        differing = sorted(k for k in shown if issued.get(k) != shown[k])
+        # every element shown here must be what was recorded (a QR payload shows only some of them),
+        # and a recorded validity date may not be left out: its absence loosens the validity check
+        left_out = {e.key for e in recorded_elements if e.attr in _VALIDITY_DATES and e.key not in shown}
+        differing = sorted(k for k in (*shown, *left_out) if issued.get(k) != shown.get(k))
         if differing:
-            detail = "; ".join(f"{k}: recorded {issued.get(k)!r}, here {shown[k]!r}" for k in differing[:5])
+            detail = "; ".join(
+                f"{k}: recorded {issued.get(k)!r}, here {shown.get(k)!r}" for k in differing[:5]
+            )
             report.fail(
                 "status",
                 f"{status.describe()} recorded other content under this identifier ({detail}): "
