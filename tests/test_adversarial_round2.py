@@ -12,22 +12,44 @@ import io
 import struct
 import zipfile
 import zlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from asn1crypto import core
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from ecert.collect import CertificateDraft
 from ecert.crypto.digests import DigestAlgorithm
+from ecert.crypto.hierarchy import DemoHierarchy
+from ecert.crypto.keys import PrivateKey, generate_private_key
+from ecert.crypto.signer import Signer
+from ecert.crypto.trust import TrustStore
+from ecert.crypto.x509 import Certificate
 from ecert.ofd import OFDPackage, ses
 from ecert.package import Issuer, package
-from ecert.qr.offline import make_offline, verify_offline
+from ecert.qr.offline import claims_of, key_id, make_offline, verify_offline
+from ecert.qr.payload import Claims, QRAlgorithm, encode_offline, signed_part
 from ecert.registry.sqlite import SQLiteRegistry
 
-from .certs import SIGNED_AT, draft, hierarchy, issued_file, signer, trust_store
+from .certs import (
+    DEPARTMENT_CODE,
+    NOW,
+    OTHER_DEPARTMENT_CODE,
+    SIGNED_AT,
+    draft,
+    hierarchy,
+    issued_file,
+    signer,
+    trust_store,
+)
 from .test_adversarial_ofd import (
     ATTACHMENT,
+    _add_signature,
+    _certificate,
     _failed,
+    _other_department_signer,
     _prepare,
     _seal,
     _time,
@@ -197,3 +219,118 @@ def test_qr_of_a_registered_identifier_without_its_end_date_fails_status(tmp_pat
         payload, trust=trust_store(), certificates=[signer().certificate], at=AFTER_EXPIRY, status=registry
     )
     assert "status" in _failed(report)
+
+
+# --- QR payloads --------------------------------------------------------------------------------
+
+
+def _qr(claims: Claims, by: Signer) -> str:
+    """An offline payload of exactly these claims, signed by ``by`` (SM2)."""
+    signed = signed_part(claims, QRAlgorithm.SM2_SM3, key_id(by.certificate))
+    r, s = decode_dss_signature(by.sign(signed))
+    return encode_offline(signed, r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+
+
+def test_qr_department_b_claiming_a_usccs_identifier_under_its_own_issuer_code_fails() -> None:
+    """Attack: department B signs a payload naming itself as issuer (so the issuer binding holds) but
+    with department A's USCC as the identifier's issuer part (A's identifier space, A's registry)."""
+    other = _other_department_signer()
+    claims = dataclasses.replace(
+        claims_of(draft().metadata, SIGNED_AT),
+        issuer_code=OTHER_DEPARTMENT_CODE,
+        issuer_name="另一市市场监督管理局",
+    )
+    assert claims.identifier_issuer == DEPARTMENT_CODE
+    report = verify_offline(_qr(claims, other), trust=trust_store(), certificates=[other.certificate], at=NOW)
+    assert "payload" in _failed(report)
+
+
+def test_qr_division_code_identifier_is_bound_through_the_issuer_code() -> None:
+    """Control and attack: a division-code identifier says nothing about the issuing department, so
+    the issuer code decides: B signing for A's code fails, A signing for itself passes."""
+    genuine = claims_of(draft().metadata, SIGNED_AT)
+    claims = dataclasses.replace(genuine, identifier_issuer="330100")
+    own = verify_offline(
+        _qr(claims, signer()), trust=trust_store(), certificates=[signer().certificate], at=NOW
+    )
+    assert own.ok, own.to_text()
+    other = _other_department_signer()
+    report = verify_offline(_qr(claims, other), trust=trust_store(), certificates=[other.certificate], at=NOW)
+    assert "issuer_binding" in _failed(report)
+
+
+@pytest.mark.parametrize(
+    ("at", "valid"),
+    [
+        (datetime(2029, 11, 23, 15, 59, 59, tzinfo=UTC), True),  # 23:59:59 on the end day in China
+        (datetime(2029, 11, 23, 16, 0, 0, tzinfo=UTC), False),  # 00:00 the next day in China
+        (datetime(2029, 11, 24, 0, 0, 0, tzinfo=timezone(timedelta(hours=8))), False),
+        (datetime(2029, 11, 23, 10, 0, 0, tzinfo=timezone(timedelta(hours=-12))), False),  # 22:00 UTC
+    ],
+)
+def test_validity_end_day_boundary_in_china_time(at: datetime, valid: bool) -> None:
+    """The last valid instant is the end of the end day in China Standard Time, whatever zone the
+    verification time is written in (file and QR agree)."""
+    assert draft().metadata.valid_until == date(2029, 11, 23)
+    payload = make_offline(draft().metadata, signer(), at=SIGNED_AT)
+    for report in (
+        _verify(issued_file(), at=at),
+        verify_offline(payload, trust=trust_store(), certificates=[signer().certificate], at=at),
+    ):
+        assert report.ok is valid, report.to_text()
+        if not valid:
+            assert "validity_period" in _failed(report)
+
+
+# --- trust ----------------------------------------------------------------------------------------
+
+
+def test_directly_trusted_end_entity_cannot_vouch_for_a_certificate_it_issued() -> None:
+    """Attack: a department certificate (not a CA) is trusted directly; its key issues a certificate
+    for another key, which signs a file.  The anchor is not a CA, so it issues nothing."""
+    department = signer()
+    key = generate_private_key("sm2")
+    cert = _certificate(department.private_key, department.certificate, key)
+    forged = _add_signature(_unsigned(), Signer(key, cert, (department.certificate,)))
+    report = _verify(forged, trust=TrustStore.from_certificates(department.certificate))
+    assert "signer_trust" in _failed(report)
+    assert any("not a CA" in c.message for c in report.check("signer_trust"))
+    control = _add_signature(_unsigned(), department)
+    assert _verify(control, trust=TrustStore.from_certificates(department.certificate)).ok
+
+
+def test_cross_signed_root_loop_still_finds_the_anchor() -> None:
+    """A root cross-signed by its own intermediate (a loop R -> I -> R') offered as intermediates
+    must neither hang nor replace the anchor: the path ends at the anchor, and without it there is none."""
+    h = hierarchy()
+    inter_key = generate_private_key("sm2")
+    inter = _certificate(h.root_key, h.root_cert, inter_key, ca=True)
+    cross_root = _renamed(_certificate(inter_key, inter, h.root_key, ca=True), h.root_cert, inter_key)
+    assert cross_root.subject_der == h.root_cert.subject_der  # the root's name and key, issued by I
+    department = signer()
+    pool = (cross_root, inter, h.root_cert)
+    result = trust_store().validate(department.certificate, at=SIGNED_AT, intermediates=pool)
+    assert result.ok and result.chain[-1].der == h.root_cert.der
+    stranger = TrustStore.from_certificates(generate_cert_for_nobody())
+    assert not stranger.validate(department.certificate, at=SIGNED_AT, intermediates=pool).ok
+
+
+def _renamed(cert: Certificate, like: Certificate, issuer_key: PrivateKey) -> Certificate:
+    """``cert`` with the subject of ``like``, re-signed by ``issuer_key``."""
+    parsed = asn1_x509.Certificate.load(cert.der)
+    tbs = parsed["tbs_certificate"]
+    tbs["subject"] = asn1_x509.Name.load(like.subject_der)
+    new = asn1_x509.Certificate(
+        {
+            "tbs_certificate": tbs,
+            "signature_algorithm": parsed["signature_algorithm"],
+            "signature_value": issuer_key.sign(tbs.dump(force=True)),
+        }
+    )
+    return Certificate.from_der(new.dump(force=True))
+
+
+def generate_cert_for_nobody() -> Certificate:
+    """A self-signed CA nobody in these tests chains to."""
+    return DemoHierarchy.create("sm2", department="无关部门", department_code=OTHER_DEPARTMENT_CODE,
+                                now=SIGNED_AT).root_cert
