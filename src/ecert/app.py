@@ -166,11 +166,18 @@ def verify_qr_input(
 ) -> VerificationReport:
     """Verify a QR payload given as text or as an image file holding the QR code."""
     from ecert.qr.offline import verify_offline
-    from ecert.qr.payload import OFFLINE_PREFIX
+    from ecert.qr.payload import OFFLINE_PREFIX, REFERENCE_PREFIX
 
     candidate = Path(text_or_image)
     if candidate.suffix.lower() in _IMAGE_SUFFIXES and candidate.is_file():
         text = decode_qr_image(candidate)
+    elif (
+        candidate.suffix.lower() in _IMAGE_SUFFIXES
+        and not text_or_image.strip().startswith(OFFLINE_PREFIX)
+        and REFERENCE_PREFIX not in text_or_image
+    ):
+        # a mistyped image path is not a QR payload to report as invalid: say the file is missing
+        raise InputError("QR image not found", where=text_or_image, expected="an image file or QR text")
     else:
         text = text_or_image
     if text.strip().startswith(OFFLINE_PREFIX):
@@ -236,7 +243,10 @@ def inspect_file(path: Path) -> dict[str, Any]:
     from ecert.ofd.reader import OFDPackage
 
     data = read_input(path, "certificate file")
-    package = OFDPackage.open(data)
+    try:
+        package = OFDPackage.open(data)
+    except InputError as exc:
+        raise _not_a_certificate_file(exc, path) from None
     body = package.doc_bodies()[0]
     info: dict[str, Any] = {
         "file": str(path),
@@ -251,6 +261,21 @@ def inspect_file(path: Path) -> dict[str, Any]:
         ],
     }
     return info
+
+
+def _not_a_certificate_file(exc: InputError, path: Path) -> InputError:
+    """The reader's error about a package (``at package``), naming the file the user gave."""
+    return InputError(f"not a readable certificate file ({exc})", where=str(path))
+
+
+def _read_certificate_file(path: Path) -> tuple[bytes, Any, tuple[Any, ...]]:
+    """A certificate file's bytes, metadata and data items (NOT verified); errors name the file."""
+    data = read_input(path, "certificate file")
+    try:
+        metadata, items = read_certificate_parts(data)
+    except InputError as exc:
+        raise _not_a_certificate_file(exc, path) from None
+    return data, metadata, items
 
 
 def read_certificate_parts(data: bytes) -> tuple[Any, tuple[Any, ...]]:
@@ -273,8 +298,7 @@ def make_qr_payload(path: Path, *, kind: str, signer: Signer | None = None, url_
     from ecert.qr.offline import assert_fits, make_offline
     from ecert.qr.payload import ReferencePayload
 
-    data = read_input(path, "certificate file")
-    metadata, _items = read_certificate_parts(data)
+    data, metadata, _items = _read_certificate_file(path)
     if kind == "reference":
         return str(ReferencePayload(url_prefix, str(metadata.identifier), sm3(data)))
     if signer is None:
@@ -296,7 +320,7 @@ def render_file(path: Path, out: Path, *, dpi: int = 150, font: Path | None = No
     from ecert.face import face_images, face_layout_for
     from ecert.render import render_layout
 
-    metadata, items = read_certificate_parts(read_input(path, "certificate file"))
+    _data, metadata, items = _read_certificate_file(path)
     layout = face_layout_for(metadata, items, qr=False)
     image = render_layout(layout, images=face_images(), dpi=dpi, font=font)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ecert.batch import BatchProgress, IssuerFiles, issue_batch
 from ecert.cli import EXIT_INVALID, EXIT_OK
-from ecert.cli.common import parse_time
+from ecert.cli.common import add_signer_options, parse_time
 from ecert.errors import InputError
 from ecert.metadata import Authority
 
@@ -30,17 +30,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("csv", type=Path, metavar="CSV")
-    p.add_argument("--type", required=True, dest="type_code", metavar="CODE")
-    p.add_argument("--key", required=True, type=Path, metavar="KEY.pem")
-    p.add_argument("--cert", required=True, type=Path, metavar="CERT.pem")
-    p.add_argument("--password-file", type=Path, metavar="FILE")
-    p.add_argument("--registry", required=True, type=Path, metavar="DB")
-    p.add_argument("-o", "--out", required=True, type=Path, metavar="DIR")
+    p.add_argument("csv", type=Path, metavar="CSV", help="records, one per row, with a header")
+    p.add_argument("--type", required=True, dest="type_code", metavar="CODE", help="certificate type code")
+    add_signer_options(p)
+    p.add_argument(
+        "--registry", required=True, type=Path, metavar="DB", help="the registry (created when missing)"
+    )
+    p.add_argument("-o", "--out", required=True, type=Path, metavar="DIR", help="output directory")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default: 1)")
-    p.add_argument("--issuer-name", help="issuing department (default: from each record)")
-    p.add_argument("--issuer-code", help="its 统一社会信用代码 (with --issuer-name)")
-    p.add_argument("--seal-image", type=Path, metavar="PNG")
+    p.add_argument(
+        "--issuer-name",
+        metavar="NAME",
+        help="issuing department (default: the one the --cert certificate names)",
+    )
+    p.add_argument("--issuer-code", metavar="USCC", help="its 统一社会信用代码 (with --issuer-name)")
+    p.add_argument("--seal-image", type=Path, metavar="PNG", help="issuer seal image (PNG)")
     p.add_argument("--at", metavar="ISO8601", help="issuing time with time zone (default: now)")
     p.set_defaults(handler=_batch)
 

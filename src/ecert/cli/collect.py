@@ -74,8 +74,10 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 def _read(record: str) -> str:
     if record == "-":
         return sys.stdin.read()
-    try:
-        return Path(record).read_bytes().decode("utf-8-sig")
+    from ecert.app import read_input
+
+    try:  # errors name the file as every command's do ("cannot read record (...) at FILE")
+        return read_input(Path(record), "record").decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"record is not UTF-8 text ({exc.reason})", where=record) from None
 

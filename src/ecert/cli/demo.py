@@ -25,8 +25,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--out", type=Path, default=Path("demo-out"), metavar="DIR")
-    p.add_argument("--alg", choices=("sm2", "p256", "ed25519"), default="sm2")
+    p.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        default=Path("demo-out"),
+        metavar="DIR",
+        help="output folder (default demo-out)",
+    )
+    p.add_argument(
+        "--alg", choices=("sm2", "p256", "ed25519"), default="sm2", help="signature algorithm (default sm2)"
+    )
     p.add_argument("--records", type=Path, metavar="DIR", help="folder of sample JSON records")
     p.add_argument("--at", metavar="ISO8601", help="issuing time with time zone (default: now)")
     p.set_defaults(handler=_demo)

@@ -37,13 +37,23 @@ Without --kind a code is valid when it is valid as any kind its length allows
 (uscc: GB 32100, citizen-id: GB 11643, org-code: GB 11714).
 exit status: 0 all codes valid, 1 any invalid, 2 usage error."""
 
+EPILOG_ID = """examples:
+  ecert id check 1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U
+  ecert id make --type 11100000000013338W011 --issuer 11430000006122244L --serial 20230000403"""
+
+EPILOG_CODE = """example:
+  ecert code check 91110000600037341L 11010519491231002X MB034103-2"""
+
 _Sub = argparse._SubParsersAction  # the type argparse gives add_subparsers() results
 
 
 def _group(
-    sub: _Sub[argparse.ArgumentParser], name: str, help_text: str
+    sub: _Sub[argparse.ArgumentParser], name: str, help_text: str, epilog: str
 ) -> tuple[argparse.ArgumentParser, _Sub[argparse.ArgumentParser]]:
-    parser = sub.add_parser(name, help=help_text, description=help_text)
+    parser = sub.add_parser(
+        name, help=help_text, description=help_text, epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
     commands = parser.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
 
     def usage(args: argparse.Namespace) -> int:
@@ -71,9 +81,9 @@ def _command(
 
 def register(sub: _Sub[argparse.ArgumentParser]) -> None:
     """Add the ``id`` and ``code`` command groups."""
-    _, id_commands = _group(sub, "id", "e-certificate identifiers (电子证照标识, GB/T 36904)")
+    _, id_commands = _group(sub, "id", "e-certificate identifiers (电子证照标识, GB/T 36904)", EPILOG_ID)
     check = _command(id_commands, "check", "check identifiers", EPILOG_ID_CHECK, _id_check)
-    check.add_argument("identifiers", nargs="+", metavar="ID")
+    check.add_argument("identifiers", nargs="+", metavar="ID", help="identifiers (1.2.156.3005.2....)")
     check.add_argument("--lenient", action="store_true", help="accept a wrong check character (report it)")
     check.add_argument("--json", action="store_true", help="print JSON")
 
@@ -84,9 +94,11 @@ def register(sub: _Sub[argparse.ArgumentParser]) -> None:
     make.add_argument("--serial", required=True, metavar="S", help="serial: 1-64 upper-case letters/digits")
     make.add_argument("--version", type=int, default=1, metavar="N", help="version 1-999 (default 1)")
 
-    _, code_commands = _group(sub, "code", "holder and issuer codes (GB 32100, GB 11643, GB 11714)")
+    _, code_commands = _group(
+        sub, "code", "holder and issuer codes (GB 32100, GB 11643, GB 11714)", EPILOG_CODE
+    )
     code_check = _command(code_commands, "check", "check codes", EPILOG_CODE_CHECK, _code_check)
-    code_check.add_argument("codes", nargs="+", metavar="CODE")
+    code_check.add_argument("codes", nargs="+", metavar="CODE", help="USCC, citizen ID or organisation codes")
     code_check.add_argument("--kind", choices=tuple(KINDS), help="only this kind of code")
     code_check.add_argument("--json", action="store_true", help="print JSON with the parts of each code")
 

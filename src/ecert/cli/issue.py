@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from ecert.cli import EXIT_OK
+from ecert.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from ecert.cli.common import add_signer_options, load_signer, parse_time
+from ecert.errors import CollectionError
 
 EPILOG = """example:
-  ecert issue examples/records/business-licence.json --type 11100000MB0143028K001 \\
+  ecert issue examples/records/11100000MB0143028R001.json --type 11100000MB0143028R001 \\
       --key demo-out/keys/issuer.key.pem --cert demo-out/keys/issuer.cert.pem -o out/
 
-Prints the path of the signed OFD file (named after the certificate identifier).
+Prints the path of the signed OFD file (named after the certificate identifier).  The issuer is
+the department the --cert certificate names.  A rejected record's problems go to stderr, one per
+line as "RECORD: field: message".
 exit status: 0 issued, 1 the record was rejected (problems listed), 2 usage error or unreadable input"""
 
 
@@ -23,7 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("record", type=Path, metavar="RECORD.json")
+    p.add_argument("record", type=Path, metavar="RECORD.json", help="the source record (a JSON object)")
     p.add_argument("--type", required=True, dest="type_code", metavar="CODE", help="certificate type code")
     add_signer_options(p)
     p.add_argument("-o", "--out", required=True, type=Path, metavar="DIR", help="output directory")
@@ -37,15 +41,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _issue(args: argparse.Namespace) -> int:
     from ecert.app import issue_record_file
 
-    path = issue_record_file(
-        args.record,
-        type_code=args.type_code,
-        signer=load_signer(args),
-        out_dir=args.out,
-        at=parse_time(args.at, "--at"),
-        serial=args.serial,
-        photo=args.photo,
-        seal_image=args.seal_image,
-    )
+    signer = load_signer(args)
+    try:
+        path = issue_record_file(
+            args.record,
+            type_code=args.type_code,
+            signer=signer,
+            out_dir=args.out,
+            at=parse_time(args.at, "--at"),
+            serial=args.serial,
+            photo=args.photo,
+            seal_image=args.seal_image,
+        )
+    except CollectionError as exc:  # processed and found invalid: exit 1, every problem listed
+        for problem in exc.problems:
+            print(f"{args.record}: {problem}", file=sys.stderr)
+        # a record that is not a record at all (a JSON list, say) is unreadable input, as in collect
+        return EXIT_USAGE if [p.field for p in exc.problems] == ["<record>"] else EXIT_INVALID
     print(path)
     return EXIT_OK

@@ -14,9 +14,11 @@ if TYPE_CHECKING:
 
 EPILOG_KEYGEN = """examples:
   ecert keygen --alg sm2 -o issuer.key.pem
-  ecert keygen --alg p256 -o issuer.key.pem --password-file pass.txt
+  ecert keygen --alg p256 -o p256.key.pem --password-file pass.txt
 
-Keys are PEM PKCS#8 (encrypted: PBES2, PBKDF2-HMAC-SHA256 + AES-256-CBC); `openssl pkey` reads them."""
+Keys are PEM PKCS#8 (encrypted: PBES2, PBKDF2-HMAC-SHA256 + AES-256-CBC); `openssl pkey` reads them.
+An existing file is not overwritten unless --force is given (a lost private key cannot be recovered).
+The public key: openssl pkey -in issuer.key.pem -pubout -out issuer.pub.pem"""
 EPILOG_ROOT = """example:
   ecert cert root --key root.key.pem --cn "某市电子证照根证书" --org "某市人民政府" -o root.pem"""
 EPILOG_ISSUER = """example:
@@ -35,6 +37,7 @@ EPILOG_VERIFY = """examples:
   ecert crypto verify --cert issuer.pem Signature.xml SignedValue.dat
   ecert crypto verify --pubkey issuer.pub.pem --id 1234567812345678 data.bin data.sig
 
+A public key file comes from the private key: openssl pkey -in issuer.key.pem -pubout -out issuer.pub.pem
 exit status: 0 valid, 1 invalid, 2 usage error or unreadable input"""
 EPILOG_CERT = """examples:
   ecert cert root --key root.key.pem --cn "某市电子证照根证书" -o root.pem
@@ -56,8 +59,16 @@ _RAW = argparse.RawDescriptionHelpFormatter
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("keygen", help="generate a private key", epilog=EPILOG_KEYGEN, formatter_class=_RAW)
     p.add_argument("--alg", choices=("sm2", "p256", "ed25519"), default="sm2", help="key kind (default sm2)")
-    p.add_argument("-o", "--out", required=True, type=Path, help="where to write the PEM private key")
-    p.add_argument("--password-file", type=Path, help="encrypt the key (PBES2, AES-256) with this password")
+    p.add_argument(
+        "-o", "--out", required=True, type=Path, metavar="KEY.pem", help="where to write the PEM private key"
+    )
+    p.add_argument(
+        "--password-file",
+        type=Path,
+        metavar="FILE",
+        help="encrypt the key (PBES2, AES-256) with the password this file holds",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(handler=_keygen)
 
     c = sub.add_parser(
@@ -65,12 +76,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     cs = c.add_subparsers(dest="cert_command", metavar="ACTION", required=True)
     r = cs.add_parser("root", help="a self-signed root certificate", epilog=EPILOG_ROOT, formatter_class=_RAW)
-    r.add_argument("--key", required=True, type=Path, help="the root's private key (PEM or DER)")
-    r.add_argument("--password-file", type=Path, help="password of an encrypted key")
-    r.add_argument("--cn", required=True)
-    r.add_argument("--org")
-    r.add_argument("--days", type=int, default=3650)
-    r.add_argument("-o", "--out", required=True, type=Path)
+    r.add_argument(
+        "--key", required=True, type=Path, metavar="KEY.pem", help="the root's private key (PEM or DER)"
+    )
+    r.add_argument("--password-file", type=Path, metavar="FILE", help="password of an encrypted key")
+    r.add_argument("--cn", required=True, metavar="NAME", help="common name (CN) of the root")
+    r.add_argument("--org", metavar="NAME", help="organisation (O), e.g. the people's government")
+    r.add_argument("--days", type=int, default=3650, metavar="N", help="validity in days (default 3650)")
+    r.add_argument(
+        "-o", "--out", required=True, type=Path, metavar="CERT.pem", help="where to write it (PEM)"
+    )
     r.set_defaults(handler=_root)
     i = cs.add_parser(
         "issuer",
@@ -78,20 +93,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=EPILOG_ISSUER,
         formatter_class=_RAW,
     )
-    i.add_argument("--ca-key", required=True, type=Path)
-    i.add_argument("--password-file", type=Path, help="password of an encrypted CA key")
-    i.add_argument("--ca-cert", required=True, type=Path)
+    i.add_argument("--ca-key", required=True, type=Path, metavar="KEY.pem", help="the CA's private key")
+    i.add_argument("--password-file", type=Path, metavar="FILE", help="password of an encrypted CA key")
+    i.add_argument("--ca-cert", required=True, type=Path, metavar="CERT.pem", help="the CA's certificate")
     i.add_argument(
-        "--key", required=True, type=Path, help="the department's key (its public half is certified)"
+        "--key",
+        required=True,
+        type=Path,
+        metavar="KEY.pem",
+        help="the department's key (its public half is certified)",
     )
-    i.add_argument("--cn", required=True)
-    i.add_argument("--org")
-    i.add_argument("--org-id", help="the department's 统一社会信用代码 (organizationIdentifier)")
-    i.add_argument("--days", type=int, default=1825)
-    i.add_argument("-o", "--out", required=True, type=Path)
+    i.add_argument("--cn", required=True, metavar="NAME", help="common name (CN): the department's name")
+    i.add_argument("--org", metavar="NAME", help="organisation (O)")
+    i.add_argument(
+        "--org-id", metavar="USCC", help="the department's 统一社会信用代码 (organizationIdentifier)"
+    )
+    i.add_argument("--days", type=int, default=1825, metavar="N", help="validity in days (default 1825)")
+    i.add_argument(
+        "-o", "--out", required=True, type=Path, metavar="CERT.pem", help="where to write it and the CA's"
+    )
     i.set_defaults(handler=_issuer)
     s = cs.add_parser("show", help="print a certificate's fields", epilog=EPILOG_SHOW, formatter_class=_RAW)
-    s.add_argument("file", type=Path)
+    s.add_argument("file", type=Path, metavar="FILE", help="PEM (bundles allowed) or DER certificates")
     s.set_defaults(handler=_show)
 
     k = sub.add_parser(
@@ -99,21 +122,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     ks = k.add_subparsers(dest="crypto_command", metavar="ACTION", required=True)
     sg = ks.add_parser("sign", help="sign a file's bytes", epilog=EPILOG_SIGN, formatter_class=_RAW)
-    sg.add_argument("--key", required=True, type=Path)
-    sg.add_argument("--password-file", type=Path, help="password of an encrypted key")
+    sg.add_argument("--key", required=True, type=Path, metavar="KEY.pem", help="the signing key")
+    sg.add_argument("--password-file", type=Path, metavar="FILE", help="password of an encrypted key")
     sg.add_argument("--id", default=None, help="SM2 user ID (default 1234567812345678)")
-    sg.add_argument("file", type=Path)
-    sg.add_argument("-o", "--out", required=True, type=Path)
+    sg.add_argument("file", type=Path, metavar="FILE", help="the bytes to sign")
+    sg.add_argument(
+        "-o", "--out", required=True, type=Path, metavar="SIG", help="where to write the signature"
+    )
     sg.set_defaults(handler=_sign)
     vf = ks.add_parser(
         "verify", help="verify a signature over a file's bytes", epilog=EPILOG_VERIFY, formatter_class=_RAW
     )
     who = vf.add_mutually_exclusive_group(required=True)
-    who.add_argument("--cert", type=Path)
-    who.add_argument("--pubkey", type=Path)
+    who.add_argument("--cert", type=Path, metavar="CERT.pem", help="the signer's certificate")
+    who.add_argument("--pubkey", type=Path, metavar="PUB.pem", help="the signer's public key")
     vf.add_argument("--id", default=None, help="SM2 user ID (default 1234567812345678)")
-    vf.add_argument("file", type=Path)
-    vf.add_argument("signature", type=Path)
+    vf.add_argument("file", type=Path, metavar="FILE", help="the signed bytes")
+    vf.add_argument("signature", type=Path, metavar="SIG", help="the signature (DER; Ed25519: 64 bytes)")
     vf.set_defaults(handler=_verify)
 
 
@@ -136,7 +161,12 @@ def _key(path: Path, args: argparse.Namespace) -> PrivateKey:
 
 def _keygen(args: argparse.Namespace) -> int:
     from ecert.crypto.keys import generate_private_key, save_private_key
+    from ecert.errors import InputError
 
+    if args.out.exists() and not args.force:
+        raise InputError(
+            "file exists; a private key is not overwritten", where=str(args.out), expected="--force"
+        )
     password = _password(args)
     key = generate_private_key(args.alg)
     args.out.write_bytes(save_private_key(key, password))
@@ -182,8 +212,14 @@ def _issuer(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     from ecert.crypto.x509 import load_certificates
+    from ecert.errors import InputError
 
-    for cert in load_certificates(_read(args.file)):
+    certs = load_certificates(_read(args.file))
+    if not certs:  # e.g. a private key given by mistake: say so rather than print nothing
+        raise InputError(
+            "no certificate in the file", where=str(args.file), expected="PEM or DER certificates"
+        )
+    for cert in certs:
         print(f"subject:    {cert.subject}\nissuer:     {cert.issuer}\nserial:     {cert.serial_number:x}")
         print(f"valid:      {cert.not_before.isoformat()} .. {cert.not_after.isoformat()}")
         print(f"key:        {cert.public_key.kind.value}\nsignature:  {cert.signature_algorithm_oid}")

@@ -14,6 +14,7 @@ EPILOG_QR = """examples:
       --cert demo-out/keys/issuer.cert.pem -o qr.png         # offline payload, signed again by the issuer
   ecert qr demo-out/CERT.ofd --print                          # print the payload text only
 
+With -o the image's path is printed (with --print, the payload instead).
 The offline payload is specified in spec/qr.md."""
 
 EPILOG_RENDER = """example:
@@ -27,16 +28,29 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=EPILOG_QR,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("file", type=Path, metavar="FILE")
-    p.add_argument("--kind", choices=("offline", "reference"), default="reference")
+    p.add_argument("file", type=Path, metavar="FILE", help="an OFD certificate file")
+    p.add_argument(
+        "--kind",
+        choices=("offline", "reference"),
+        default="reference",
+        help="reference (identifier + file digest, the default) or offline (signed metadata)",
+    )
     p.add_argument("--key", type=Path, metavar="KEY.pem", help="issuer key (offline payloads are signed)")
     p.add_argument("--cert", type=Path, metavar="CERT.pem", help="issuer certificate")
-    p.add_argument("--password-file", type=Path, metavar="FILE")
+    p.add_argument("--password-file", type=Path, metavar="FILE", help="file holding the key's password")
     p.add_argument(
-        "--url-prefix", default="", help="verification URL prefix for reference payloads (capitals)"
+        "--url-prefix",
+        default="",
+        metavar="URL",
+        help="verification URL prefix for reference payloads (capitals)",
     )
-    p.add_argument("-o", "--out", type=Path, metavar="PNG", help="write the QR image here")
-    p.add_argument("--print", action="store_true", dest="print_payload", help="print the payload text")
+    p.add_argument("-o", "--out", type=Path, metavar="PNG", help="write the QR image here (prints its path)")
+    p.add_argument(
+        "--print",
+        action="store_true",
+        dest="print_payload",
+        help="print the payload text (default without -o)",
+    )
     p.set_defaults(handler=_qr)
 
     r = sub.add_parser(
@@ -45,9 +59,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=EPILOG_RENDER,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    r.add_argument("file", type=Path, metavar="FILE")
-    r.add_argument("-o", "--out", required=True, type=Path, metavar="PNG")
-    r.add_argument("--dpi", type=int, default=150)
+    r.add_argument("file", type=Path, metavar="FILE", help="an OFD certificate file")
+    r.add_argument("-o", "--out", required=True, type=Path, metavar="PNG", help="where to write the image")
+    r.add_argument("--dpi", type=int, default=150, metavar="N", help="resolution (default 150)")
     r.add_argument("--font", type=Path, metavar="FONT", help="a font file able to draw Chinese")
     r.set_defaults(handler=_render)
 
@@ -66,6 +80,8 @@ def _qr(args: argparse.Namespace) -> int:
         write_qr_png(payload, args.out)
     if args.print_payload or args.out is None:
         print(payload)
+    else:  # like ecert render and ecert issue: say what was written
+        print(args.out)
     return EXIT_OK
 
 

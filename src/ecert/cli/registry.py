@@ -38,7 +38,8 @@ _EXAMPLES = {
     "--registry registry.db --json",
     "find": "ecert registry find --type 11100000000013338W001 --from 2026-01-01 --to 2026-12-31 "
     "--status revoked --registry registry.db",
-    "revoke": 'ecert registry revoke IDENTIFIER --reason "以欺骗手段取得许可" --by 张三 --registry r.db',
+    "revoke": 'ecert registry revoke IDENTIFIER --reason "以欺骗手段取得许可" --by 张三 '
+    "--registry registry.db",
     "cancel": 'ecert registry cancel IDENTIFIER --reason "企业注销" --registry registry.db',
     "suspend": 'ecert registry suspend IDENTIFIER --reason "暂扣六个月" --registry registry.db',
     "reinstate": 'ecert registry reinstate IDENTIFIER --reason "暂扣期满发还" --registry registry.db',
@@ -77,7 +78,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     action("init", "create a registry file (or check an existing one)").set_defaults(handler=_init)
     q = action("show", "one issued certificate, with its history and versions")
-    q.add_argument("identifier")
+    q.add_argument("identifier", help="the certificate identifier (1.2.156.3005.2....)")
     q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(handler=_show)
     q = action("find", "issued certificates by holder, type, issuer, issue date, status")
@@ -86,26 +87,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.add_argument(
         "--issuer", metavar="CODE", help="the issuing authority's code (USCC, not the identifier's part)"
     )
-    q.add_argument(
-        "--from", dest="date_from", type=date.fromisoformat, metavar="DATE", help="issued on or after"
-    )
-    q.add_argument(
-        "--to", dest="date_to", type=date.fromisoformat, metavar="DATE", help="issued on or before"
-    )
-    q.add_argument("--status", choices=_STATUSES)
-    q.add_argument("--limit", type=int, default=1000)
+    q.add_argument("--from", dest="date_from", type=_date, metavar="YYYY-MM-DD", help="issued on or after")
+    q.add_argument("--to", dest="date_to", type=_date, metavar="YYYY-MM-DD", help="issued on or before")
+    q.add_argument("--status", choices=_STATUSES, help="only certificates with this status")
+    q.add_argument("--limit", type=int, default=1000, metavar="N", help="at most N rows (default 1000)")
     q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(handler=_find)
     for name, text in _CHANGES.items():
         q = action(name, text)
-        q.add_argument("identifier")
+        q.add_argument("identifier", help="the certificate identifier (1.2.156.3005.2....)")
         q.add_argument("--reason", required=True, help="why (kept in the history and the status list)")
         q.add_argument("--by", default=None, help="who decided (default: the login name)")
         q.add_argument("--at", default=None, metavar="TIME", help="ISO 8601 time with zone (default: now)")
         q.set_defaults(handler=_change, action=name)
     q = action("status-list", "export the signed status list of every certificate that is not valid")
     add_signer_options(q)
-    q.add_argument("-o", "--out", required=True, type=Path, metavar="FILE")
+    q.add_argument(
+        "-o", "--out", required=True, type=Path, metavar="FILE", help="where to write the list (JSON)"
+    )
     q.add_argument(
         "--next-update-days", type=int, default=7, metavar="N", help="default 7; 0: no next update"
     )
@@ -115,6 +114,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="only certificates this authority issued (its USCC, whatever the identifiers' issuer part)",
     )
     q.set_defaults(handler=_status_list)
+
+
+def _date(text: str) -> date:
+    """A ``--from``/``--to`` date; argparse turns the error into one usage line."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def _open(path: Path) -> SQLiteRegistry:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ecert.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from ecert.cli.common import parse_time
-from ecert.errors import InputError
+from ecert.errors import EcertError, InputError
 
 EPILOG_VERIFY = """examples:
   ecert verify demo-out/*.ofd --trust demo-out/trust
@@ -76,8 +76,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=EPILOG_INSPECT,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    i.add_argument("file", type=Path, metavar="FILE")
-    i.add_argument("--json", action="store_true")
+    i.add_argument("file", type=Path, metavar="FILE", help="an OFD certificate file")
+    i.add_argument("--json", action="store_true", help="print JSON")
     i.set_defaults(handler=_inspect)
 
 
@@ -90,9 +90,14 @@ def _verify(args: argparse.Namespace) -> int:
     at = parse_time(args.at, "--at")
     trust = load_trust(args.trust)
     max_age = _days(args.status_max_age)
-    status = load_status_source(
-        status_list=args.status, registry=args.registry, trust=trust, at=at, max_age=max_age
-    )
+    try:
+        status = load_status_source(
+            status_list=args.status, registry=args.registry, trust=trust, at=at, max_age=max_age
+        )
+    except EcertError as exc:
+        if args.status is None:  # the registry's errors name the registry file already
+            raise
+        raise InputError(f"{args.status}: {exc}") from None  # untrusted, stale, tampered: which file
     reports = []
     if args.qr is not None:
         certificates = known_certificates(args.trust, args.cert)
