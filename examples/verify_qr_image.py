@@ -6,15 +6,18 @@
 The window is configured once with the trust anchors (``trust/*.pem``), the department
 certificates it accepts (``trust/issuers/*.pem``, or ``--cert``: the QR payload names its signer
 only by key id) and, optionally, the latest signed status list; no network is needed.
-Exit status 0 means valid.
+Exit status 0 means valid, 1 not valid, 2 a file that cannot be read (the image, or no QR code
+in it, the trust folder, the status list), as ``ecert verify --qr``.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ecert.app import decode_qr_image, known_certificates, load_status_source, load_trust
+from ecert.errors import EcertError
 from ecert.qr.offline import verify_offline
 
 
@@ -27,14 +30,15 @@ def main() -> int:
     ap.add_argument("--lang", choices=("zh", "en"), default="zh")
     args = ap.parse_args()
 
-    trust = load_trust(args.trust)
-    status = load_status_source(status_list=args.status, registry=None, trust=trust, at=None)
-    report = verify_offline(
-        decode_qr_image(args.image),
-        trust=trust,
-        certificates=known_certificates(args.trust, args.cert),
-        status=status,
-    )
+    try:
+        trust = load_trust(args.trust)
+        status = load_status_source(status_list=args.status, registry=None, trust=trust, at=None)
+        certificates = known_certificates(args.trust, args.cert)
+        text = decode_qr_image(args.image)
+    except EcertError as exc:  # an unreadable image (or none with a QR code), trust folder, status list
+        print(f"verify_qr_image: {exc}", file=sys.stderr)
+        return 2
+    report = verify_offline(text, trust=trust, certificates=certificates, status=status)
     print(report.to_text(args.lang))
     if report.metadata is not None:
         md = report.metadata

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,48 @@ def test_package_one_bad_input_is_one_line(demo: Path, tmp_path: Path, record: s
     done = _run("package_one.py", EXAMPLES / record, "--type", TYPE, *_keys(demo), "--trust", demo / "trust")
     assert done.returncode == 2 and "Traceback" not in done.stdout + done.stderr
     assert done.stdout.startswith("package_one: ") and done.stdout.count("\n") == 1
+
+
+@pytest.mark.parametrize("wrong", ["image", "trust", "status"])
+def test_verify_qr_image_unreadable_input_is_one_line(demo: Path, tmp_path: Path, wrong: str) -> None:
+    """A missing photo, trust folder or status list ended in a traceback and exit 1."""
+    qr = sorted((demo / "qr").glob("*.png"))[0]
+    args: dict[str, str | Path] = {"image": qr, "--trust": demo / "trust"}
+    args["--status" if wrong == "status" else "--trust" if wrong == "trust" else "image"] = tmp_path / "nope"
+    image = args.pop("image")
+    done = _run("verify_qr_image.py", image, *[x for kv in args.items() for x in kv])
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("verify_qr_image: ") and done.stderr.count("\n") == 1
+    assert str(tmp_path / "nope") in done.stderr
+
+
+def test_readme_python_snippet_runs_against_the_demo(demo: Path, tmp_path: Path) -> None:
+    """The "Using it" block of README.md, run as written from a folder holding examples/ and demo-out/."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    assert len(blocks) == 1
+    (tmp_path / "examples").symlink_to(EXAMPLES)
+    (tmp_path / "demo-out").symlink_to(demo)
+    done = subprocess.run(
+        [sys.executable, "-c", blocks[0]],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("True ") and "有效" in done.stdout
+
+
+def test_readme_demo_section_matches_what_the_demo_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README shows the demo's table header and lists the files it writes."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    demo = tmp_path / "demo-out"
+    capsys.readouterr()
+    assert main(["demo", "--out", str(demo)]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header in readme
+    for listed in re.findall(r"^demo-out/(\S+) {2,}\w", readme, flags=re.M):
+        if "<identifier>" in listed:
+            assert list(demo.glob(listed.replace("<identifier>", "*"))), listed
+        else:
+            assert (demo / listed).is_file(), listed
