@@ -32,6 +32,7 @@ from ecert.package import Issuer, package
 from ecert.qr.offline import claims_of, key_id, make_offline, verify_offline
 from ecert.qr.payload import Claims, QRAlgorithm, encode_offline, signed_part
 from ecert.registry.sqlite import SQLiteRegistry
+from ecert.registry.statuslist import StatusList
 
 from .certs import (
     DEPARTMENT_CODE,
@@ -334,3 +335,34 @@ def generate_cert_for_nobody() -> Certificate:
     """A self-signed CA nobody in these tests chains to."""
     return DemoHierarchy.create("sm2", department="无关部门", department_code=OTHER_DEPARTMENT_CODE,
                                 now=SIGNED_AT).root_cert
+
+
+# --- status lists -----------------------------------------------------------------------------------
+
+
+def _loaded_list(*, next_update: datetime | None) -> StatusList:
+    data = StatusList.build([], issued_at=NOW, next_update=next_update).sign(signer())
+    return StatusList.load(data, trust=trust_store(), at=NOW)
+
+
+@pytest.mark.parametrize("next_update", [NOW + timedelta(days=7), None])
+def test_status_list_loaded_fresh_is_no_answer_once_stale_at_the_verification_time(
+    next_update: datetime | None,
+) -> None:
+    """Attack (a long-running verifier): a list loaded while fresh is kept and asked months later,
+    after its next update (or, promising none, past the reader's age limit); a revocation published
+    since cannot show, so 'not listed' is no answer at that time.  Control: asked in time, it passes."""
+    status = _loaded_list(next_update=next_update)
+    later = NOW + timedelta(days=60)
+    payload = make_offline(draft().metadata, signer(), at=SIGNED_AT)
+    for verify_at, ok in ((NOW + timedelta(days=1), True), (later, False)):
+        reports = (
+            _verify(issued_file(), at=verify_at, status=status),
+            verify_offline(payload, trust=trust_store(), certificates=[signer().certificate], at=verify_at,
+                           status=status),
+        )
+        for report in reports:
+            if ok:
+                assert report.ok, report.to_text()
+            else:
+                assert "status" in _failed(report)

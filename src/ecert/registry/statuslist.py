@@ -84,6 +84,8 @@ class StatusList:
     next_update: datetime | None
     entries: tuple[StatusEntry, ...]
     signer: Certificate | None = None
+    # the reader's age limit for a list without next_update (set by load)
+    max_age: timedelta = field(default=DEFAULT_MAX_AGE, compare=False)
     _index: Mapping[str, StatusEntry] = field(init=False, repr=False, compare=False)
 
     knows_every_certificate = False  # a certificate it does not list is simply not listed
@@ -133,6 +135,17 @@ class StatusList:
 
     def recorded_metadata(self, identifier: str) -> CoreMetadata | None:
         """A list keeps statuses only, not what was issued."""
+        return None
+
+    def stale_reason(self, at: datetime) -> str | None:
+        """Why the list cannot answer for the time ``at`` (None when it can): past its next update, or,
+        promising none, older than ``max_age``.  :meth:`load` checks this at its ``at``; a verifier asks
+        again for its own verification time, so a list kept after loading does not answer for ever."""
+        when = aware_or_now(at, "at")
+        if self.next_update is not None and when > self.next_update:
+            return f"it was due to be replaced by {_time(self.next_update)}"
+        if self.next_update is None and when > self.issued_at + self.max_age:
+            return f"it promises no next update and is older than the reader's limit of {self.max_age}"
         return None
 
     def describe(self) -> str:
@@ -218,7 +231,7 @@ class StatusList:
         if parsed.next_update is None and when > parsed.issued_at + max_age:
             reason = f"it promises no next update and is older than the reader's limit of {max_age}"
             raise StaleStatusList(parsed.issued_at + max_age, when, reason=reason)
-        return cls(parsed.issuer, parsed.issued_at, parsed.next_update, parsed.entries, signer)
+        return cls(parsed.issuer, parsed.issued_at, parsed.next_update, parsed.entries, signer, max_age)
 
 
 def _envelope(data: bytes) -> tuple[bytes, bytes, SignatureAlgorithm, tuple[Certificate, ...]]:

@@ -126,7 +126,7 @@ def verify(
             for summary in signers:
                 check_signing_time(metadata, summary.signing_time, report, f"signature {summary.signature}")
             check_validity_period(metadata, when, report)
-            check_status(metadata, status, report)
+            check_status(metadata, status, report, when)
             binding = [cert for names, cert in protecting if attachment.file_loc in names]
             check_issuer_binding(metadata, binding, report)
     return report.build(

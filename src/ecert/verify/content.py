@@ -142,8 +142,11 @@ def check_signing_time(
 _VALIDITY_DATES = frozenset({"valid_from", "valid_until"})  # optional, and both forms (file, QR) carry them
 
 
-def check_status(metadata: CoreMetadata, status: StatusSource | None, report: ReportBuilder) -> None:
-    """Status (valid, suspended, revoked, cancelled, replaced) from the caller's status source."""
+def check_status(
+    metadata: CoreMetadata, status: StatusSource | None, report: ReportBuilder, at: datetime | None = None
+) -> None:
+    """Status (valid, suspended, revoked, cancelled, replaced) from the caller's status source, which
+    must be able to answer for the verification time ``at`` (a status list past its next update cannot)."""
     identifier = str(metadata.identifier)
     if status is None:
         report.skip(
@@ -161,6 +164,15 @@ def check_status(metadata: CoreMetadata, status: StatusSource | None, report: Re
             f"not for certificates issued by {issuer}",
             f"状态来源（{status.describe()}）仅适用于 {'、'.join(sorted(scope))} 签发的证照，"
             f"不适用于 {issuer} 签发的证照",
+        )
+        return
+    stale_reason = getattr(status, "stale_reason", None)  # optional: sources dated like a status list
+    stale = stale_reason(at) if at is not None and callable(stale_reason) else None
+    if stale:
+        report.fail(
+            "status",
+            f"the status source ({status.describe()}) cannot answer for {at:%Y-%m-%d %H:%M %Z}: {stale}",
+            f"状态来源（{status.describe()}）已过期，不能说明 {at:%Y-%m-%d %H:%M %Z} 时的状态：{stale}",
         )
         return
     try:

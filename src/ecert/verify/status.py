@@ -9,6 +9,10 @@ content is not that certificate, whatever its status.
 
 A status list speaks only for the department that signed it (the organisation code in its signer
 certificate): department A's list saying nothing about department B's certificate is no answer.
+
+A source dated like a status list may also say that it cannot answer for a verification time
+(``stale_reason(at) -> str | None``, optional): a list past its next update is no answer then, even
+when it was loaded while fresh.
 """
 
 from __future__ import annotations
