@@ -568,7 +568,8 @@ def test_registry_export_without_issuer_filter_lists_division_code_identifiers(t
 
 
 def test_cli_qr_verdicts_and_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """CLI: a valid QR exits 0 but shows the skipped status; tampered, expired or garbage QR exit 1."""
+    """CLI: a valid QR exits 0 but shows the skipped status; tampered, expired or garbage QR exit 1;
+    a missing image exits 2."""
     trust = str(_trust_dir(tmp_path))
     at = ["--at", NOW.isoformat()]
     good = make_offline(draft().metadata, signer(), at=SIGNED_AT)
@@ -579,10 +580,13 @@ def test_cli_qr_verdicts_and_exit_codes(tmp_path: Path, capsys: pytest.CaptureFi
     raw[20] ^= 1
     tampered = OFFLINE_PREFIX + b45encode(bytes(raw))
     expired = make_offline(_md(valid_until=date(2026, 11, 24), long_term=False), signer(), at=SIGNED_AT)
-    for bad in (tampered, expired, good[:-3], "EC1:", "", "missing.png"):
+    for bad in (tampered, expired, good[:-3], "EC1:", ""):
         capsys.readouterr()
         assert main(["verify", "--qr", bad, "--trust", trust, *at]) == 1, bad
         assert "NOT VALID" in capsys.readouterr().out
+    # an image path that does not exist is unreadable input (exit 2), not a payload that failed
+    assert main(["verify", "--qr", "missing.png", "--trust", trust, *at]) == 2
+    assert "VALID" not in capsys.readouterr().out
     assert main(["verify", "--qr", good, "--trust", trust, "--at", "2026-11-25T02:00"]) == 2  # naive time
 
 
