@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +31,27 @@ class Outcome(enum.Enum):
 
 
 _OUTCOME_ZH = {Outcome.PASS: "通过", Outcome.FAIL: "失败", Outcome.WARN: "警告", Outcome.SKIP: "跳过"}
+# Chinese labels of the checks, shown before the stable machine name in the Chinese text report
+CHECK_LABELS_ZH = {
+    "package": "文件结构",
+    "signatures": "签名列表",
+    "references": "文件摘要",
+    "coverage": "签名覆盖范围",
+    "signature_value": "签名值",
+    "signer_trust": "签名者证书",
+    "signing_time": "签名时间",
+    "seal": "电子印章",
+    "seal_maker": "制章者",
+    "metadata": "证照元数据",
+    "identifier": "证照标识",
+    "validity_period": "有效期",
+    "status": "证照状态",
+    "issuer_binding": "颁证机构",
+    "payload": "二维码内容",
+    "reference": "引用",
+}
+_SOURCES_ZH = {"QR code": "二维码", "file": "文件"}
+_SIGNATURE_SUBJECT = re.compile(r"signature (\S+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +160,7 @@ class VerificationReport:
         """A human summary: verdict line, then one line per check."""
         if lang == "zh":
             verdict = "有效" if self.ok else "无效"
-            head = f"{self.source}: {verdict}"
+            head = f"{_SOURCES_ZH.get(self.source, self.source)}: {verdict}"
             if self.identifier:
                 head += f"（证照标识 {self.identifier}）"
         else:
@@ -149,19 +171,26 @@ class VerificationReport:
         lines = [head]
         for c in self.checks:
             mark = {"pass": "ok  ", "fail": "FAIL", "warn": "warn", "skip": "skip"}[c.outcome.value]
-            if lang == "zh":
-                mark = _OUTCOME_ZH[c.outcome]
             subject = f"[{c.subject}] " if c.subject else ""
-            message = c.message_zh if lang == "zh" else c.message
-            lines.append(f"  {mark} {c.name}: {subject}{message}")
+            if lang == "zh":
+                subject = _SIGNATURE_SUBJECT.sub(r"签名 \1", subject)
+                lines.append(f"  {_OUTCOME_ZH[c.outcome]} {_label_zh(c.name)}: {subject}{c.message_zh}")
+            else:
+                lines.append(f"  {mark} {c.name}: {subject}{c.message}")
         for name in self.missing_required:
             if self.failed(name):
                 continue  # its failure is listed above; say only what never ran or never passed
             if lang == "zh":
-                lines.append(f"  失败 {name}: 必需的检查未执行或未通过")
+                lines.append(f"  失败 {_label_zh(name)}: 必需的检查未执行或未通过")
             else:
                 lines.append(f"  FAIL {name}: required check did not run or did not pass")
         return "\n".join(lines)
+
+
+def _label_zh(name: str) -> str:
+    """``文件摘要（references）``: the Chinese label, with the machine name a script greps for."""
+    label = CHECK_LABELS_ZH.get(name)
+    return f"{label}（{name}）" if label else name
 
 
 def _metadata_dict(md: CoreMetadata | None) -> dict[str, str] | None:
