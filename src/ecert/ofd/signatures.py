@@ -18,8 +18,10 @@ from lxml import etree
 
 from ecert.crypto.digests import DigestAlgorithm
 from ecert.errors import InputError, InvalidPackage
+from ecert.ofd.entries import resolve
 from ecert.ofd.namespaces import NSMAP, OFD_ENTRY, q
-from ecert.ofd.reader import OFDPackage, child_text, resolve
+from ecert.ofd.reader import OFDPackage
+from ecert.ofd.structure import child_text
 from ecert.ofd.writer import replace_entries, xml_bytes
 from ecert.times import CHINA_STANDARD_TIME
 

@@ -15,10 +15,11 @@ from collections.abc import Iterable, Mapping
 from lxml import etree
 
 from ecert.errors import InvalidPackage
+from ecert.ofd.entries import check_entry_name
 from ecert.ofd.limits import DEFAULT_LIMITS, Limits
 from ecert.ofd.model import RGB, Box, Document, ImageObject, Page, PathObject, TextObject
 from ecert.ofd.namespaces import NSMAP, OFD_ENTRY, q
-from ecert.ofd.reader import OFDPackage, check_entry_name
+from ecert.ofd.reader import OFDPackage
 
 __all__ = ["ZIP_TIMESTAMP", "add_entries", "build_zip", "replace_entries", "write", "xml_bytes"]
 
