@@ -2,6 +2,6 @@
 keys, X.509 certificates, trust stores and CMS signed data.
 
 Submodules: ``oids`` (every OID, with sources), ``digests``, ``sm2`` (curve arithmetic and
-SM2 signatures), ``algorithms`` (one signing interface), ``keys``, ``x509``, ``trust``, ``cms``,
-``hierarchy`` (demo issuing hierarchies).
+SM2 signatures), ``algorithms`` (one signing interface), ``keys``, ``x509``, ``trust``, ``cms``
+(verification; ``cms_parse`` reads, ``cms_sign`` writes), ``hierarchy`` (demo issuing hierarchies).
 """

@@ -4,7 +4,7 @@ Every OFD file ecert issues carries one, so writing it is on the issuing hot pat
 through asn1crypto's object model cost about 2 ms a certificate (more than the SM2 signature);
 the structure is fixed, so it is concatenated here from pre-encoded parts instead, and
 ``tests/test_cms.py`` checks the bytes against asn1crypto's encoding of the same values.
-Reading stays in :mod:`ecert.crypto.cms`.
+Reading is :mod:`ecert.crypto.cms_parse`, verification :mod:`ecert.crypto.cms`.
 """
 
 from __future__ import annotations
