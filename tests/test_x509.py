@@ -134,3 +134,26 @@ def test_not_bytes() -> None:
         load_certificate("-----BEGIN CERTIFICATE-----")  # type: ignore[arg-type]
     with pytest.raises(InvalidCertificate):
         load_certificates(b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n")
+
+
+def test_a_negative_serial_is_read_as_encoded_without_warnings() -> None:
+    """RFC 5280 forbids it, some CAs write it: read as encoded; cryptography's warning is not ours."""
+    import datetime
+    import warnings
+
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, "negative serial")])
+    now = datetime.datetime.now(datetime.UTC)
+    builder = cx509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+    builder = builder.serial_number(5).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+    der = builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    at = der.find(bytes.fromhex("020105"))
+    negative = der[:at] + bytes.fromhex("0201fb") + der[at + 3 :]  # INTEGER 5 -> INTEGER -5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Certificate.from_der(negative).serial_number == -5

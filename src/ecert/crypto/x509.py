@@ -111,7 +111,13 @@ class Certificate:
         if known is not None:
             return known
         try:
-            cert = cls._parse(der)
+            with warnings.catch_warnings():
+                # cryptography warns (not raises) on what it reads anyway: a 12-character countryName,
+                # a serial that is not positive (RFC 5280 forbids it; some CAs write one).  The values
+                # are kept as encoded, so the warnings are noise to our callers.
+                warnings.filterwarnings("ignore", message="Attribute's length", category=UserWarning)
+                warnings.filterwarnings("ignore", message="Parsed a (negative )?serial number")
+                cert = cls._parse(der)
         except EcertError as exc:
             if isinstance(exc, InvalidCertificate):
                 raise
@@ -138,13 +144,9 @@ class Certificate:
         eku = _ext(exts, x509.ExtendedKeyUsage)
         ski = _ext(exts, x509.SubjectKeyIdentifier)
         aki = _ext(exts, x509.AuthorityKeyIdentifier)
-        with warnings.catch_warnings():
-            # cryptography warns (not raises) on e.g. a 12-character countryName; the
-            # name is still read exactly as encoded, so the warning is noise here.
-            warnings.filterwarnings("ignore", message="Attribute's length", category=UserWarning)
-            subject = cert.subject.rfc4514_string()
-            issuer = cert.issuer.rfc4514_string()
-            names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+        subject = cert.subject.rfc4514_string()
+        issuer = cert.issuer.rfc4514_string()
+        names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
         return cls(
             der=der,
             subject=subject,
