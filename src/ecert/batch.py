@@ -24,7 +24,8 @@ Why it is shaped this way:
   released by the kernel even on SIGKILL): another run's in-flight files would look like orphans.
 * **Workers** are separate processes (``spawn``), each loading the signer from the key files once
   (keys are not pickled) and opening its own registry connection; rows go to them in chunks so
-  the per-task overhead stays small while every worker gets work.
+  the per-task overhead stays small while every worker gets work.  A worker dies with the batch
+  (killed alone, the batch would leave its workers issuing into the directory a rerun cleans up).
 * Per-row problems never stop the batch: they go to ``<out>/rejected.csv`` (line, the row's
   fields, ``field: message; ...``).  Environment failures (disk full, a worker killed) do stop it.
 """
@@ -36,6 +37,8 @@ import io
 import json
 import math
 import os
+import signal
+import sys
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -185,6 +188,7 @@ class _Worker:
 
 
 _WORKER: list[_Worker] = []  # the one worker of this process, set by _init_worker
+_BATCH_PID: list[int] = []  # in a pool worker, the batch's process (see _die_with_parent)
 
 
 def _start_worker(setup: _Setup, issuer: Issuer) -> None:
@@ -210,12 +214,37 @@ def _load_issuer(files: IssuerFiles) -> Issuer:
 
 
 def _init_worker(setup: _Setup) -> None:
-    import signal
-
     # Ctrl-C reaches the whole process group: let the parent cancel what is queued while each
     # worker finishes its chunk, so an interrupted batch stops at a row boundary.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     _start_worker(setup, _load_issuer(setup.issuer))
+
+
+def _die_with_parent() -> None:
+    """A worker must not outlive its batch.  Killed alone (the OOM killer, ``kill -9 <pid>``), the batch
+    releases its directory lock, but orphaned workers would go on issuing the chunks queued to them
+    (then wait forever): a rerun would set their files aside as orphans just before they record
+    them (records without files) and issue their rows again.  On Linux the kernel kills the worker
+    with the batch (``PR_SET_PDEATHSIG``); elsewhere :func:`_issue_rows` checks between rows."""
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.pid is None:  # pragma: no cover - a pool worker has its parent
+        return
+    _BATCH_PID[:] = [parent.pid]
+    if sys.platform == "linux":
+        with suppress(OSError, AttributeError):
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if _orphaned():
+        os._exit(1)  # the batch died before the kernel was told
+
+
+def _orphaned() -> bool:
+    """In a pool worker whose batch is gone (the worker has been re-parented)."""
+    return bool(_BATCH_PID) and os.getppid() != _BATCH_PID[0]
 
 
 def _close_worker() -> None:
@@ -225,7 +254,12 @@ def _close_worker() -> None:
 
 def _issue_rows(rows: Sequence[tuple[int, Row, str]]) -> list[Outcome]:
     """Issue a chunk of (line, row, source key); one outcome per row, in order."""
-    return [_issue_row(_WORKER[0], line, row, key) for line, row, key in rows]
+    outcomes = []
+    for line, row, key in rows:
+        if _orphaned():
+            os._exit(1)  # not one more row for a batch that is gone (see _die_with_parent)
+        outcomes.append(_issue_row(_WORKER[0], line, row, key))
+    return outcomes
 
 
 def _issue_row(w: _Worker, line: int, row: Row, key: str) -> Outcome:
@@ -258,7 +292,8 @@ def _issue_row(w: _Worker, line: int, row: Row, key: str) -> Outcome:
                 source_key=key,
             )
         except BaseException:  # not issued: no file may claim otherwise (a crash here leaves an orphan)
-            target.unlink(missing_ok=True)
+            if not _recorded(reg, str(draft.metadata.identifier)):
+                target.unlink(missing_ok=True)
             raise
         return (line, "issued", str(draft.metadata.identifier))
     except EcertError as exc:
@@ -268,6 +303,16 @@ def _issue_row(w: _Worker, line: int, row: Row, key: str) -> Outcome:
         if reg.find_by_source_key(key) is not None:
             return (line, "skipped", "")  # another process recorded this row meanwhile
         return (line, "rejected", problems)
+
+
+def _recorded(reg: SQLiteRegistry, identifier: str) -> bool:
+    """Whether ``identifier`` is recorded after ``record_issued`` raised: Ctrl-C during COMMIT is raised
+    once COMMIT returns, with the record made.  Unknown counts as recorded: the file is kept (a next
+    run sets it aside as an orphan if it is not), never deleted under a record."""
+    try:
+        return reg.status_of(identifier) is not None
+    except EcertError:
+        return True
 
 
 def _give_up(reg: SQLiteRegistry, allocated: tuple[str, str, str], reason: str) -> None:
