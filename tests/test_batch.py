@@ -337,3 +337,38 @@ def test_a_row_with_undecodable_bytes_is_rejected_not_issued_garbled(
     assert (result.issued, result.rejected) == (2, 1)
     row = _the_rejected_row(result)
     assert row["line"] == "3" and "not valid UTF-8 or GB18030 text" in row["problems"]
+
+
+def test_a_dead_worker_is_a_batch_interrupted_error(
+    issuer: IssuerFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed (or out of memory) ends the batch with an EcertError saying how to resume,
+    not a BrokenProcessPool traceback."""
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    import ecert.batch as batch_module
+    from ecert.errors import BatchInterrupted
+
+    class DeadPool:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def __enter__(self) -> DeadPool:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        def submit(self, fn: object, chunk: object) -> Future[object]:
+            future: Future[object] = Future()
+            future.set_exception(BrokenProcessPool("a child process terminated abruptly"))
+            return future
+
+        def shutdown(self, cancel_futures: bool = False) -> None:
+            pass
+
+    monkeypatch.setattr(batch_module, "ProcessPoolExecutor", DeadPool)
+    source = write_rows(tmp_path / "rows.csv", 3)
+    with pytest.raises(BatchInterrupted, match="run the batch again"):
+        issue_batch(source, TYPE, issuer, tmp_path / "r.db", tmp_path / "out", workers=2)

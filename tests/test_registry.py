@@ -395,7 +395,8 @@ def test_profile_codes_only_at_the_edges() -> None:
 
 def test_schema_version_wal_and_foreign_keys(tmp_path: Path) -> None:
     path = tmp_path / "r.db"
-    SQLiteRegistry.open(path).close()
+    with SQLiteRegistry.open(path) as reg:  # FULL: a commit is on disk when it returns (power cuts)
+        assert reg._db.execute("PRAGMA synchronous").fetchone()[0] == 2
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("SELECT version FROM schema_version").fetchone()[0] == 3

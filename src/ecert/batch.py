@@ -42,6 +42,7 @@ import sys
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,7 +51,7 @@ from typing import TYPE_CHECKING, Literal
 
 from ecert.collect.csvrows import decode_csv
 from ecert.crypto.digests import sm3
-from ecert.errors import EcertError, InputError
+from ecert.errors import BatchInterrupted, EcertError, InputError
 
 if TYPE_CHECKING:
     from ecert.metadata import Authority
@@ -511,7 +512,13 @@ def _run(
         futures: list[Future[list[Outcome]]] = [pool.submit(_issue_rows, chunk) for chunk in chunks]
         try:
             for future in as_completed(futures):
-                yield future.result()
+                try:
+                    yield future.result()
+                except BrokenProcessPool:
+                    raise BatchInterrupted(
+                        "a worker process died (killed, or out of memory); the rows it recorded are kept: "
+                        "run the batch again to resume"
+                    ) from None
         finally:
             pool.shutdown(cancel_futures=True)
 

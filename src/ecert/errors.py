@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from cryptography.exceptions import InvalidSignature as _CryptographyInvalidSignature
 
 __all__ = [
+    "BatchInterrupted",
     "CertificateError",
     "CollectionError",
     "EcertError",
@@ -272,6 +273,10 @@ def _utc(at: datetime) -> str:
 
 class FontNotFound(EcertError):
     """No font able to draw Chinese text was found (give one by path)."""
+
+
+class BatchInterrupted(EcertError):
+    """A batch stopped before its end (a worker process died): what was recorded stays; rerun to resume."""
 
 
 class RegistryError(EcertError):
