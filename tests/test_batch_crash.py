@@ -441,8 +441,13 @@ def test_killed_at_every_phase_then_resumed(
     result = issue_batch(source, TYPE, issuer, db, out, workers=workers)
     assert result.rejected == 2 and result.issued + result.skipped == VALID
     gaps, orphans = _check(db, out, source, final_start)
-    # what each kill left is accounted for: files without a record set aside, open allocations gaps
-    assert unrecorded <= orphans and unissued <= gaps
+    with SQLiteRegistry.open(db) as reg:
+        recorded = {r.identifier for r in reg.find(type_code=TYPE, limit=10_000)}
+    # what each kill left is accounted for: a file without a record is set aside, an open allocation
+    # becomes a gap, unless the kill came as the record committed: the commit is in the WAL (on disk,
+    # synchronous=FULL) but was not yet visible to the outside look taken at the kill, and the next
+    # open recovers it; _check has already verified such a record's file
+    assert unrecorded <= orphans | recorded and unissued <= gaps | recorded
     print(f"attempt {attempt + 1}: killed at {', '.join(hits)}; {result.issued} issued on resuming, "
           f"{len(gaps)} gaps, {len(orphans)} orphans")  # fmt: skip
 
