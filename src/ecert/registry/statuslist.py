@@ -141,12 +141,17 @@ class StatusList:
         """Why the list cannot answer for the time ``at`` (None when it can): past its next update, or,
         promising none, older than ``max_age``.  :meth:`load` checks this at its ``at``; a verifier asks
         again for its own verification time, so a list kept after loading does not answer for ever."""
-        when = aware_or_now(at, "at")
-        if self.next_update is not None and when > self.next_update:
-            return f"it was due to be replaced by {_time(self.next_update)}"
-        if self.next_update is None and when > self.issued_at + self.max_age:
-            return f"it promises no next update and is older than the reader's limit of {self.max_age}"
-        return None
+        if aware_or_now(at, "at") <= self.good_until:
+            return None
+        if self.next_update is not None:
+            return f"its next update was due {_time(self.next_update)}"
+        return f"it promises no next update and is older than the reader's limit of {self.max_age}"
+
+    @property
+    def good_until(self) -> datetime:
+        """The last instant the list answers for: its next update, or, promising none, ``max_age``
+        after it was issued."""
+        return self.next_update if self.next_update is not None else self.issued_at + self.max_age
 
     def describe(self) -> str:
         return f"status list of {self.issuer or 'an unnamed issuer'} issued {_time(self.issued_at)}"
@@ -226,12 +231,11 @@ class StatusList:
             detail = f"{step.name}: {step.message}" if step else "path validation incomplete"
             raise TrustError(f"status list signer {signer.subject!r} is not trusted ({detail})")
         parsed = _read_payload(payload)
-        if parsed.next_update is not None and when > parsed.next_update:
-            raise StaleStatusList(parsed.next_update, when)
-        if parsed.next_update is None and when > parsed.issued_at + max_age:
-            reason = f"it promises no next update and is older than the reader's limit of {max_age}"
-            raise StaleStatusList(parsed.issued_at + max_age, when, reason=reason)
-        return cls(parsed.issuer, parsed.issued_at, parsed.next_update, parsed.entries, signer, max_age)
+        listing = cls(parsed.issuer, parsed.issued_at, parsed.next_update, parsed.entries, signer, max_age)
+        stale = listing.stale_reason(when)
+        if stale is not None:
+            raise StaleStatusList(listing.good_until, when, reason=stale)
+        return listing
 
 
 def _envelope(data: bytes) -> tuple[bytes, bytes, SignatureAlgorithm, tuple[Certificate, ...]]:
