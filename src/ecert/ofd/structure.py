@@ -195,13 +195,19 @@ def read_document(pkg: OFDPackage, doc_root: str) -> DocumentInfo:
     )
 
 
+def _list_file(pkg: OFDPackage, doc_root: str, loc: str, kind: str) -> tuple[str, etree._Element]:
+    """(entry name, root) of a list file Document.xml names (Attachments.xml, CustomTags.xml)."""
+    name = _existing(pkg, doc_root, loc, kind)
+    root = pkg.xml(name)
+    if root.tag != q(kind):
+        raise InvalidPackage(f"root element is not ofd:{kind}", where=name, value=str(root.tag))
+    return name, root
+
+
 def _attachments(pkg: OFDPackage, doc_root: str, loc: str | None) -> tuple[Attachment, ...]:
     if loc is None:
         return ()
-    name = _existing(pkg, doc_root, loc, "Attachments")
-    root = pkg.xml(name)
-    if root.tag != q("Attachments"):
-        raise InvalidPackage("root element is not ofd:Attachments", where=name, value=str(root.tag))
+    name, root = _list_file(pkg, doc_root, loc, "Attachments")
     return tuple(
         Attachment(
             id=att.get("ID"),
@@ -217,10 +223,7 @@ def _attachments(pkg: OFDPackage, doc_root: str, loc: str | None) -> tuple[Attac
 def _custom_tags(pkg: OFDPackage, doc_root: str, loc: str | None) -> tuple[CustomTag, ...]:
     if loc is None:
         return ()
-    name = _existing(pkg, doc_root, loc, "CustomTags")
-    root = pkg.xml(name)
-    if root.tag != q("CustomTags"):
-        raise InvalidPackage("root element is not ofd:CustomTags", where=name, value=str(root.tag))
+    name, root = _list_file(pkg, doc_root, loc, "CustomTags")
     return tuple(
         CustomTag(
             type_id=tag.get("TypeID", ""),
