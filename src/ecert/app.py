@@ -15,7 +15,7 @@ from typing import Any
 
 from ecert.crypto.digests import sm3
 from ecert.crypto.signer import Signer
-from ecert.crypto.trust import TrustStore
+from ecert.crypto.trust import TrustStore, certificate_files
 from ecert.crypto.x509 import Certificate, load_certificates
 from ecert.errors import InputError, InvalidQRPayload
 from ecert.verify.report import ReportBuilder, VerificationReport
@@ -67,19 +67,13 @@ def load_trust(path: Path) -> TrustStore:
 # this folder of a trust directory, so that ``--trust DIR`` alone verifies offline QR payloads,
 # which name their signer only by key id (spec/qr.md).
 KNOWN_CERTIFICATES_DIR = "issuers"
-_CERT_SUFFIXES = (".pem", ".crt", ".cer", ".der")
 
 
 def load_certificate_files(paths: Iterable[Path]) -> tuple[Certificate, ...]:
     """Certificates from files, or from every certificate file (*.pem, *.crt, *.cer, *.der) of a folder."""
     certs: list[Certificate] = []
     for p in paths:
-        files = (
-            sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in _CERT_SUFFIXES)
-            if p.is_dir()
-            else [p]
-        )
-        for f in files:
+        for f in certificate_files(p) if p.is_dir() else [p]:
             certs.extend(load_certificates(read_input(f, "certificate file")))
     return tuple(certs)
 

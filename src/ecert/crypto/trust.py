@@ -22,7 +22,7 @@ from pathlib import Path
 from ecert.crypto.x509 import Certificate, load_certificates
 from ecert.errors import EcertError, InputError, InvalidCertificate, TrustError
 
-__all__ = ["MAX_CHAIN", "STEP_NAMES", "PathStep", "PathValidation", "TrustStore"]
+__all__ = ["MAX_CHAIN", "STEP_NAMES", "PathStep", "PathValidation", "TrustStore", "certificate_files"]
 
 MAX_CHAIN = 8
 """Most certificates a path may hold, end entity and anchor included (real e-seal paths hold 2-4)."""
@@ -49,6 +49,12 @@ _KNOWN_CRITICAL = frozenset(
     }
 )
 _SUFFIXES = frozenset({".pem", ".crt", ".cer", ".der"})
+
+
+def certificate_files(folder: Path) -> list[Path]:
+    """The certificate files of a folder (``*.pem``, ``*.crt``, ``*.cer``, ``*.der``), sorted by name;
+    subfolders and other files are not looked at."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in _SUFFIXES and p.is_file())
 # keyUsage names as ecert.crypto.x509 gives them; nonRepudiation is "content_commitment" in X.509 (2005)
 _SIGNING_USAGES = frozenset({"digital_signature", "non_repudiation", "content_commitment"})
 
@@ -150,8 +156,7 @@ class TrustStore:
         folder = Path(path)
         if not folder.is_dir():
             raise InputError("trust store directory not found", where=str(path))
-        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in _SUFFIXES and p.is_file())
-        return cls.from_files(*files)
+        return cls.from_files(*certificate_files(folder))
 
     def validate(
         self, cert: Certificate, *, at: datetime, intermediates: Sequence[Certificate] = ()
