@@ -259,6 +259,7 @@ def _build(d: Mapping[str, Any]) -> CertificateType:
                 code_kind=i.get("code_kind"),
                 max_length=i.get("max_length"),
                 display=i.get("display", True),
+                sensitive=i.get("sensitive", False),
                 source_names=tuple(i.get("source_names", ())),
                 unit=i.get("unit"),
             )

@@ -111,6 +111,7 @@ class DataItemSpec:
     code_kind: CodeKind | None = None
     max_length: int | None = None
     display: bool = True
+    sensitive: bool = False  # 敏感字段: the share service returns it only to applications granted it
     source_names: tuple[str, ...] = ()
     unit: str | None = None
 

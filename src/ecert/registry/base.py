@@ -12,15 +12,45 @@ and ``reconcile`` once before a run, so that allocations of an interrupted run b
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ecert.metadata import CoreMetadata
 from ecert.registry.status import CertStatus, StatusEntry
 from ecert.verify.status import StatusSource
 
-__all__ = ["Gap", "HistoryEntry", "IssuedRecord", "Registry", "StatusEntry", "StatusSource"]
+if TYPE_CHECKING:
+    from ecert.catalog import CertificateType
+
+__all__ = [
+    "OPERATIONS",
+    "Application",
+    "ChainEvent",
+    "CheckProblem",
+    "CopyRecord",
+    "Gap",
+    "HistoryEntry",
+    "Holder",
+    "IssuedRecord",
+    "LibraryCheck",
+    "PublishedField",
+    "PublishedType",
+    "Registry",
+    "Right",
+    "StatusEntry",
+    "StatusSource",
+    "StoredFile",
+    "Usage",
+    "UsageRecord",
+]
+
+#: Share-service operations an application may be granted (spec/library.md, application_rights).
+OPERATIONS = frozenset(
+    {"search", "get", "get_by_qr", "download", "verify_data", "verify_file", "usage", "exchange"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +99,186 @@ class Gap:
     closed_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """One holder (持证主体) of a certificate; position 1 is the one the core metadata names."""
+
+    name: str
+    code: str
+    code_type: str
+    code_type_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedField:
+    """One field of a published type (照面/信息项) and whether it is sensitive (敏感)."""
+
+    key: str
+    label: str
+    required: bool
+    sensitive: bool
+    max_length: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedType:
+    """A certificate type as published to the library (GB/T 36902 目录), one version of it."""
+
+    type_code: str
+    catalog_version: int
+    type_name: str
+    defining_authority: str
+    defining_authority_code: str
+    holder_category: str
+    validity_rule: str
+    status_profile: str
+    definition: str  # JSON of the whole type definition
+    definition_sm3: str
+    published_at: datetime
+    fields: tuple[PublishedField, ...]
+
+    @property
+    def sensitive_keys(self) -> frozenset[str]:
+        return frozenset(f.key for f in self.fields if f.sensitive)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A file the library keeps for a certificate (its signed original, face, or an annotated copy)."""
+
+    identifier: str
+    kind: str  # original | face | copy
+    digest: str  # hex SM3 of the bytes, checked on every read
+    size: int
+    content_type: str
+    store_path: str | None  # None: the bytes are in the library itself
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """A use of the library to record (用证记录): who, for what case and why, which operation, result.
+
+    A use needs a reason (用证事由, 1-200 characters) or a business item code with a case number
+    (事项编码 + 办件号); the library refuses a use with neither.
+    """
+
+    app_id: str
+    department: str
+    operator: str
+    operation: str
+    result: str
+    identifier: str | None = None
+    reason: str | None = None
+    item_code: str | None = None
+    case_number: str | None = None
+    copy_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """A recorded use: the :class:`Usage` with its place in the usage chain."""
+
+    seq: int
+    event_id: str
+    usage: Usage
+    at: datetime
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainEvent:
+    """One event of the status log (issued, status changed, annotated copy made), hash-chained."""
+
+    seq: int
+    event_id: str
+    kind: str
+    identifier: str
+    version: int
+    status: CertStatus
+    reason: str | None
+    operator: str | None
+    at: datetime
+    payload: str  # canonical JSON: what the event carries (for "issued": the record, the file digest)
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Right:
+    """An application may run ``operation`` on certificates of ``type_code`` ("*": every type)."""
+
+    operation: str
+    type_code: str = "*"
+    sensitive: bool = False  # and receive the type's sensitive fields
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """A calling application of the share service, its signing key and its rights."""
+
+    app_id: str
+    name: str
+    department: str
+    department_code: str | None
+    public_key: str | None  # PEM of the key its requests are signed with
+    key_status: str  # active | revoked
+    token_allowed: bool  # may use the weaker token profile
+    rights: frozenset[Right]
+    created_at: datetime
+
+    def allows(self, operation: str, type_code: str) -> bool:
+        return any(r.operation == operation and r.type_code in ("*", type_code) for r in self.rights)
+
+    def sees_sensitive(self, operation: str, type_code: str) -> bool:
+        return any(
+            r.operation == operation and r.type_code in ("*", type_code) and r.sensitive for r in self.rights
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CopyRecord:
+    """An annotated copy (加注件) the library made and keeps: JZJ* metadata and its file's digest."""
+
+    copy_id: str
+    identifier: str
+    level: str
+    made_at: datetime
+    maker: str
+    reason: str
+    valid_until: date
+    package_digest: str
+    app_id: str | None
+    usage_seq: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckProblem:
+    """Something ``Registry.check`` found broken: which part, where, what."""
+
+    part: str  # status chain | usage chain | file | status
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.part}: {self.where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryCheck:
+    """The result of checking a library: both hash chains, derived statuses, every stored file."""
+
+    status_events: int
+    usage_records: int
+    files: int
+    problems: tuple[CheckProblem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
 @runtime_checkable
 class Registry(StatusSource, Protocol):
     """The certificate store an issuing system writes to (see the module docstring).
@@ -104,6 +314,9 @@ class Registry(StatusSource, Protocol):
         issued_at: datetime,
         file_path: str | None = None,
         source_key: str | None = None,
+        content: bytes | None = None,
+        cert_type: CertificateType | None = None,
+        co_holders: Sequence[Holder] = (),
     ) -> IssuedRecord: ...
 
     def find_by_source_key(self, source_key: str) -> IssuedRecord | None: ...
@@ -151,3 +364,96 @@ class Registry(StatusSource, Protocol):
         identifier's issuer part, which may be a division code (``allocate_serial`` takes that one).
         """
         ...
+
+    # --- the certificate library (spec/library.md) ----------------------------------------------
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """One transaction around several calls (a read and its usage record); nests."""
+        ...
+
+    def publish_type(self, cert_type: CertificateType, *, at: datetime | None = None) -> PublishedType: ...
+
+    def published_type(self, type_code: str, catalog_version: int | None = None) -> PublishedType: ...
+
+    def published_types(self) -> tuple[PublishedType, ...]: ...
+
+    def holders(self, identifier: str) -> tuple[Holder, ...]: ...
+
+    def fields(self, identifier: str) -> dict[str, str]: ...
+
+    def search(
+        self,
+        *,
+        holder_code: str,
+        holder_code_type_code: str | None = None,
+        type_code: str | None = None,
+        number: str | None = None,
+        limit: int = 500,
+    ) -> tuple[IssuedRecord, ...]: ...
+
+    def store_file(
+        self, identifier: str, kind: str, content: bytes, *, content_type: str = "application/ofd"
+    ) -> StoredFile: ...
+
+    def stored_file(self, identifier: str, kind: str = "original") -> StoredFile | None: ...
+
+    def read_file(self, identifier: str, kind: str = "original") -> bytes: ...
+
+    def events(self, *, after: int = 0, limit: int = 1000) -> tuple[ChainEvent, ...]: ...
+
+    def record_usage(self, usage: Usage, *, at: datetime | None = None) -> UsageRecord: ...
+
+    def usage(
+        self, *, identifier: str | None = None, app_id: str | None = None, after: int = 0, limit: int = 1000
+    ) -> tuple[UsageRecord, ...]: ...
+
+    def add_application(
+        self,
+        app_id: str,
+        *,
+        name: str,
+        department: str,
+        public_key: str | None,
+        rights: Sequence[Right],
+        department_code: str | None = None,
+        token_allowed: bool = False,
+    ) -> Application: ...
+
+    def application(self, app_id: str) -> Application: ...
+
+    def applications(self) -> tuple[Application, ...]: ...
+
+    def set_application_key(self, app_id: str, *, public_key: str | None, key_status: str) -> Application: ...
+
+    def remember_nonce(self, app_id: str, nonce: str, *, at: datetime, keep_after: datetime) -> bool:
+        """Record a request nonce; False when it was seen already (a replay).  Forgets before keep_after."""
+        ...
+
+    def add_token(self, token: str, app_id: str, *, issued_at: datetime, expires_at: datetime) -> None: ...
+
+    def token_app(self, token: str, *, at: datetime) -> str | None: ...
+
+    def add_ticket(
+        self,
+        ticket: str,
+        identifier: str,
+        kind: str,
+        app_id: str,
+        *,
+        created_at: datetime,
+        expires_at: datetime,
+    ) -> None: ...
+
+    def redeem_ticket(self, ticket: str, *, at: datetime) -> tuple[str, str, str]:
+        """(identifier, kind, app_id) of a one-time download; RegistryError naming why it is refused."""
+        ...
+
+    def record_copy(
+        self, record: CopyRecord, content: bytes, *, operator: str, at: datetime
+    ) -> CopyRecord: ...
+
+    def copies(self, identifier: str) -> tuple[CopyRecord, ...]: ...
+
+    def check(self) -> LibraryCheck: ...
+
+    def iter_records(self, *, batch: int = 1000) -> Iterator[IssuedRecord]: ...
