@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,10 +16,12 @@ from ecert.codes.iso7064 import MOD_37_36_ALPHABET, mod_37_36_is_valid
 from ecert.errors import EcertError, InvalidIdentifier
 from ecert.identifier import ROOT, Identifier
 
+from .thirdparty import IDENTIFIERS
+
 VECTORS: dict[str, Any] = json.loads(
     (files("ecert") / "spec" / "vectors" / "identifiers.json").read_text("utf-8")
 )
-INTEROP = Path(__file__).resolve().parents[1].parent / "shared" / "interop" / "identifiers.txt"
+INTEROP = IDENTIFIERS
 
 # type codes of STANDARDS.md §3 and issuer codes of interop/identifiers.txt and §5.1
 TYPE_CODES = ["11100000000013338W001", "11100000MB0341032Y002", "11100000MB03271699035",
@@ -30,8 +31,6 @@ ISSUERS = ["11430000006122244L", "11330105002500287C", "113700000045046442", "91
 
 
 def _interop_lines() -> list[tuple[str, str]]:
-    if not INTEROP.exists():
-        return []
     lines = INTEROP.read_text("utf-8").splitlines()
     return [tuple(line.split("\t", 1)) for line in lines if line.strip() and not line.startswith("#")]  # type: ignore[misc]
 
@@ -72,8 +71,7 @@ def test_wrong_check_is_the_only_thing_lenient_accepts() -> None:
     assert not Identifier.parse(text[:-1] + "V", strict=False).check_ok
 
 
-@pytest.mark.skipif(not INTEROP.exists(), reason=f"interop file {INTEROP} is absent")
-@pytest.mark.parametrize("line", _interop_lines() or [("", "")], ids=lambda line: line[0][15:40])
+@pytest.mark.parametrize("line", _interop_lines(), ids=lambda line: line[0][15:40])
 def test_interop_identifiers(line: tuple[str, str]) -> None:
     text, note = line
     if note.startswith("iso7064"):

@@ -28,7 +28,7 @@ from ecert.metadata import (
 from ecert.metadata.xmlform import schema
 
 # A record keyed as the Beijing push system keys it (STANDARDS.md §9), with a real identifier
-# (../shared/interop/identifiers.txt) and real codes (STANDARDS.md §2, §5).
+# (tests/data/identifiers.txt) and real codes (STANDARDS.md §2, §5).
 PINYIN = {
     "ZZMC": "安全生产考核合格证书",
     "ZZLXDM": "11100000000013338W011",

@@ -8,7 +8,6 @@ import struct
 import warnings
 import zipfile
 import zlib
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +16,9 @@ from hypothesis import strategies as st
 from ecert.errors import EcertError, InvalidPackage, UnsafePackage
 from ecert.ofd import Limits, OFDPackage, SesSignature, check_references, parse_xml, uncovered_entries
 
-INTEROP = Path("/work/shared/interop/ofdrw")
+from .thirdparty import OFDRW
+
+INTEROP = OFDRW
 HELLO = (INTEROP / "helloworld.ofd").read_bytes()
 SIGNED = (INTEROP / "DigitalSign.ofd").read_bytes()
 

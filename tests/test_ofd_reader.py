@@ -1,17 +1,15 @@
-"""Reader against the interop files in ../shared/interop/ofdrw (structure only)."""
+"""Reader against the interop files in tests/data/ofdrw (structure only)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from ecert.errors import InvalidPackage, UnsafePackage
 from ecert.ofd import OFDPackage, resolve
 
-INTEROP = Path(__file__).resolve().parents[2] / "shared" / "interop" / "ofdrw"
-if not INTEROP.is_dir():  # the working tree may live elsewhere; the shared folder is fixed
-    INTEROP = Path("/work/shared/interop/ofdrw")
+from .thirdparty import OFDRW
+
+INTEROP = OFDRW
 
 ALL = sorted(p.name for p in INTEROP.glob("*.ofd"))
 

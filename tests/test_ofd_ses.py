@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -15,7 +14,9 @@ from ecert.errors import InvalidPackage
 from ecert.ofd import OFDPackage
 from ecert.ofd.ses import SesSignature, parse_seal
 
-INTEROP = Path("/work/shared/interop/ofdrw")
+from .thirdparty import OFDRW
+
+INTEROP = OFDRW
 SM3_WITH_SM2 = "1.2.156.10197.1.501"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -23,7 +22,9 @@ from ecert.ofd.signatures import (
 )
 from ecert.ofd.writer import replace_entries
 
-INTEROP = Path("/work/shared/interop/ofdrw")
+from .thirdparty import OFDRW
+
+INTEROP = OFDRW
 SIGNED = ["DigitalSign.ofd", "SESV4SignDoc.ofd", "signedFile.ofd", "v4signed.ofd"]
 WHEN = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 

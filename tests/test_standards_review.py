@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import re
 from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -46,6 +45,8 @@ from ecert.metadata import (
 )
 from ecert.metadata.elements import attr_for_key, element
 from ecert.metadata.xmlform import schema as xml_schema
+
+from .thirdparty import IDENTIFIERS
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -107,10 +108,10 @@ def make_ric(body17: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------------
-# Real data (STANDARDS.md, /work/shared/interop/identifiers.txt)
+# Real data (STANDARDS.md, tests/data/identifiers.txt)
 # ------------------------------------------------------------------------------------------------
 
-INTEROP = Path(__file__).resolve().parents[1].parent / "shared" / "interop" / "identifiers.txt"
+INTEROP = IDENTIFIERS
 
 # STANDARDS.md §5.1 worked examples, plus the issuer codes of §2 and of the interop identifiers
 REAL_USCC = [
@@ -131,8 +132,6 @@ COUNTIES = ["110105", "440524", "130434", "340100", "220102", "650102", "460100"
 
 
 def interop_lines() -> list[tuple[str, str]]:
-    if not INTEROP.exists():
-        return []
     rows = []
     for line in INTEROP.read_text("utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
@@ -503,7 +502,6 @@ def test_division_shape(code: str, ok: bool) -> None:
 # ================================================================================================
 
 
-@pytest.mark.skipif(not INTEROP.exists(), reason="shared interop file not present")
 @pytest.mark.parametrize("text", _conforming())
 def test_real_identifiers_parse_strictly(text: str) -> None:
     """Real identifiers with a correct MOD 37,36 check parse strictly and print back (§3, interop)."""
@@ -516,7 +514,6 @@ def test_real_identifiers_parse_strictly(text: str) -> None:
     )  # fmt: skip
 
 
-@pytest.mark.skipif(not INTEROP.exists(), reason="shared interop file not present")
 @pytest.mark.parametrize(("text", "expected"), _nonconforming())
 def test_nonconforming_identifiers_refused_strict_reported_lenient(text: str, expected: str) -> None:
     """A wrong check char is refused strictly, names the expected one, and is reported when lenient (§3)."""

@@ -21,7 +21,9 @@ from ecert.crypto.trust import MAX_CHAIN, STEP_NAMES, PathStep, PathValidation, 
 from ecert.crypto.x509 import Certificate, load_certificate
 from ecert.errors import EcertError, InputError, InvalidCertificate, TrustError
 
-INTEROP = Path(__file__).resolve().parents[2] / "shared" / "interop" / "ofdrw"
+from .thirdparty import OFDRW
+
+INTEROP = OFDRW
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 AT = T0 + timedelta(days=30)
 

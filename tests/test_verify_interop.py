@@ -1,13 +1,12 @@
-"""Verdicts on OFD files made by other implementations (../shared/interop/ofdrw/).
+"""Verdicts on OFD files made by other implementations (tests/data/ofdrw/).
 
-What each file must give is stated in ../shared/README.md: these tests hold the verifier to it.
+What each file must give is stated in tests/data/README.md: these tests hold the verifier to it.
 """
 
 from __future__ import annotations
 
 import zipfile
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -16,10 +15,9 @@ from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import load_certificate
 from ecert.ofd.ses import SesSignature
 
-INTEROP = Path(__file__).resolve().parents[1].parent / "shared" / "interop" / "ofdrw"
-pytestmark = pytest.mark.skipif(
-    not INTEROP.is_dir(), reason="../shared/interop/ofdrw is not beside the checkout"
-)
+from .thirdparty import OFDRW
+
+INTEROP = OFDRW
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 

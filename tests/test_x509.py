@@ -15,18 +15,15 @@ from ecert.crypto.algorithms import KeyKind
 from ecert.crypto.x509 import Certificate, load_certificate, load_certificates
 from ecert.errors import InputError, InvalidCertificate, InvalidSignature
 
-OFDRW = Path(__file__).resolve().parents[2] / "shared" / "interop" / "ofdrw"
+from .thirdparty import OFDRW
+
 VECTORS = Path(__file__).resolve().parents[1] / "src" / "ecert" / "spec" / "vectors" / "keys"
-needs_ofdrw = pytest.mark.skipif(
-    not (OFDRW / "user_cert.pem").exists(), reason="../shared/interop/ofdrw absent"
-)
 
 
 def _vector(name: str) -> Certificate:
     return load_certificate((VECTORS / name).read_bytes())
 
 
-@needs_ofdrw
 def test_ofdrw_user_certificate() -> None:
     cert = load_certificate((OFDRW / "user_cert.pem").read_bytes())
     assert cert.public_key.kind is KeyKind.SM2
@@ -45,7 +42,6 @@ def test_ofdrw_user_certificate() -> None:
     assert load_certificate(cert.to_pem()) == cert
 
 
-@needs_ofdrw
 def test_parsed_certificates_are_remembered_by_their_exact_der() -> None:
     der = load_certificate((OFDRW / "user_cert.pem").read_bytes()).der
     assert Certificate.from_der(der) is Certificate.from_der(bytearray(der))
@@ -55,7 +51,6 @@ def test_parsed_certificates_are_remembered_by_their_exact_der() -> None:
     assert other.signature != Certificate.from_der(der).signature and other.der == bytes(changed)
 
 
-@needs_ofdrw
 def test_ofdrw_signature_verifies_with_certificate_key() -> None:
     cert = load_certificate((OFDRW / "user_cert.pem").read_bytes())
     with zipfile.ZipFile(OFDRW / "DigitalSign.ofd") as z:

@@ -3,7 +3,7 @@
 The caller says what it trusts; nothing is trusted because it came inside a file (STYLE.md:
 "explicit expectations").  A certificate that is itself an anchor (byte-equal DER) is trusted
 directly — callers put a signer certificate in their store when they have no root for it, as with
-the tax-bureau invoices in ``shared/interop/ofdrw`` — but its validity period still applies, so an
+the tax-bureau invoices in ``tests/data/ofdrw`` — but its validity period still applies, so an
 expired certificate never becomes valid by being trusted.
 
 Validation returns a :class:`PathValidation` listing every step with its outcome (build,
