@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecert.crypto.digests import sm3
 from ecert.crypto.signer import Signer
@@ -20,6 +20,9 @@ from ecert.crypto.x509 import Certificate, load_certificates
 from ecert.errors import InputError, InvalidQRPayload
 from ecert.verify.report import ReportBuilder, VerificationReport
 from ecert.verify.status import StatusSource
+
+if TYPE_CHECKING:
+    from ecert.catalog import Catalog, CertificateType
 
 __all__ = [
     "KNOWN_CERTIFICATES_DIR",
@@ -201,15 +204,21 @@ def verify_qr_input(
 def issue_record_file(
     record_path: Path,
     *,
-    type_code: str,
+    type_code: str | CertificateType,
     signer: Signer,
     out_dir: Path,
     at: datetime | None = None,
     serial: str | None = None,
     photo: Path | None = None,
     seal_image: Path | None = None,
+    catalog: Catalog | None = None,
 ) -> Path:
-    """collect → identifier → package → sign, writing ``<identifier>.ofd`` into ``out_dir``."""
+    """collect → identifier → package → sign, writing ``<identifier>.ofd`` into ``out_dir``.
+
+    ``type_code`` is a type or its code, looked up in ``catalog`` (default: the shipped types).
+    Raises :class:`~ecert.errors.CollectionError` listing every problem of the record and
+    :class:`~ecert.errors.InputError` for a file that cannot be read.
+    """
     from ecert.collect import collect
     from ecert.package import Issuer, file_name, package, signer_authority
 
@@ -219,7 +228,12 @@ def issue_record_file(
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"record is not JSON ({exc})", where=str(record_path)) from None
     draft = collect(
-        record, type_code, issuer=signer_authority(signer), serial=serial, today=at.date() if at else None
+        record,
+        type_code,
+        issuer=signer_authority(signer),
+        serial=serial,
+        today=at.date() if at else None,
+        catalog=catalog,
     )
     issuer = Issuer(
         signer=signer,

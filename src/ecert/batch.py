@@ -54,6 +54,7 @@ from ecert.crypto.digests import sm3
 from ecert.errors import BatchInterrupted, EcertError, InputError
 
 if TYPE_CHECKING:
+    from ecert.catalog import Catalog, CertificateType
     from ecert.metadata import Authority
     from ecert.package import Issuer
     from ecert.registry import SQLiteRegistry
@@ -175,7 +176,7 @@ class _Setup:
 
     issuer: IssuerFiles
     registry: str
-    type_code: str
+    cert_type: CertificateType  # the type itself: a worker cannot know a department's own types by code
     out_dir: str
     at: datetime | None
 
@@ -275,11 +276,11 @@ def _issue_row(w: _Worker, line: int, row: Row, key: str) -> Outcome:
     authority = w.authority
     allocated: tuple[str, str, str] | None = None
     try:
-        probe = collect(row, st.type_code, issuer=authority, serial="0", today=at.date())
+        probe = collect(row, st.cert_type, issuer=authority, serial="0", today=at.date())
         type_code, issuer_code = probe.metadata.type_code, probe.metadata.identifier.issuer_code
         serial = reg.allocate_serial(type_code, issuer_code, period=f"{at:%Y}")
         allocated = (type_code, issuer_code, serial)
-        draft = collect(row, st.type_code, issuer=authority, serial=serial, today=at.date())
+        draft = collect(row, st.cert_type, issuer=authority, serial=serial, today=at.date())
         data = package(draft, w.issuer, at=at)
         target = Path(st.out_dir) / file_name(draft.metadata)
         _write_atomically(target, data)
@@ -399,11 +400,12 @@ def _chunks(items: Sequence[tuple[int, Row, str]], size: int) -> Iterator[Sequen
 
 def issue_batch(
     records: str | Path,
-    cert_type: str,
+    cert_type: CertificateType | str,
     issuer: IssuerFiles,
     registry: str | Path,
     out_dir: str | Path,
     *,
+    catalog: Catalog | None = None,
     workers: int = 1,
     at: datetime | None = None,
     progress: Callable[[BatchProgress], None] | None = None,
@@ -414,11 +416,13 @@ def issue_batch(
     already running into ``out_dir``) raise before anything is allocated; row problems do not raise.
     With ``workers > 1`` the workers are *spawned*, so a calling script needs the usual
     ``if __name__ == "__main__":`` guard.  ``at`` defaults to the time each row is issued.
+    ``cert_type`` is a :class:`~ecert.catalog.CertificateType` (a department's own type, say from
+    :func:`~ecert.catalog.load_catalog`) or a code looked up in ``catalog`` (default: the shipped types).
     """
-    from ecert.catalog import default_catalog
+    from ecert.collect.collector import resolve_type
     from ecert.registry import SQLiteRegistry
 
-    default_catalog().get(cert_type)
+    ctype = resolve_type(cert_type, catalog)
     if not 1 <= workers <= 64:
         raise InputError("workers out of range", where="workers", value=workers, expected="1..64")
     if at is not None and at.utcoffset() is None:
@@ -432,7 +436,7 @@ def issue_batch(
         with SQLiteRegistry.open(registry) as reg:
             reg.reconcile(started_at - RECONCILE_GRACE)  # an interrupted run's allocations -> gaps
             orphans = _set_aside_orphans(out, reg)
-            todo, skipped, rejected = _triage(cert_type, rows, reg)
+            todo, skipped, rejected = _triage(ctype.code, rows, reg)
         issued: list[str] = []
         total = len(rows)
 
@@ -443,7 +447,7 @@ def issue_batch(
                 progress(BatchProgress(done, total, len(issued), skipped, len(rejected), elapsed))
 
         report()
-        setup = _Setup(issuer, str(registry), cert_type, str(out), at)
+        setup = _Setup(issuer, str(registry), ctype, str(out), at)
         with closing(_run(setup, todo, workers, loaded)) as chunks:
             for outcomes in chunks:
                 for line, state, detail in outcomes:

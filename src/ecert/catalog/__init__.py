@@ -6,11 +6,13 @@ against ``spec/type.schema.json``.
 """
 
 from ecert.catalog.loader import (
+    TYPES_ENV,
     Catalog,
     InvalidTypeFile,
     TypeProblem,
     check_structure,
     default_catalog,
+    load_catalog,
     load_type,
     load_type_file,
     type_schema,
@@ -24,6 +26,7 @@ from ecert.catalog.model import (
 )
 
 __all__ = [
+    "TYPES_ENV",
     "Catalog",
     "CertificateType",
     "DataItemSpec",
@@ -34,6 +37,7 @@ __all__ = [
     "ValidityRule",
     "check_structure",
     "default_catalog",
+    "load_catalog",
     "load_type",
     "load_type_file",
     "type_schema",

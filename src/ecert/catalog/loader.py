@@ -9,8 +9,9 @@ duplicates, references).  Every problem is reported at once with its JSON path (
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -31,17 +32,20 @@ from ecert.metadata import HOLDER_CODE_TYPES, Authority, get_status_profile
 
 __all__ = [
     "MAX_TYPE_FILE",
+    "TYPES_ENV",
     "Catalog",
     "InvalidTypeFile",
     "TypeProblem",
     "check_structure",
     "default_catalog",
+    "load_catalog",
     "load_type",
     "load_type_file",
     "type_schema",
 ]
 
 MAX_TYPE_FILE = 1024 * 1024
+TYPES_ENV = "ECERT_TYPES"  # folders of a department's own type files, separated by os.pathsep
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +276,7 @@ def _build(d: Mapping[str, Any]) -> CertificateType:
             order=tuple(face.get("order", ())),
         ),
         status_profile=d.get("status_profile", "default"),
-        source=d["source"],
+        source=d.get("source", ""),
     )
 
 
@@ -395,4 +399,37 @@ def default_catalog() -> Catalog:
         if entry.name.endswith(".json"):
             where = f"ecert/spec/types/{entry.name}"
             catalog.add(load_type(_parse(entry.read_bytes(), where), where=where))
+    return catalog
+
+
+def load_catalog(directories: Iterable[str | Path] | None = None) -> Catalog:
+    """The shipped types plus a department's own: every ``*.json`` type file of ``directories``.
+
+    Without ``directories``, the folders named in the environment variable ``ECERT_TYPES``
+    (separated by ``os.pathsep``, ``:`` on Linux) are read, so that every command and script of an
+    office sees the same types.  Each file is checked as :func:`load_type_file` checks it.
+
+    Raises :class:`InvalidTypeDefinition` for a folder that does not exist and
+    :class:`InvalidTypeFile` for a file with problems (all of them listed) or a type code that is
+    already in the catalogue (a shipped type is not silently replaced: give yours its own code).
+    """
+    if directories is None:
+        directories = [d for d in os.environ.get(TYPES_ENV, "").split(os.pathsep) if d.strip()]
+    elif isinstance(directories, str | Path):
+        directories = [directories]
+    catalog = Catalog(list(default_catalog()))
+    for directory in directories:
+        for cert_type in Catalog.from_directory(directory):
+            if cert_type.code in catalog:
+                raise InvalidTypeFile(
+                    [
+                        TypeProblem(
+                            "$.code",
+                            f"type code {cert_type.code} is already in the catalogue "
+                            f"({catalog.get(cert_type.code).name}); give your type its own code",
+                        )
+                    ],
+                    str(Path(directory) / f"{cert_type.code}.json"),
+                )
+            catalog.add(cert_type)
     return catalog

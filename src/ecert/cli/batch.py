@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ecert.batch import BatchProgress, IssuerFiles, issue_batch
 from ecert.cli import EXIT_INVALID, EXIT_OK
-from ecert.cli.common import add_signer_options, parse_time
+from ecert.cli.common import add_signer_options, add_types_option, load_types, parse_time
 from ecert.errors import InputError
 from ecert.metadata import Authority
 
@@ -46,6 +46,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--issuer-code", metavar="USCC", help="its 统一社会信用代码 (with --issuer-name)")
     p.add_argument("--seal-image", type=Path, metavar="PNG", help="issuer seal image (PNG)")
     p.add_argument("--at", metavar="ISO8601", help="issuing time with time zone (default: now)")
+    add_types_option(p)
     p.set_defaults(handler=_batch)
 
 
@@ -82,6 +83,7 @@ def _batch(args: argparse.Namespace) -> int:
         issuer,
         args.registry,
         args.out,
+        catalog=load_types(args),
         workers=args.workers,
         at=parse_time(args.at, "--at"),
         progress=bar,

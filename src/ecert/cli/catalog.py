@@ -7,17 +7,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
-from ecert.catalog import CertificateType, default_catalog
-from ecert.cli import EXIT_OK
+from ecert.catalog import CertificateType
+from ecert.cli import EXIT_INVALID, EXIT_OK
+from ecert.cli.common import add_types_option, load_types
 
 EPILOG = """examples:
   ecert types                              list the shipped types (code, name, domain)
   ecert types 11100000000013338W050        one type with its data items
   ecert types 11100000000013338W050 --json the same as JSON
+  ecert types --check my-types/11330100MB0123457X001.json   check a type file you wrote
+  ecert types --types my-types/            the shipped types and yours (or: export ECERT_TYPES=my-types)
 
-exit status: 0 shown, 2 unknown type code or usage error."""
+Your own types: docs/custom-types.md (write a type file, check it, use it with --types).
+exit status: 0 shown (or every checked file is valid), 1 a checked file has problems (all listed),
+2 unknown type code or usage error."""
 
 _Sub = argparse._SubParsersAction  # the type argparse gives add_subparsers() results
 
@@ -32,6 +39,14 @@ def register(subparsers: _Sub[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("code", nargs="?", metavar="CODE", help="21-character type code to show")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--check",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="check type definition files (every problem, with its JSON path) instead of listing",
+    )
+    add_types_option(p)
     p.set_defaults(handler=run)
 
 
@@ -73,8 +88,40 @@ def type_dict(t: CertificateType) -> dict[str, Any]:
     }
 
 
+def _check(files: list[Path], as_json: bool) -> int:
+    """Check each type file; problems to stdout (they are the result asked for), one per line."""
+    from ecert.catalog import InvalidTypeFile, load_type_file
+    from ecert.errors import InvalidTypeDefinition
+
+    results: list[dict[str, Any]] = []
+    for path in files:
+        try:
+            t = load_type_file(path)
+        except InvalidTypeFile as exc:
+            results.append({"file": str(path), "ok": False, "problems": [str(p) for p in exc.problems]})
+        except InvalidTypeDefinition as exc:  # unreadable: not a type file problem, still this file's
+            results.append({"file": str(path), "ok": False, "problems": [str(exc)]})
+        else:
+            results.append({"file": str(path), "ok": True, "code": t.code, "name": t.name, "problems": []})
+            if path.stem != t.code:
+                print(f"{path}: note: name the file {t.code}.json (its type code)", file=sys.stderr)
+    if as_json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    else:
+        for r in results:
+            if r["ok"]:
+                print(f"{r['file']}: ok: {r['code']} {r['name']}")
+            else:
+                print(f"{r['file']}: {len(r['problems'])} problem{'s' * (len(r['problems']) != 1)}")
+                for problem in r["problems"]:
+                    print(f"  {problem}")
+    return EXIT_OK if all(r["ok"] for r in results) else EXIT_INVALID
+
+
 def run(args: argparse.Namespace) -> int:
-    catalog = default_catalog()
+    if args.check:
+        return _check(args.check, args.json)
+    catalog = load_types(args)
     if args.code is None:
         if args.json:
             print(json.dumps([type_dict(t) for t in catalog], ensure_ascii=False, indent=2))
@@ -101,5 +148,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"    {i.name:<14} {i.label}  {kind}, {flags}")
         if i.choices:
             print(f"    {'':<14} choices: {', '.join(f'{c}={lab}' for c, lab in i.choices)}")
-    print(f"  source: {t.source}")
+    if t.source:
+        print(f"  source: {t.source}")
     return EXIT_OK

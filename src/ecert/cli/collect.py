@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ecert.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from ecert.cli.common import add_types_option, load_types
 from ecert.collect import collect, collect_csv
 from ecert.collect.collector import resolve_type
 from ecert.errors import CollectionError, FieldProblem, InputError
@@ -51,6 +52,7 @@ def register(subparsers: _Sub[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--csv", action="store_true", help="RECORD is a CSV file with a header; collect every row")
     p.add_argument("--strict", action="store_true", help="fields the type does not know are problems")
+    add_types_option(p)
     p.set_defaults(handler=run)
 
 
@@ -83,7 +85,7 @@ def _read(record: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    cert_type = resolve_type(args.type.strip())  # UnknownType -> exit 2 in cli.main
+    cert_type = resolve_type(args.type.strip(), load_types(args))  # UnknownType -> exit 2 in cli.main
     options = _options(args)
     if args.csv:
         return _run_csv(args.record, cert_type, options)

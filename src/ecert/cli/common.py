@@ -10,7 +10,27 @@ from typing import TYPE_CHECKING
 from ecert.errors import InputError
 
 if TYPE_CHECKING:
+    from ecert.catalog import Catalog
     from ecert.crypto.signer import Signer
+
+
+def add_types_option(p: argparse.ArgumentParser) -> None:
+    """``--types DIR`` on every command that takes a certificate type (a department's own types)."""
+    p.add_argument(
+        "--types",
+        action="append",
+        type=Path,
+        metavar="DIR",
+        help="a folder of your own type files (*.json), added to the shipped types; repeatable "
+        "(default: the folders in $ECERT_TYPES, separated by ':'); see docs/custom-types.md",
+    )
+
+
+def load_types(args: argparse.Namespace) -> Catalog:
+    """The catalogue the command works with: shipped types plus ``--types`` (else ``$ECERT_TYPES``)."""
+    from ecert.catalog import load_catalog
+
+    return load_catalog(args.types)
 
 
 def add_signer_options(p: argparse.ArgumentParser) -> None:

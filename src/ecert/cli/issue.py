@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ecert.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE
-from ecert.cli.common import add_signer_options, load_signer, parse_time
+from ecert.cli.common import add_signer_options, add_types_option, load_signer, load_types, parse_time
 from ecert.errors import CollectionError
 
 EPILOG = """example:
@@ -35,17 +35,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--photo", type=Path, metavar="IMAGE", help="holder photo (PNG/JPEG)")
     p.add_argument("--seal-image", type=Path, metavar="IMAGE", help="issuer seal image (PNG)")
     p.add_argument("--at", metavar="ISO8601", help="signing time with time zone (default: now)")
+    add_types_option(p)
     p.set_defaults(handler=_issue)
 
 
 def _issue(args: argparse.Namespace) -> int:
     from ecert.app import issue_record_file
 
+    catalog = load_types(args)
     signer = load_signer(args)
     try:
         path = issue_record_file(
             args.record,
             type_code=args.type_code,
+            catalog=catalog,
             signer=signer,
             out_dir=args.out,
             at=parse_time(args.at, "--at"),
