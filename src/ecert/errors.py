@@ -24,6 +24,7 @@ __all__ = [
     "FieldProblem",
     "FontNotFound",
     "InputError",
+    "InvalidAnnotatedCopy",
     "InvalidCertificate",
     "InvalidChecksum",
     "InvalidCode",
@@ -247,6 +248,10 @@ class UnsafePackage(InvalidPackage):
 
 
 # --- other layers -----------------------------------------------------------------------------
+
+
+class InvalidAnnotatedCopy(InputError):
+    """An annotated copy (加注件) request or copy metadata breaks its rules (reason, validity, level)."""
 
 
 class InvalidQRPayload(InputError):

@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "ecert.cli.keys",
     "ecert.cli.issue",
     "ecert.cli.verify",
+    "ecert.cli.annotate",
     "ecert.cli.qr",
     "ecert.cli.registry",
     "ecert.cli.batch",

@@ -58,6 +58,11 @@ def verify(
             "package", f"the file is not a readable OFD package: {exc}", f"文件不是可读取的 OFD 包：{exc}"
         )
         return report.build()
+    from ecert.verify.copy import is_annotated_copy, verify_copy  # a copy wraps an original
+
+    if is_annotated_copy(package):
+        return verify_copy(package, trust=trust, at=when, status=status, source=source,
+                           required=REQUIRED_CHECKS)
     if len(bodies) != 1:
         report.fail(
             "package",

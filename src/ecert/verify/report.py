@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from ecert.annotate.model import CopyMetadata
     from ecert.metadata import CoreMetadata
 
 __all__ = ["Check", "Outcome", "ReportBuilder", "SignerSummary", "VerificationReport"]
@@ -47,10 +48,16 @@ CHECK_LABELS_ZH = {
     "validity_period": "有效期",
     "status": "证照状态",
     "issuer_binding": "颁证机构",
+    "original": "原件",
+    "copy_metadata": "加注件元数据",
+    "copy_original": "加注件所含原件",
+    "copy_watermark": "加注件水印",
+    "copy_structure": "加注件结构",
+    "copy_expired": "加注件有效期",
     "payload": "二维码内容",
     "reference": "引用",
 }
-_SOURCES_ZH = {"QR code": "二维码", "file": "文件"}
+_SOURCES_ZH = {"QR code": "二维码", "file": "文件", "original": "原件"}
 _SIGNATURE_SUBJECT = re.compile(r"signature (\S+)")
 
 
@@ -109,6 +116,9 @@ class VerificationReport:
     metadata: CoreMetadata | None = None
     signers: tuple[SignerSummary, ...] = ()
     identifier: str | None = None
+    # an annotated copy (加注件): its metadata (use reason, expiry...) and the report of the original inside
+    annotated_copy: CopyMetadata | None = None
+    original: VerificationReport | None = None
 
     @property
     def ok(self) -> bool:
@@ -142,7 +152,7 @@ class VerificationReport:
         return any(c.outcome is Outcome.FAIL for c in self.check(name))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "source": self.source,
             "ok": self.ok,
             "identifier": self.identifier,
@@ -152,6 +162,11 @@ class VerificationReport:
             "signers": [s.to_dict() for s in self.signers],
             "metadata": _metadata_dict(self.metadata),
         }
+        if self.annotated_copy is not None:
+            d["annotated_copy"] = _copy_dict(self.annotated_copy)
+        if self.original is not None:
+            d["original"] = self.original.to_dict()
+        return d
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, sort_keys=False)
@@ -168,7 +183,9 @@ class VerificationReport:
             head = f"{self.source}: {verdict}"
             if self.identifier:
                 head += f" (identifier {self.identifier})"
-        lines = [head]
+        lines = [_copy_head(self.annotated_copy, verdict, lang) if self.annotated_copy else head]
+        if self.annotated_copy is not None:
+            lines += _copy_lines(self.annotated_copy, lang)
         for c in self.checks:
             mark = {"pass": "ok  ", "fail": "FAIL", "warn": "warn", "skip": "skip"}[c.outcome.value]
             subject = f"[{c.subject}] " if c.subject else ""
@@ -184,6 +201,8 @@ class VerificationReport:
                 lines.append(f"  失败 {_label_zh(name)}: 必需的检查未执行或未通过")
             else:
                 lines.append(f"  FAIL {name}: required check did not run or did not pass")
+        if self.original is not None:
+            lines += ["  " + line for line in self.original.to_text(lang).splitlines()]
         return "\n".join(lines)
 
 
@@ -191,6 +210,42 @@ def _label_zh(name: str) -> str:
     """``文件摘要（references）``: the Chinese label, with the machine name a script greps for."""
     label = CHECK_LABELS_ZH.get(name)
     return f"{label}（{name}）" if label else name
+
+
+def _copy_dict(md: CopyMetadata) -> dict[str, Any]:
+    """The copy's fields for JSON readers (the window page, scripts): what it is and what it allows."""
+    return {
+        "kind": "加注件",
+        "copy_id": md.copy_id,
+        "reason": md.reason,
+        "valid_until": md.valid_until.isoformat(),
+        "expires_at": md.expires_at.isoformat(),
+        "maker": md.maker,
+        "made_at": md.made_at.isoformat(),
+        "level": md.level.value,
+        "organisation": md.organisation,
+        "original_identifier": md.original_identifier,
+        "original_sm3": md.original_sm3,
+        "watermark": md.watermark_text(),
+        "elements": md.to_dict(),
+    }
+
+
+def _copy_head(md: CopyMetadata, verdict: str, lang: str) -> str:
+    if lang == "zh":
+        return f"加注件: {verdict}（加注件标识 {md.copy_id}，原件证照标识 {md.original_identifier}）"
+    return f"annotated copy (加注件): {verdict} (copy {md.copy_id} of {md.original_identifier})"
+
+
+def _copy_lines(md: CopyMetadata, lang: str) -> list[str]:
+    until = md.valid_until.isoformat()
+    if lang == "zh":
+        return [f"  制作事由（用途）: {md.reason}", f"  有效期至: {until}（北京时间当日结束）",
+                f"  提供机构: {md.organisation}；制作者: {md.maker}；制作时间: {md.made_at.isoformat()}；"
+                f"级别: {md.level.value}"]
+    return [f"  use reason: {md.reason}", f"  valid until: end of {until} (China time)",
+            f"  released by: {md.organisation}; made by {md.maker} at {md.made_at.isoformat()}; "
+            f"level {md.level.value}"]
 
 
 def _metadata_dict(md: CoreMetadata | None) -> dict[str, str] | None:
@@ -236,6 +291,8 @@ class ReportBuilder:
         metadata: CoreMetadata | None = None,
         signers: Iterable[SignerSummary] = (),
         identifier: str | None = None,
+        annotated_copy: CopyMetadata | None = None,
+        original: VerificationReport | None = None,
     ) -> VerificationReport:
         return VerificationReport(
             source=self.source,
@@ -245,4 +302,6 @@ class ReportBuilder:
             metadata=metadata,
             signers=tuple(signers),
             identifier=identifier,
+            annotated_copy=annotated_copy,
+            original=original,
         )
