@@ -64,6 +64,19 @@ class Issuer:
     seal_image: bytes | None = None
     cms: bool = True
 
+    def __post_init__(self) -> None:
+        _check_form(self.signer, self.cms)
+
+
+def _check_form(signer: Signer, cms: bool) -> None:
+    """The bare form is the DER ``SEQUENCE{r, s}`` of an elliptic-curve signature: an Ed25519
+    signature has no such form, so a file written that way could never verify (refused here)."""
+    if not cms and signer.algorithm is SignatureAlgorithm.ED25519:
+        raise InputError(
+            "an Ed25519 signer cannot write the bare signature form", where="Issuer.cms",
+            value=False, expected="cms=True (a CMS SignedData) for Ed25519, or an SM2 / P-256 key",
+        )
+
 
 def signer_authority(signer: Signer) -> Authority | None:
     """The issuing authority a department certificate names (O and organizationIdentifier), or None.
@@ -261,6 +274,7 @@ def sign_package(unsigned: bytes | OFDPackage, issuer: Issuer, *, at: datetime |
         digest=_digest_for(signer.algorithm),
         signing_time=when,
     )
+    _check_form(signer, issuer.cms)
     if issuer.cms:
         value = cms.sign_cms(prepared.to_be_signed, signer, detached=True, signing_time=when)
     else:

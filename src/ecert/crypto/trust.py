@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from ecert.crypto.authority import AUTHORISATIONS_FILE, Authorisation, granted_codes, load_authorisations
 from ecert.crypto.x509 import Certificate, load_certificates
 from ecert.errors import EcertError, InputError, InvalidCertificate, TrustError
 
@@ -120,16 +121,31 @@ def _read_file(path: Path) -> tuple[Certificate, ...]:
 
 @dataclass(frozen=True, slots=True)
 class TrustStore:
-    """The certificates a verifier trusts (roots, or signer certificates trusted directly)."""
+    """The certificates a verifier trusts (roots, or signer certificates trusted directly), and
+    which issuer codes certificates below them may sign for (:mod:`ecert.crypto.authority`)."""
 
     anchors: tuple[Certificate, ...]
+    authorisations: tuple[Authorisation, ...] = ()
 
     def __post_init__(self) -> None:
         for anchor in self.anchors:
             if not isinstance(anchor, Certificate):
                 raise InputError("trust anchors must be certificates", value=type(anchor).__name__)
+        for entry in self.authorisations:
+            if not isinstance(entry, Authorisation):
+                raise InputError("authorisations must be Authorisation values", value=type(entry).__name__)
         unique = {a.der: a for a in self.anchors}  # first wins; dict keeps insertion order
         object.__setattr__(self, "anchors", tuple(unique.values()))
+        object.__setattr__(self, "authorisations", tuple(self.authorisations))
+
+    def with_authorisations(self, *entries: Authorisation) -> TrustStore:
+        """The same anchors, with ``entries`` added to the authorisations."""
+        return TrustStore(self.anchors, (*self.authorisations, *entries))
+
+    def authorised_codes(self, path: Sequence[Certificate]) -> frozenset[str]:
+        """The issuer codes an authorisation grants to a certificate of ``path`` (a validated path,
+        signer first: an entry may name the signer or a CA above it)."""
+        return granted_codes(self.authorisations, path)
 
     @classmethod
     def empty(cls) -> TrustStore:
@@ -149,14 +165,19 @@ class TrustStore:
     def from_directory(cls, path: str | Path) -> TrustStore:
         """Anchors from every ``*.pem``, ``*.crt``, ``*.cer`` and ``*.der`` file of a directory.
 
-        Other files are ignored; a file with one of those suffixes that cannot be read as a
-        certificate raises :class:`InvalidCertificate` naming it (a broken anchor must not be
-        skipped silently).  An empty directory gives an empty store.
+        Its ``authorisations.json`` (spec/trust-authorisations.md), when present, says which issuer
+        codes certificates may sign for.  Other files are ignored; a file with one of those
+        suffixes that cannot be read as a certificate raises :class:`InvalidCertificate` naming it
+        (a broken anchor must not be skipped silently).  An empty directory gives an empty store.
         """
         folder = Path(path)
         if not folder.is_dir():
             raise InputError("trust store directory not found", where=str(path))
-        return cls.from_files(*certificate_files(folder))
+        store = cls.from_files(*certificate_files(folder))
+        granted = folder / AUTHORISATIONS_FILE
+        if granted.is_file():
+            store = store.with_authorisations(*load_authorisations(granted))
+        return store
 
     def validate(
         self, cert: Certificate, *, at: datetime, intermediates: Sequence[Certificate] = ()

@@ -206,7 +206,7 @@ def verify_offline(
     check_signing_time(metadata, signed_at, report)
     check_validity_period(metadata, when, report)
     check_status(metadata, status, report, when)
-    check_issuer_binding(metadata, [signer], report)
+    check_issuer_binding(metadata, [(signer, result.chain if result.ok else ())], report, trust)
     summary = SignerSummary("qr", "QR", signer.subject, algorithm.name, signed_at, result.ok)
     return report.build(metadata=metadata, signers=[summary], identifier=str(metadata.identifier))
 

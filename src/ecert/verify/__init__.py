@@ -91,7 +91,7 @@ def verify(
     signers: list[SignerSummary] = []
     # (files an intact signature protects, its signer): the issuer binding asks only the signers
     # whose signature protects the metadata, not any department that signed something in the file
-    protecting: list[tuple[frozenset[str], Certificate]] = []
+    protecting: list[tuple[frozenset[str], Certificate, tuple[Certificate, ...]]] = []
     covered_ok: set[str] = set()
     for sig in signatures:
         intact = _check_references(package, sig, report)
@@ -100,7 +100,7 @@ def verify(
         outcome = check_signature(sig, trust=trust, report=report, fallback_time=when)
         signers.append(outcome.summary)
         if intact and outcome.signer is not None:
-            protecting.append((frozenset(r.entry_name for r in sig.references), outcome.signer))
+            protecting.append((frozenset(r.entry_name for r in sig.references), outcome.signer, outcome.path))
     _check_coverage(package, report)
 
     metadata = None
@@ -117,6 +117,12 @@ def verify(
             "no e-certificate metadata attachment: this is a signed OFD file, not an ecert e-certificate",
             "未找到证照元数据附件：这是已签名的 OFD 文件，而非电子证照文件",
         )
+        report.skip(
+            "issuer_binding",
+            "not an e-certificate: there is no issuing authority to bind the signer to "
+            "(the file is judged on its signatures alone)",
+            "非电子证照文件：没有需要核对签发权限的颁发机构（仅核验签名）",
+        )
     elif attachment.file_loc not in covered_ok:
         report.fail(
             "metadata",
@@ -132,8 +138,8 @@ def verify(
                 check_signing_time(metadata, summary.signing_time, report, f"signature {summary.signature}")
             check_validity_period(metadata, when, report)
             check_status(metadata, status, report, when)
-            binding = [cert for names, cert in protecting if attachment.file_loc in names]
-            check_issuer_binding(metadata, binding, report)
+            binding = [(cert, path) for names, cert, path in protecting if attachment.file_loc in names]
+            check_issuer_binding(metadata, binding, report, trust)
     return report.build(
         metadata=metadata,
         signers=signers,

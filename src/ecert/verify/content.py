@@ -7,8 +7,11 @@ says, never what unsigned parts of the package (or a caller) claim.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from ecert.crypto.authority import personal_reason
+from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate
 from ecert.errors import EcertError
 from ecert.metadata import CoreMetadata, elements
@@ -236,28 +239,61 @@ def check_status(
     )
 
 
-def check_issuer_binding(metadata: CoreMetadata, signers: list[Certificate], report: ReportBuilder) -> None:
-    """The certificate names its issuing authority; a signer certificate that names another
-    organisation (organizationIdentifier, 2.5.4.97) may not sign for it.  Signer certificates that
-    name no organisation code are accepted with a warning: the trust store vouches for them."""
-    codes = {code for cert in signers for code in cert.organization_codes()}
+def check_issuer_binding(
+    metadata: CoreMetadata,
+    signers: Sequence[tuple[Certificate, tuple[Certificate, ...]]],
+    report: ReportBuilder,
+    trust: TrustStore,
+) -> None:
+    """A signer whose signature protects the metadata must be authorised for the certificate's
+    issuer code (:mod:`ecert.crypto.authority`): its certificate names the code
+    (organizationIdentifier, compared exactly), or an authorisation of the trust store grants it
+    to the signer or a CA on its validated path; and it is no personal certificate.  Anything
+    else fails: a root that vouches for a certificate says who signed, not for whom it may issue.
+
+    ``signers`` are (certificate, validated path signer first, () when untrusted)."""
     issuer = metadata.issuer_code
-    if not codes:
-        report.warn(
+    if not signers:  # the signature checks failed already: nothing to bind (ok is false anyway)
+        report.skip(
             "issuer_binding",
-            f"the signer certificate does not name an organisation code; check that it may sign for "
-            f"{metadata.issuer_name} ({issuer})",
-            f"签名者证书未载明机构代码，请确认其有权代表{metadata.issuer_name}（{issuer}）签发",
+            f"no verified signer certificate protects the metadata, so none can be authorised for {issuer}",
+            f"没有经验证的签名者证书保护证照元数据，无法确认其有权代表 {issuer} 签发",
         )
-    elif issuer in codes:
-        report.passed(
-            "issuer_binding",
-            f"the signer certificate belongs to the issuing authority {issuer}",
-            f"签名者证书属于证照颁发机构（{issuer}）",
-        )
-    else:
-        report.fail(
-            "issuer_binding",
-            f"the certificate names issuer {issuer} but was signed for {', '.join(sorted(codes))}",
-            f"证照颁发机构为 {issuer}，但签名者证书属于 {', '.join(sorted(codes))}",
-        )
+        return
+    problems: list[str] = []
+    for cert, path in signers:
+        personal = personal_reason(cert)
+        if personal is not None:
+            problems.append(f"{cert.subject}: {personal}")
+            continue
+        named = cert.organization_codes()
+        if issuer in named:
+            report.passed(
+                "issuer_binding",
+                f"the signer certificate belongs to the issuing authority {issuer}",
+                f"签名者证书属于证照颁发机构（{issuer}）",
+            )
+            return
+        if issuer in trust.authorised_codes(path or (cert,)):
+            report.passed(
+                "issuer_binding",
+                f"the trust store authorises {cert.subject} to sign for the issuing authority {issuer}",
+                f"信任库授权签名者（{cert.subject}）代表证照颁发机构（{issuer}）签发",
+            )
+            return
+        if named:
+            problems.append(f"{cert.subject} belongs to {', '.join(sorted(named))}")
+        else:
+            problems.append(
+                f"{cert.subject} names no organisation code and no authorisation of the trust store "
+                "grants it this one"
+            )
+    detail = "; ".join(problems)
+    report.fail(
+        "issuer_binding",
+        f"the certificate names issuer {metadata.issuer_name} ({issuer}) but no signer is authorised "
+        f"to sign for it: {detail} (a signer may sign for the code its certificate names or one an "
+        "authorisation of the trust store grants, spec/trust-authorisations.md)",
+        f"证照颁发机构为 {metadata.issuer_name}（{issuer}），但没有签名者有权代表其签发：{detail}"
+        "（签名者证书须载明该机构代码，或由信任库授权）",
+    )

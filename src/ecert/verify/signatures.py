@@ -44,6 +44,7 @@ class SignatureOutcome:
     summary: SignerSummary
     signer: Certificate | None
     signing_time: datetime | None
+    path: tuple[Certificate, ...] = ()  # the validated path to an anchor, signer first (() if untrusted)
 
 
 def _fmt(t: datetime | None) -> str:
@@ -89,7 +90,8 @@ def check_signature(
             f"签名时间在未来（{_fmt(at)}）",
             subject,
         )
-    trusted = _check_trust(signer, trust, report, subject, times, carried)
+    path = _check_trust(signer, trust, report, subject, times, carried)
+    trusted = bool(path)
     summary = SignerSummary(
         signature=str(sig.id),
         kind="Seal" if sig.type == "Seal" or _first_inner_tag(sig.signed_value) == 0x30 else "Sign",
@@ -98,7 +100,7 @@ def check_signature(
         signing_time=signed_times[0] if signed_times else None,  # the earliest claim (backdating check)
         trusted=trusted,
     )
-    return SignatureOutcome(summary, signer, when or claimed_time)
+    return SignatureOutcome(summary, signer, when or claimed_time, path)
 
 
 # --- Type="Sign" -------------------------------------------------------------------------------
@@ -402,12 +404,13 @@ def _check_trust(
     subject: str,
     times: tuple[datetime, ...],
     carried: tuple[Certificate, ...] = (),
-) -> bool:
+) -> tuple[Certificate, ...]:
+    """The validated path (signer first) when the signer is trusted at every time, else ()."""
     if signer is None:
         report.fail(
             "signer_trust", "no signer certificate could be established", "无法确定签名者证书", subject
         )
-        return False
+        return ()
     for at in times:
         result = trust.validate(signer, at=at, intermediates=carried)  # CMS may carry intermediate CAs
         if not result.ok:
@@ -420,7 +423,7 @@ def _check_trust(
             f"签名者证书（{signer.subject}）可追溯到信任锚，且在 {shown} 有效",
             subject,
         )
-        return True
+        return result.chain
     failed = [s for s in result.steps if not s.ok]
     reasons = "; ".join(f"{s.name}: {s.message}" for s in failed) or "path validation failed"
     expired = any(s.name == "validity" for s in failed)
@@ -430,4 +433,4 @@ def _check_trust(
     report.fail(
         "signer_trust", en, f"签名者证书（{signer.subject}）在 {_fmt(at)} 不受信任：{reasons}", subject
     )
-    return False
+    return ()
