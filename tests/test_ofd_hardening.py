@@ -83,10 +83,15 @@ def test_oversized_entry() -> None:
 
 
 def test_total_size_limit() -> None:
-    data = make_zip([("OFD.xml", OFD_XML)] + [(f"a{i}.bin", bytes(range(256)) * 4) for i in range(5)],
-                    zipfile.ZIP_STORED)
+    # deflated: the limit is the larger of max_total_size and twice the package's own size
+    data = make_zip([("OFD.xml", OFD_XML)] + [(f"a{i}.bin", bytes(range(256)) * 4) for i in range(10)],
+                    zipfile.ZIP_DEFLATED)
+    assert 2 * len(data) < 10 * 1024
     with pytest.raises(UnsafePackage, match="too large"):
         OFDPackage.open(data, Limits(max_total_size=3000))
+    stored = make_zip([("OFD.xml", OFD_XML)] + [(f"a{i}.bin", bytes(range(256)) * 4) for i in range(5)],
+                      zipfile.ZIP_STORED)
+    OFDPackage.open(stored, Limits(max_total_size=3000))  # stored: no bigger than the file itself
 
 
 def test_declared_size_lies_small() -> None:

@@ -9,6 +9,7 @@ legacy PKCS#12 PBEs (3DES, RC2) are refused with a message saying how to re-expo
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 from collections.abc import Callable
@@ -21,9 +22,10 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from ecert.crypto import oids
-from ecert.errors import EcertError, InvalidKey, UnsupportedAlgorithm
+from ecert.crypto.der import check_bounds
+from ecert.errors import EcertError, InputError, InvalidKey, UnsupportedAlgorithm
 
-__all__ = ["decrypt_pkcs8", "encrypt_pkcs8", "pem_blocks", "read_pkcs12"]
+__all__ = ["bounded", "check_pkcs12_work", "decrypt_pkcs8", "encrypt_pkcs8", "pem_blocks", "read_pkcs12"]
 
 # GmSSL 3 (src/oid.c, "hmac-sm3"): PBKDF2 PRF HMAC-SM3; OpenSSL 3.0 has no OID for it.
 HMAC_WITH_SM3: Final = "1.2.156.10197.1.401.2"
@@ -47,7 +49,11 @@ _CIPHERS: dict[str, tuple[Callable[[bytes], algorithms.AES | algorithms.SM4], in
     "2.16.840.1.101.3.4.1.42": (algorithms.AES, 32),
     SM4_CBC: (algorithms.SM4, 16),
 }
-_MAX_ITERATIONS = 10_000_000
+_MAX_ITERATIONS = 600_000
+"""Most iterations one key derivation may ask for.  Iteration counts come from the file, so the file
+decides how long reading it takes: real files ask 2,048 (OpenSSL, macOS), 10,000 (Windows, Java) or
+up to 600,000 (OWASP's PBKDF2-SHA256 figure); ecert writes 200,000.  600,000 takes about 0.3 s."""
+_MAX_TOTAL_ITERATIONS = 1_200_000  # every derivation of one PKCS#12 file together (MAC, bags)
 
 
 def pem_blocks(data: bytes) -> list[tuple[str, bytes]]:
@@ -108,7 +114,7 @@ def pbes2_decrypt(
         cipher, _oid = _pbes2_cipher(algorithm, password)
     except EcertError:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+    except Exception as exc:  # asn1crypto raises many kinds, lazily
         raise InvalidKey(f"malformed encryption parameters of the {what} ({exc})") from None
     try:
         decryptor = cipher.decryptor()
@@ -121,20 +127,25 @@ def pbes2_decrypt(
 
 def decrypt_pkcs8(der: bytes, password: bytes) -> bytes:
     """The PrivateKeyInfo DER inside an EncryptedPrivateKeyInfo."""
+    bounded(der, "encrypted private key")
     try:
         info = keys.EncryptedPrivateKeyInfo.load(der, strict=True)
         algorithm = info["encryption_algorithm"]
         encrypted = bytes(info["encrypted_data"].native)
-    except (ValueError, TypeError, KeyError) as exc:
+    except Exception as exc:  # asn1crypto raises many kinds, lazily
         raise InvalidKey(f"malformed encrypted private key ({exc})") from None
     return pbes2_decrypt(algorithm, encrypted, password, "encrypted private key")
 
 
 def is_encrypted_pkcs8(der: bytes) -> bool:
     try:
+        check_bounds(der)
+    except InputError:
+        return False
+    try:
         info = keys.EncryptedPrivateKeyInfo.load(der, strict=True)
         _ = info["encryption_algorithm"]["algorithm"].dotted, info["encrypted_data"].native
-    except (ValueError, TypeError, KeyError):
+    except Exception:  # not one, whatever asn1crypto raised
         return False
     return True
 
@@ -192,21 +203,110 @@ def _pkcs12_kdf(
         return (value * (length // len(value) + 1))[:length]
 
     i = bytearray(stretch(salt) + stretch(password))
+    name = algorithm.name if algorithm.name in hashlib.algorithms_available else None
     out = b""
     while len(out) < size:
-        h = hashes.Hash(hash_factory())
-        h.update(d + bytes(i))
-        a = h.finalize()
-        for _ in range(iterations - 1):
+        if name is not None:  # hashlib: the same digests, a tenth of the per-call cost
+            a = hashlib.new(name, d + bytes(i)).digest()
+            for _ in range(iterations - 1):
+                a = hashlib.new(name, a).digest()
+        else:
             h = hashes.Hash(hash_factory())
-            h.update(a)
+            h.update(d + bytes(i))
             a = h.finalize()
+            for _ in range(iterations - 1):
+                h = hashes.Hash(hash_factory())
+                h.update(a)
+                a = h.finalize()
         out += a
         b = int.from_bytes((a * (v // u + 1))[:v], "big") + 1
         for j in range(0, len(i), v):
             block = (int.from_bytes(i[j : j + v], "big") + b) % (1 << (8 * v))
             i[j : j + v] = block.to_bytes(v, "big")
     return out[:size]
+
+
+def bounded(der: bytes, what: str) -> None:
+    """The bounded BER walk (:func:`ecert.crypto.der.check_bounds`) before asn1crypto sees ``der``."""
+    try:
+        check_bounds(der, what=what)
+    except InputError as exc:
+        raise InvalidKey(str(exc)) from None
+
+
+def check_pkcs12_work(der: bytes, password: bytes | None = None) -> None:
+    """Refuse a PKCS#12 file before any key is derived from it when its structure is out of bounds
+    or its iteration counts ask for more than :data:`_MAX_ITERATIONS` each or
+    :data:`_MAX_TOTAL_ITERATIONS` together: the file chooses them, and cryptography's reader would
+    run them before any cap of ours.  Counts inside a PBES2-encrypted safe are read by decrypting
+    it (with ``password``) after its own count passed; a legacy-encrypted safe (3DES, RC2) cannot
+    be opened here, so only its own count is bounded."""
+    bounded(der, "PKCS#12 file")
+    budget = _Budget()
+    try:
+        pfx = pkcs12.Pfx.load(der, strict=True)
+        mac_data = pfx["mac_data"]
+        if mac_data.native:
+            budget.add("PKCS#12 MAC", int(mac_data["iterations"].native))
+        auth_safe = pfx["auth_safe"]
+        if auth_safe["content_type"].native != "data":
+            return  # refused by the readers (a signed AuthenticatedSafe): nothing is derived
+        content = bytes(auth_safe["content"].native)
+        bounded(content, "PKCS#12 AuthenticatedSafe")
+        for info in pkcs12.AuthenticatedSafe.load(content):
+            kind = info["content_type"].native
+            safe: bytes | None = None
+            if kind == "encrypted_data":
+                enc = info["content"]["encrypted_content_info"]
+                algorithm = enc["content_encryption_algorithm"]
+                budget.add("PKCS#12 certificate bag encryption", _iterations(algorithm))
+                if algorithm["algorithm"].dotted == "1.2.840.113549.1.5.13" and password is not None:
+                    safe = pbes2_decrypt(algorithm, bytes(enc["encrypted_content"].native), password,
+                                         "PKCS#12 certificate bag")
+            elif kind == "data":
+                safe = bytes(info["content"].native)
+            if safe is not None:
+                bounded(safe, "PKCS#12 SafeContents")
+                _bag_counts(pkcs12.SafeContents.load(safe), budget, 0)
+    except EcertError:
+        raise
+    except Exception as exc:  # asn1crypto raises many kinds, lazily
+        raise InvalidKey(f"malformed PKCS#12 file ({exc})") from None
+
+
+class _Budget:
+    """Iteration counts seen so far, each checked as it is read (before anything is derived)."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def add(self, what: str, count: int) -> None:
+        if not 1 <= count <= _MAX_ITERATIONS:
+            raise InvalidKey(f"{what} iteration count out of range", value=count,
+                             expected=f"1 to {_MAX_ITERATIONS:,}")
+        self.total += count
+        if self.total > _MAX_TOTAL_ITERATIONS:
+            raise InvalidKey("PKCS#12 key derivations ask for too many iterations together",
+                             value=self.total, expected=f"<= {_MAX_TOTAL_ITERATIONS:,}")
+
+
+def _iterations(algorithm: algos.EncryptionAlgorithm) -> int:
+    """The iteration count of a password-based encryption (PBES2, PBES1, PKCS#12 PBE); 1 when none."""
+    try:
+        return int(algorithm.kdf_iterations)
+    except ValueError:  # asn1crypto: not a password-based algorithm (no derivation to bound)
+        return 1
+
+
+def _bag_counts(bags: pkcs12.SafeContents, budget: _Budget, depth: int) -> None:
+    if depth > 4:
+        raise InvalidKey("PKCS#12 safe contents nested too deep", expected="at most 4 levels")
+    for bag in bags:
+        bag_id = bag["bag_id"].native
+        if bag_id == "pkcs8_shrouded_key_bag":
+            budget.add("PKCS#12 key bag encryption", _iterations(bag["bag_value"]["encryption_algorithm"]))
+        elif bag_id == "safe_contents":
+            _bag_counts(bag["bag_value"], budget, depth + 1)
 
 
 def _check_mac(pfx: pkcs12.Pfx, content: bytes, password: bytes) -> None:
@@ -235,6 +335,7 @@ def read_pkcs12(der: bytes, password: bytes) -> tuple[list[bytes], list[bytes]]:
     The MAC is checked first (so a wrong password says so), then data and PBES2-encrypted
     data contents are opened; key bags and shrouded key bags give keys, X.509 cert bags certs.
     """
+    bounded(der, "PKCS#12 file")  # iteration counts: check_pkcs12_work, run by the caller first
     try:
         pfx = pkcs12.Pfx.load(der, strict=True)
         auth_safe = pfx["auth_safe"]
@@ -261,7 +362,7 @@ def read_pkcs12(der: bytes, password: bytes) -> tuple[list[bytes], list[bytes]]:
             _read_bags(pkcs12.SafeContents.load(safe), password, key_ders, cert_ders)
     except EcertError:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, UnicodeError) as exc:
+    except Exception as exc:  # asn1crypto raises many kinds, lazily
         raise InvalidKey(f"malformed PKCS#12 file ({exc})") from None
     return key_ders, cert_ders
 

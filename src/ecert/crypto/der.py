@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from ecert.errors import InputError
 
-__all__ = ["MAX_DEPTH", "MAX_ELEMENTS", "check_der"]
+__all__ = ["MAX_DEPTH", "MAX_ELEMENTS", "check_bounds", "check_der"]
 
 MAX_DEPTH = 64  # CMS with a certificate chain nests about 12 deep
 MAX_ELEMENTS = 200_000  # a SignedValue.dat holds a few hundred; bounds the work on hostile input
@@ -295,3 +295,103 @@ _PRIMITIVE_CHECKS: dict[int, _Check] = {  # by identifier octet: universal class
     0x18: _check_time,
     **{number: _check_primitive_form for number in _CONSTRUCTED_ONLY},
 }
+
+
+def check_bounds(
+    data: bytes, *, what: str = "input", max_depth: int = MAX_DEPTH, max_elements: int = MAX_ELEMENTS
+) -> None:
+    """Raise :class:`InputError` unless ``data`` is one BER element whose structure stays in bounds.
+
+    The walk a lenient parser (asn1crypto, cryptography's PKCS#12 reader) is given only after it:
+    BER forms every reader accepts pass (indefinite lengths closed by end-of-contents, constructed
+    strings, non-minimal lengths and tags), but a tag number longer than 4 octets, a length over 4
+    octets or past its enclosing element, nesting deeper than ``max_depth``, more than
+    ``max_elements`` elements or bytes after the outer element are refused in time linear in the
+    input.  Without it, a run of 0xFF octets (an endless high-tag-number identifier) made
+    asn1crypto's parse quadratic: seconds for a few tens of kilobytes.
+    """
+    try:
+        _walk_bounds(bytes(data), max_depth, max_elements)
+    except _Refusal as refusal:
+        raise InputError(f"{what} is not a well-formed ASN.1 (BER) element: {refusal.message}",
+                         where=f"byte {refusal.offset}") from None
+
+
+def _walk_bounds(data: bytes, max_depth: int, max_elements: int) -> None:
+    if not data:
+        raise _Refusal("empty input", 0)
+    ends: list[int] = []  # end of each open constructed element; -1 for an indefinite length
+    limits: list[int] = []  # how far each open element's contents may reach
+    pos, count = 0, 0
+    while True:
+        limit = limits[-1] if limits else len(data)
+        if ends and ends[-1] == -1 and data[pos:pos + 2] == b"\0\0":  # end-of-contents
+            pos += 2
+            ends.pop()
+            limits.pop()
+        else:
+            start = pos
+            count += 1
+            if count > max_elements:
+                raise _Refusal(f"more than {max_elements} elements", start)
+            first, _number, pos = _identifier_ber(data, pos, limit)
+            length, pos = _length_ber(data, pos, limit, constructed=bool(first & 0x20))
+            if length >= 0 and pos + length > limit:
+                where = "its enclosing element" if limits else "the input"
+                raise _Refusal(f"length {length} runs past the end of {where}", start)
+            if first & 0x20:
+                if len(ends) >= max_depth:
+                    raise _Refusal(f"nested more than {max_depth} deep", start)
+                ends.append(-1 if length < 0 else pos + length)
+                limits.append(limit if length < 0 else pos + length)
+            else:
+                pos += length
+        while ends and pos == ends[-1]:
+            ends.pop()
+            limits.pop()
+        if not ends:
+            break
+        if pos >= limits[-1]:
+            raise _Refusal("indefinite-length element without end-of-contents", pos)
+    if pos != len(data):
+        raise _Refusal(f"{len(data) - pos} bytes after the outer element", pos)
+
+
+def _identifier_ber(data: bytes, pos: int, limit: int) -> tuple[int, int, int]:
+    if pos >= limit:
+        raise _Refusal("element header runs past the end of its enclosing element", pos)
+    first = data[pos]
+    if first & 0x1F != 0x1F:
+        if first == 0:
+            raise _Refusal("end-of-contents octets where an element was expected", pos)
+        return first, first & 0x1F, pos + 1
+    start, number, pos = pos, 0, pos + 1
+    while True:
+        if pos >= limit:
+            raise _Refusal("tag number runs past the end of its enclosing element", start)
+        if pos - start > 4:
+            raise _Refusal("tag number too large (more than 4 octets)", start)
+        octet = data[pos]
+        number = (number << 7) | (octet & 0x7F)
+        pos += 1
+        if not octet & 0x80:
+            return first, number, pos
+
+
+def _length_ber(data: bytes, pos: int, limit: int, *, constructed: bool) -> tuple[int, int]:
+    """(contents length or -1 for indefinite, position of the contents)."""
+    if pos >= limit:
+        raise _Refusal("length runs past the end of its enclosing element", pos)
+    octet = data[pos]
+    if octet < 0x80:
+        return octet, pos + 1
+    if octet == 0x80:
+        if not constructed:
+            raise _Refusal("indefinite length on a primitive element", pos)
+        return -1, pos + 1
+    count = octet & 0x7F
+    if count > 4:
+        raise _Refusal(f"length of {count} octets", pos)
+    if pos + 1 + count > limit:
+        raise _Refusal("length runs past the end of its enclosing element", pos)
+    return int.from_bytes(data[pos + 1:pos + 1 + count], "big"), pos + 1 + count

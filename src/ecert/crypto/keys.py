@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from asn1crypto import core, keys, pem
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
-from cryptography.exceptions import UnsupportedAlgorithm as _CryptoUnsupported
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
@@ -158,6 +157,7 @@ class PublicKey:
         if not isinstance(der, bytes | bytearray):
             raise InvalidKey("public key data must be bytes", value=type(der).__name__)
         der = bytes(der)
+        _asn1.bounded(der, "SubjectPublicKeyInfo")
         try:
             info = _SubjectPublicKeyInfo.load(der, strict=True)
             algorithm = info["algorithm"]["algorithm"].dotted
@@ -166,19 +166,27 @@ class PublicKey:
                 and _curve_oid(info["algorithm"]["parameters"]) == oids.SM2_CURVE
             )
             point = bytes(info["public_key"].native) if is_sm2 else b""
-        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        except Exception as exc:  # asn1crypto raises many kinds, lazily
             raise InvalidKey(f"malformed SubjectPublicKeyInfo ({exc})") from None
         if is_sm2:
             return cls(SM2PublicKey.from_bytes(point))
         try:
             loaded = serialization.load_der_public_key(der)
-        except (ValueError, TypeError, _CryptoUnsupported) as exc:
-            raise InvalidKey(f"unsupported or malformed public key ({exc})") from None
+        except Exception as exc:  # cryptography raises ValueError, UnsupportedAlgorithm, InternalError
+            raise InvalidKey(f"unsupported or malformed public key ({_reason(exc)})") from None
         return cls(loaded)  # type: ignore[arg-type]  # _kind_of refuses other types
 
     def fingerprint(self) -> str:
         """SHA-256 of the DER SubjectPublicKeyInfo, hex (as of `openssl pkey -pubout -outform DER`)."""
         return hashlib.sha256(self.spki_der()).hexdigest()
+
+
+def _reason(exc: Exception) -> str:
+    """A dependency's refusal in words, without its internals (Rust error structs, class paths)."""
+    text = str(exc).split("\n")[0].strip()
+    if not text or "{" in text or "ParseError" in text or "kind:" in text:
+        return "not a key the reader understands"
+    return text[:160]
 
 
 def _hash(algorithm: SignatureAlgorithm) -> hashes.HashAlgorithm:
@@ -282,7 +290,7 @@ def _load_sm2(der: bytes, sec1: bool) -> PrivateKey | None:
         return _sm2_from_sec1(keys.ECPrivateKey.load(inner_der, strict=True), curve)
     except EcertError:
         raise
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+    except Exception as exc:  # asn1crypto raises many kinds, lazily
         raise InvalidKey(f"malformed private key ({exc})") from None
 
 
@@ -309,18 +317,20 @@ def load_private_key(data: bytes, password: bytes | None = None) -> PrivateKey:
     if not isinstance(data, bytes | bytearray):
         raise InvalidKey("key data must be bytes", value=type(data).__name__)
     pem_type, der = _private_der(bytes(data))
+    _asn1.bounded(der, "private key")
     if pem_type == "ENCRYPTED PRIVATE KEY" or (pem_type is None and _asn1.is_encrypted_pkcs8(der)):
         if password is None:
             raise InvalidKey("the private key is encrypted: a password is needed")
         der, pem_type = _asn1.decrypt_pkcs8(der, password), "PRIVATE KEY"
+        _asn1.bounded(der, "decrypted private key")
     sec1 = _is_sec1(der) if pem_type is None else pem_type in _SEC1_PEM_TYPES  # DER: either
     sm2 = _load_sm2(der, sec1)
     if sm2 is not None:
         return sm2
     try:
         loaded = serialization.load_der_private_key(der, password=None)
-    except (ValueError, TypeError, _CryptoUnsupported) as exc:
-        raise InvalidKey(f"unsupported or malformed private key ({exc})") from None
+    except Exception as exc:  # ValueError, UnsupportedAlgorithm, and InternalError for a bad Ed25519 length
+        raise InvalidKey(f"unsupported or malformed private key ({_reason(exc)})") from None
     if not isinstance(loaded, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey):
         raise InvalidKey(f"unsupported private key type {type(loaded).__name__}")
     return PrivateKey(loaded)
@@ -329,7 +339,7 @@ def load_private_key(data: bytes, password: bytes | None = None) -> PrivateKey:
 def _is_sec1(der: bytes) -> bool:
     try:
         return bool(keys.ECPrivateKey.load(der, strict=True)["version"].native == "ecPrivkeyVer1")
-    except (ValueError, TypeError, KeyError):
+    except Exception:  # not SEC1, whatever asn1crypto raised
         return False
 
 
@@ -360,9 +370,10 @@ def load_pkcs12(
     if not isinstance(data, bytes | bytearray):
         raise InvalidKey("PKCS#12 data must be bytes", value=type(data).__name__)
     data = bytes(data)
+    _asn1.check_pkcs12_work(data, password)  # bounds and iteration counts before anything derives
     try:
         key, cert, extra = pkcs12.load_key_and_certificates(data, password)
-    except (ValueError, TypeError, _CryptoUnsupported):
+    except Exception:  # any refusal of cryptography's reader: ours reads the file (or says why not)
         key = None
     if key is not None:
         if not isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey):

@@ -20,6 +20,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
 from ecert.crypto.algorithms import PssParameters, SignatureAlgorithm
+from ecert.crypto.der import check_bounds
 from ecert.crypto.keys import PublicKey
 from ecert.crypto.sm2 import DEFAULT_UID
 from ecert.errors import EcertError, InputError, InvalidCertificate, InvalidSignature
@@ -110,6 +111,10 @@ class Certificate:
         known = _PARSED.get(der)
         if known is not None:
             return known
+        try:
+            check_bounds(der, what="certificate")  # linear, before parsers that are not
+        except InputError as exc:
+            raise InvalidCertificate(str(exc)) from None
         try:
             with warnings.catch_warnings():
                 # cryptography warns (not raises) on what it reads anyway: a 12-character countryName,

@@ -15,7 +15,7 @@ from io import BytesIO
 
 from ecert.errors import EcertError, InvalidPackage, UnsafePackage
 from ecert.ofd.limits import Limits
-from ecert.ofd.zipcheck import check_layout
+from ecert.ofd.zipcheck import UNREADABLE_FLAGS, check_layout
 
 __all__ = ["check_entry_name", "read_entries", "resolve"]
 
@@ -99,36 +99,49 @@ def read_entries(data: bytes, limits: Limits) -> dict[str, bytes]:
             seen.add(name.rstrip("/"))
             if not info.is_dir():
                 declared_total += info.file_size
-                _check_declared(info, limits, declared_total)
+                _check_declared(info, limits, declared_total, limits.total_for(len(data)))
         # zipfile trusts the central directory alone; the bytes the user holds must be exactly it
         data_starts = check_layout(data, zf)
         entries: dict[str, bytes] = {}
         for info in infos:
             if not info.is_dir():
                 entries[info.filename] = _read_entry(data, data_starts[info.filename], info, limits)
-        if sum(len(v) for v in entries.values()) > limits.max_total_size:
+        if sum(len(v) for v in entries.values()) > limits.total_for(len(data)):
             raise UnsafePackage("package too large when decompressed", where="package",
-                                expected=f"<= {limits.max_total_size} bytes")
+                                expected=f"<= {limits.total_for(len(data))} bytes")
     return entries
 
 
-def _check_declared(info: zipfile.ZipInfo, limits: Limits, declared_total: int) -> None:
+def _check_declared(info: zipfile.ZipInfo, limits: Limits, declared_total: int, allowed_total: int) -> None:
     where = f"ZIP entry {info.filename!r}"
-    if info.flag_bits & 0x1:
-        raise UnsafePackage("encrypted entry", where=where, expected="no encryption")
+    if info.flag_bits & UNREADABLE_FLAGS:
+        raise UnsafePackage("entry flagged as encrypted, patched or masked", where=where,
+                            value=f"flags {info.flag_bits:#06x}", expected="plain stored or deflated data")
     if info.compress_type not in _METHODS:
         raise InvalidPackage("unsupported compression method", where=where, value=info.compress_type,
                              expected="stored (0) or deflate (8)")
     if info.file_size > limits.max_entry_size:
         raise UnsafePackage("entry too large", where=where, value=info.file_size,
                             expected=f"<= {limits.max_entry_size} bytes")
-    if declared_total > limits.max_total_size:
+    if declared_total > allowed_total:
         raise UnsafePackage("package too large when decompressed", where=where,
-                            expected=f"<= {limits.max_total_size} bytes")
+                            expected=f"<= {allowed_total} bytes")
     if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(info.compress_size, 1):
         raise UnsafePackage("compression ratio too high (zip bomb?)", where=where,
                             value=f"{info.file_size}/{info.compress_size}",
                             expected=f"<= {limits.max_ratio}:1")
+
+
+_MAX_STRAY = 64  # WPS and 安证通 leave a few bytes after the deflate stream's end
+
+
+def _harmless_tail(info: zipfile.ZipInfo, stray: bytes) -> bool:
+    """A few stray bytes after the deflate stream, inside the entry's compressed size (WPS, 安证通 write
+    them; zipfile, unzip and every OFD reader open such files).  Harmless when the local header gives
+    the sizes (no data descriptor, flag bit 3): every reader then skips to the declared end, and none
+    looks for a record in them; refused when a streaming reader would look there, when they could
+    hold a record signature, or when there are more than a few."""
+    return not info.flag_bits & 0x0008 and len(stray) <= _MAX_STRAY and b"PK" not in stray
 
 
 def _read_entry(data: bytes, start: int, info: zipfile.ZipInfo, limits: Limits) -> bytes:
@@ -155,8 +168,9 @@ def _read_entry(data: bytes, start: int, info: zipfile.ZipInfo, limits: Limits) 
         if not inflater.eof:
             raise InvalidPackage("compressed data does not end within the entry", where=where,
                                  expected="a complete deflate stream")
-        if inflater.unused_data:
-            raise UnsafePackage(f"{len(inflater.unused_data)} bytes after the end of the compressed data",
+        stray = inflater.unused_data
+        if stray and not _harmless_tail(info, stray):
+            raise UnsafePackage(f"{len(stray)} bytes after the end of the compressed data",
                                 where=where, expected="the deflate stream to fill the entry")
     if len(out) != info.file_size:
         raise InvalidPackage("entry size differs from the declared size", where=where, value=len(out),

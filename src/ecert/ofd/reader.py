@@ -123,7 +123,8 @@ class OFDPackage:
 
     def xml(self, name: str, *, where: str | None = None) -> etree._Element:
         """Parse an entry as hardened XML; legacy OFD namespaces are read as the 2016 one."""
-        root = parse_xml(self.read(name, where=where), name, max_size=self.limits.max_xml_size)
+        root = parse_xml(self.read(name, where=where), name, max_size=self.limits.max_xml_size,
+                         max_nodes=self.limits.max_xml_nodes)
         for el in root.iter():
             if isinstance(el.tag, str) and el.tag.startswith("{"):
                 ns, _, local = el.tag[1:].partition("}")

@@ -18,7 +18,8 @@ from typing import TypeVar
 
 from asn1crypto import core
 
-from ecert.errors import EcertError, InvalidPackage
+from ecert.crypto.der import check_bounds
+from ecert.errors import EcertError, InputError, InvalidPackage
 
 __all__ = ["SES_VERSION", "SealInfo", "SesSignature", "parse_seal"]
 
@@ -165,20 +166,25 @@ class SesSignature:
     @classmethod
     def parse(cls, der: bytes) -> SesSignature:
         """Parse DER; ``InvalidPackage`` if malformed or of an unsupported version."""
-        return _guard("SES_Signature", lambda: _signature(der))
+        return _guard("SES_Signature", der, lambda: _signature(der))
 
 
 def parse_seal(der: bytes) -> SealInfo:
     """Parse a stand-alone ``SESeal`` (e.g. an OFD ``Seal.esl`` file)."""
-    return _guard("SESeal", lambda: _seal(SESeal.load(bytes(der), strict=True)))
+    return _guard("SESeal", der, lambda: _seal(SESeal.load(bytes(der), strict=True)))
 
 
 _T = TypeVar("_T")
 
 
-def _guard(what: str, fn: Callable[[], _T]) -> _T:
+def _guard(what: str, der: bytes, fn: Callable[[], _T]) -> _T:
     try:
+        check_bounds(bytes(der), what=what)  # linear, before asn1crypto (quadratic on some inputs)
         return fn()
+    except InputError as exc:
+        if isinstance(exc, InvalidPackage):
+            raise
+        raise InvalidPackage(str(exc), where=what) from None
     except EcertError:
         raise
     except Exception as exc:  # asn1crypto raises ValueError, TypeError, KeyError... lazily

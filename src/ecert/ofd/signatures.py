@@ -148,8 +148,13 @@ def read_signatures(pkg: OFDPackage, doc_index: int = 0) -> tuple[SignatureInfo,
     root = pkg.xml(loc, where=f"Signatures of {OFD_ENTRY}")
     if root.tag != q("Signatures"):
         raise InvalidPackage("root element is not ofd:Signatures", where=loc, value=str(root.tag))
+    listed = root.findall(q("Signature"))
+    if len(listed) > pkg.limits.max_signatures:
+        raise InvalidPackage("too many signatures", where=loc, value=len(listed),
+                             expected=f"<= {pkg.limits.max_signatures} (a document carries a few)")
     result: list[SignatureInfo] = []
-    for el in root.iterfind(q("Signature")):
+    budget = [pkg.limits.max_references]  # references left for the document's signatures together
+    for el in listed:
         sig_id, sig_type, base = el.get("ID"), el.get("Type", "Sign"), el.get("BaseLoc")
         if not sig_id or not base:
             raise InvalidPackage("Signature without ID or BaseLoc", where=loc)
@@ -160,11 +165,13 @@ def read_signatures(pkg: OFDPackage, doc_index: int = 0) -> tuple[SignatureInfo,
         entry = resolve(loc, base)
         if any(s.base_loc == entry for s in result):
             raise InvalidPackage("two signatures share one Signature.xml", where=loc, value=base)
-        result.append(_read_signature(pkg, sig_id, sig_type, entry))
+        result.append(_read_signature(pkg, sig_id, sig_type, entry, budget))
     return tuple(result)
 
 
-def _read_signature(pkg: OFDPackage, sig_id: str, sig_type: str, entry: str) -> SignatureInfo:
+def _read_signature(
+    pkg: OFDPackage, sig_id: str, sig_type: str, entry: str, budget: list[int]
+) -> SignatureInfo:
     raw = pkg.read(entry, where=f"signature {sig_id}")
     root = pkg.xml(entry)
     info = root.find(q("SignedInfo"))
@@ -174,7 +181,7 @@ def _read_signature(pkg: OFDPackage, sig_id: str, sig_type: str, entry: str) -> 
     if prov is None or not prov.get("ProviderName"):
         raise InvalidPackage("SignedInfo without Provider/@ProviderName", where=entry)
     refs_el = info.find(q("References"))
-    refs = () if refs_el is None else _references(refs_el, entry)
+    refs = () if refs_el is None else _references(refs_el, entry, budget, pkg.limits.max_references)
     value_loc = child_text(root, "SignedValue")
     if not value_loc:
         raise InvalidPackage("Signature without SignedValue", where=entry)
@@ -198,16 +205,28 @@ def _read_signature(pkg: OFDPackage, sig_id: str, sig_type: str, entry: str) -> 
     )
 
 
-def _references(refs_el: etree._Element, entry: str) -> tuple[Reference, ...]:
+def _references(
+    refs_el: etree._Element, entry: str, budget: list[int], limit: int
+) -> tuple[Reference, ...]:
+    """The references of one Signature.xml; ``budget`` holds how many the document's signatures may
+    still list together (each costs a digest lookup and a comparison per signature)."""
+    listed = refs_el.findall(q("Reference"))
+    budget[0] -= len(listed)
+    if budget[0] < 0:
+        raise InvalidPackage("too many references", where=entry,
+                             expected=f"<= {limit} in all the document's signatures together")
     refs: list[Reference] = []
-    for ref in refs_el.iterfind(q("Reference")):
+    seen: set[str] = set()
+    check_tag = q("CheckValue")
+    for ref in listed:
         file_ref = ref.get("FileRef")
         if not file_ref:
             raise InvalidPackage("Reference without FileRef", where=entry)
         name = resolve(entry, file_ref)
-        if any(r.entry_name == name for r in refs):
+        if name in seen:
             raise InvalidPackage("file referenced twice", where=entry, value=file_ref)
-        text = child_text(ref, "CheckValue") or ""
+        seen.add(name)
+        text = (ref.findtext(check_tag) or "").strip()
         try:
             value = base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
@@ -219,19 +238,29 @@ def _references(refs_el: etree._Element, entry: str) -> tuple[Reference, ...]:
     return tuple(refs)
 
 
-def check_references(pkg: OFDPackage, sig: SignatureInfo) -> tuple[ReferenceResult, ...]:
-    """Recompute every reference's digest over the exact entry bytes; one result per reference."""
+def check_references(
+    pkg: OFDPackage, sig: SignatureInfo, digests: dict[tuple[str, str], bytes] | None = None
+) -> tuple[ReferenceResult, ...]:
+    """Recompute every reference's digest over the exact entry bytes; one result per reference.
+
+    ``digests`` keeps (entry, algorithm) -> digest across the signatures of one package: each file
+    is hashed once however many signatures reference it."""
     algorithm = sig.digest_algorithm()
+    name = algorithm.name
+    memo = {} if digests is None else digests
+    matches, differs = f"{name} digest matches", f"{name} digest differs: file changed"
     results = []
     for ref in sig.references:
         data = pkg.entries.get(ref.entry_name)
         if data is None:
             results.append(ReferenceResult(ref.entry_name, False, "file missing from the package"))
-        elif hmac.compare_digest(algorithm.digest(data), ref.check_value):
-            results.append(ReferenceResult(ref.entry_name, True, f"{algorithm.name} digest matches"))
-        else:
-            results.append(ReferenceResult(ref.entry_name, False,
-                                           f"{algorithm.name} digest differs: file changed"))
+            continue
+        key = (ref.entry_name, name)
+        digest = memo.get(key)
+        if digest is None:
+            digest = memo[key] = algorithm.digest(data)
+        ok = hmac.compare_digest(digest, ref.check_value)
+        results.append(ReferenceResult(ref.entry_name, ok, matches if ok else differs))
     return tuple(results)
 
 

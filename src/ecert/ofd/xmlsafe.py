@@ -34,11 +34,21 @@ def _parser() -> etree.XMLParser:
     )
 
 
-def parse_xml(data: bytes, where: str, *, max_size: int | None = None) -> etree._Element:
-    """Parse one XML part of a package; raise ``UnsafePackage``/``InvalidPackage`` naming ``where``."""
+def parse_xml(
+    data: bytes, where: str, *, max_size: int | None = None, max_nodes: int | None = None
+) -> etree._Element:
+    """Parse one XML part of a package; raise ``UnsafePackage``/``InvalidPackage`` naming ``where``.
+
+    ``max_nodes`` bounds the number of ``<`` and ``=`` octets, an upper bound of the elements and
+    attributes lxml would build (a few hundred bytes each): 2 million empty elements fit in 8 MB."""
     if max_size is not None and len(data) > max_size:
         raise UnsafePackage("XML part too large", where=where, value=len(data),
                             expected=f"<= {max_size} bytes")
+    if max_nodes is not None:
+        nodes = data.count(b"<") + data.count(b"=")
+        if nodes > max_nodes:
+            raise UnsafePackage("XML part has too many elements and attributes", where=where,
+                                value=nodes, expected=f"<= {max_nodes} '<' and '=' in all")
     upper = data.upper()
     if _DTD_MARKERS.search(data) or any(m in upper for m in _UTF16_MARKERS):
         raise UnsafePackage("XML part declares a DTD or entities", where=where, expected="no DOCTYPE")

@@ -50,6 +50,11 @@ _U16 = 0xFFFF
 
 # flag bits that change how a local record's bytes are read: encrypted, data descriptor, UTF-8 name
 _MEANINGFUL_FLAGS = 0x0001 | 0x0008 | 0x0800
+_UTF8_NAME = 0x0800
+# flag bits saying an entry cannot be read as plain data (APPNOTE 4.4.4): 0 encrypted, 5 compressed
+# patched data, 6 strong encryption, 13 local header values masked.  zipfile and other readers refuse
+# them: what one reader cannot read, a verifier does not call valid.
+UNREADABLE_FLAGS = 0x0001 | 0x0020 | 0x0040 | 0x2000
 # data descriptor forms, the usual first: (length, with signature, 8-byte sizes)
 _DESCRIPTORS = ((16, True, False), (12, False, False), (24, True, True), (20, False, True))
 _EMPTY_DEFLATE = b"\x03\x00"  # what a deflater emits for no input (Python writes it for directories)
@@ -178,12 +183,20 @@ def _local_record(data: bytes, info: zipfile.ZipInfo, offset: int, next_offset: 
     if sig != _LOCAL_SIG:
         raise InvalidPackage("no local file header where the central directory says", where=where,
                              value=bytes(sig), expected=repr(_LOCAL_SIG))
-    if (flags ^ info.flag_bits) & _MEANINGFUL_FLAGS or method != info.compress_type:
+    for bits, which in ((flags, "local file header"), (info.flag_bits, "central directory")):
+        if bits & UNREADABLE_FLAGS:
+            raise UnsafePackage(f"{which} flags the entry as not readable as plain data (encrypted, "
+                                "patched or masked)", where=where, value=f"flags {bits:#06x}",
+                                expected=f"none of the bits {UNREADABLE_FLAGS:#06x}")
+    differing = (flags ^ info.flag_bits) & _MEANINGFUL_FLAGS
+    name_start = offset + _LOCAL.size
+    raw_name = data[name_start:name_start + name_len]
+    if differing == _UTF8_NAME and raw_name.isascii():
+        differing = 0  # an ASCII name reads the same either way (Suwell writes the flag in one header)
+    if differing or method != info.compress_type:
         raise UnsafePackage("local file header disagrees with the central directory", where=where,
                             value=f"flags {flags:#06x} method {method}",
                             expected=f"flags {info.flag_bits:#06x} method {info.compress_type}")
-    name_start = offset + _LOCAL.size
-    raw_name = data[name_start:name_start + name_len]
     try:
         local_name = raw_name.decode("utf-8" if flags & 0x0800 else "cp437")
     except UnicodeDecodeError:

@@ -93,8 +93,9 @@ def verify(
     # whose signature protects the metadata, not any department that signed something in the file
     protecting: list[tuple[frozenset[str], Certificate, tuple[Certificate, ...]]] = []
     covered_ok: set[str] = set()
+    digests: dict[tuple[str, str], bytes] = {}  # each file hashed once, however many signatures cover it
     for sig in signatures:
-        intact = _check_references(package, sig, report)
+        intact = _check_references(package, sig, report, digests)
         if intact:
             covered_ok.update(r.entry_name for r in sig.references)
         outcome = check_signature(sig, trust=trust, report=report, fallback_time=when)
@@ -147,10 +148,12 @@ def verify(
     )
 
 
-def _check_references(package: OFDPackage, sig: SignatureInfo, report: ReportBuilder) -> bool:
+def _check_references(
+    package: OFDPackage, sig: SignatureInfo, report: ReportBuilder, digests: dict[tuple[str, str], bytes]
+) -> bool:
     subject = f"signature {sig.id}"
     try:
-        results = check_references(package, sig)
+        results = check_references(package, sig, digests)
     except EcertError as exc:
         report.fail("references", f"references cannot be checked: {exc}", f"无法核对签名引用：{exc}", subject)
         return False
@@ -159,7 +162,9 @@ def _check_references(package: OFDPackage, sig: SignatureInfo, report: ReportBui
         report.fail("references", "the signature protects no file", "签名未保护任何文件", subject)
         return False
     if bad:
-        detail = "; ".join(f"{r.entry_name}: {r.reason}" for r in bad)
+        detail = "; ".join(f"{r.entry_name}: {r.reason}" for r in bad[:10])
+        if len(bad) > 10:
+            detail += f"; and {len(bad) - 10} more"
         report.fail(
             "references",
             f"{len(bad)} of {len(results)} referenced files do not match: {detail}",
