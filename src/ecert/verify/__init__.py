@@ -149,7 +149,10 @@ def verify(
 
 
 def _check_references(
-    package: OFDPackage, sig: SignatureInfo, report: ReportBuilder, digests: dict[tuple[str, str], bytes]
+    package: OFDPackage,
+    sig: SignatureInfo,
+    report: ReportBuilder,
+    digests: dict[tuple[str, str], bytes] | None = None,
 ) -> bool:
     subject = f"signature {sig.id}"
     try:
