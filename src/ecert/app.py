@@ -321,15 +321,3 @@ def write_qr_png(payload: str, out: Path, *, module_px: int = 8) -> None:
 
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(qr_png(payload, module_px=module_px))
-
-
-def render_file(path: Path, out: Path, *, dpi: int = 150, font: Path | None = None) -> None:
-    """Draw the face of a certificate file (as its page shows it) to PNG."""
-    from ecert.face import face_images, face_layout_for
-    from ecert.render import render_layout
-
-    _data, metadata, items = _read_certificate_file(path)
-    layout = face_layout_for(metadata, items, qr=False)
-    image = render_layout(layout, images=face_images(), dpi=dpi, font=font)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    image.save(out, format="PNG")

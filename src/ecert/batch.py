@@ -179,6 +179,8 @@ class _Setup:
     cert_type: CertificateType  # the type itself: a worker cannot know a department's own types by code
     out_dir: str
     at: datetime | None
+    faces: str | None = None  # "png" or "pdf": the face beside each file (ecert.paint.write_beside)
+    qr: bool = False  # the QR image beside each file
 
 
 @dataclass(slots=True)
@@ -297,6 +299,8 @@ def _issue_row(w: _Worker, line: int, row: Row, key: str) -> Outcome:
             if not _recorded(reg, str(draft.metadata.identifier)):
                 target.unlink(missing_ok=True)
             raise
+        if st.faces is not None or st.qr:
+            _write_beside(target, data, st)
         return (line, "issued", str(draft.metadata.identifier))
     except EcertError as exc:
         problems = "; ".join(str(p) for p in exc.problems) if isinstance(exc, CollectionError) else str(exc)
@@ -305,6 +309,15 @@ def _issue_row(w: _Worker, line: int, row: Row, key: str) -> Outcome:
         if reg.find_by_source_key(key) is not None:
             return (line, "skipped", "")  # another process recorded this row meanwhile
         return (line, "rejected", problems)
+
+
+def _write_beside(target: Path, data: bytes, st: _Setup) -> None:
+    """The face and QR image of an issued file; the certificate stays issued if drawing fails
+    (``ecert render`` / ``ecert qr`` make them again), so a failure is not a rejected row."""
+    from ecert.paint import write_beside
+
+    with suppress(EcertError, OSError):
+        write_beside(target, data, face=st.faces, qr=st.qr)
 
 
 def _recorded(reg: SQLiteRegistry, identifier: str) -> bool:
@@ -409,6 +422,8 @@ def issue_batch(
     workers: int = 1,
     at: datetime | None = None,
     progress: Callable[[BatchProgress], None] | None = None,
+    faces: str | None = None,
+    qr: bool = False,
 ) -> BatchResult:
     """Issue every row of the CSV ``records`` as ``<out_dir>/<identifier>.ofd``; see the module docstring.
 
@@ -418,6 +433,7 @@ def issue_batch(
     ``if __name__ == "__main__":`` guard.  ``at`` defaults to the time each row is issued.
     ``cert_type`` is a :class:`~ecert.catalog.CertificateType` (a department's own type, say from
     :func:`~ecert.catalog.load_catalog`) or a code looked up in ``catalog`` (default: the shipped types).
+    ``faces`` ("png" or "pdf") and ``qr`` also write each file's face and QR image beside it.
     """
     from ecert.collect.collector import resolve_type
     from ecert.registry import SQLiteRegistry
@@ -430,6 +446,12 @@ def issue_batch(
     start, started_at = time.perf_counter(), datetime.now(UTC)
     rows = read_rows(Path(records))
     loaded = _load_issuer(issuer)  # a wrong password is a usage error here, not a dead worker pool
+    if faces is not None:
+        from ecert.render import find_cjk_font
+
+        if faces not in ("png", "pdf"):
+            raise InputError("unknown face format", where="faces", value=faces, expected="png or pdf")
+        find_cjk_font()  # no font: a usage error now, not a batch of files without faces
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with _exclusive(out):
@@ -447,7 +469,7 @@ def issue_batch(
                 progress(BatchProgress(done, total, len(issued), skipped, len(rejected), elapsed))
 
         report()
-        setup = _Setup(issuer, str(registry), ctype, str(out), at)
+        setup = _Setup(issuer, str(registry), ctype, str(out), at, faces, qr)
         with closing(_run(setup, todo, workers, loaded)) as chunks:
             for outcomes in chunks:
                 for line, state, detail in outcomes:

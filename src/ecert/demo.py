@@ -88,9 +88,9 @@ def run_demo(
     from ecert.collect import collect
     from ecert.metadata import Authority
     from ecert.package import Issuer, file_name, package
+    from ecert.paint import qr_payload_of, render_ofd
     from ecert.qr.image import qr_png
     from ecert.qr.offline import make_offline, verify_offline
-    from ecert.render import render
     from ecert.verify import verify
 
     when = at or datetime.now(UTC).replace(microsecond=0)
@@ -119,12 +119,14 @@ def run_demo(
         data = package(draft, Issuer(signer), at=when)
         ofd_path = out / file_name(draft.metadata)
         ofd_path.write_bytes(data)
-        payload = make_offline(draft.metadata, signer, at=when)
         stem = str(draft.metadata.identifier)
+        # the face is the signed file's page as drawn by ecert render; the QR image is the code it shows
+        face = render_ofd(data, dpi=150)[0]
+        payload = qr_payload_of(data) or make_offline(draft.metadata, signer, at=when)
         qr_path = out / "qr" / f"{stem}.png"
         qr_path.write_bytes(qr_png(payload))
         face_path = out / "faces" / f"{stem}.png"
-        render(draft, qr_payload=payload).save(face_path, format="PNG")
+        face.save(face_path, format="PNG")
         file_report = verify(ofd_path.read_bytes(), trust=trust, at=when)
         qr_report = verify_offline(decode_qr_image(qr_path), trust=trust, certificates=known, at=when)
         rows.append(

@@ -26,7 +26,7 @@ from ecert.layout import FaceLayout, ImageKind, TextBox
 if TYPE_CHECKING:
     from ecert.collect import CertificateDraft
 
-__all__ = ["find_cjk_font", "render", "render_layout"]
+__all__ = ["Fonts", "find_cjk_font", "render", "render_layout"]
 
 _CANDIDATES = (
     "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
@@ -118,7 +118,7 @@ def _bold_variant(regular: Path) -> Path:
     return regular
 
 
-class _Fonts:
+class Fonts:
     """Truetype fonts by (bold, pixel size), loaded once each."""
 
     def __init__(self, regular: Path) -> None:
@@ -151,7 +151,7 @@ def render_layout(
         )
     if not 30 <= dpi <= 1200:
         raise InputError("resolution out of range", where="dpi", value=dpi, expected="30..1200")
-    fonts = _Fonts(find_cjk_font(font))
+    fonts = Fonts(find_cjk_font(font))
     scale = dpi / 25.4
     canvas = Image.new("RGB", (round(layout.width * scale), round(layout.height * scale)), "white")
     draw = ImageDraw.Draw(canvas)
@@ -179,7 +179,7 @@ def render_layout(
     return canvas
 
 
-def _draw_text(draw: ImageDraw.ImageDraw, fonts: _Fonts, text: TextBox, px: Callable[[float], int]) -> None:
+def _draw_text(draw: ImageDraw.ImageDraw, fonts: Fonts, text: TextBox, px: Callable[[float], int]) -> None:
     f = fonts.get(text.bold, px(text.size))
     width = draw.textlength(text.text, font=f)
     x = px(text.x)
@@ -200,10 +200,14 @@ def render(
     photo: bytes | None = None,
     seal: bytes | None = None,
 ) -> Image.Image:
-    """The face of ``draft`` as an image, laid out exactly as :func:`ecert.package.package` lays it out."""
-    from ecert.face import face_images, face_layout
+    """The face of ``draft`` as an image: the page :func:`ecert.package.package` writes, drawn as
+    ``ecert render`` draws a signed file (:func:`ecert.paint.render_ofd`), before it is signed."""
+    from ecert.package import build_unsigned
+    from ecert.paint import render_ofd
 
-    layout = face_layout(draft, photo=photo is not None, seal=seal is not None, qr=qr_payload is not None)
-    return render_layout(
-        layout, images=face_images(qr_payload=qr_payload, photo=photo, seal=seal), dpi=dpi, font=font
-    )
+    if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real):
+        raise InputError(
+            "resolution is not a number", where="dpi", value=type(dpi).__name__, expected="30..1200"
+        )
+    data = build_unsigned(draft, qr_payload=qr_payload, photo=photo, seal_image=seal)
+    return render_ofd(data, dpi=dpi, font=font)[0]

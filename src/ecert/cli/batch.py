@@ -9,6 +9,7 @@ from pathlib import Path
 from ecert.batch import BatchProgress, IssuerFiles, issue_batch
 from ecert.cli import EXIT_INVALID, EXIT_OK
 from ecert.cli.common import add_signer_options, add_types_option, load_types, parse_time
+from ecert.cli.faces import add_face_options
 from ecert.errors import InputError
 from ecert.metadata import Authority
 
@@ -47,6 +48,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--seal-image", type=Path, metavar="PNG", help="issuer seal image (PNG)")
     p.add_argument("--at", metavar="ISO8601", help="issuing time with time zone (default: now)")
     add_types_option(p)
+    add_face_options(p)
     p.set_defaults(handler=_batch)
 
 
@@ -87,6 +89,8 @@ def _batch(args: argparse.Namespace) -> int:
         workers=args.workers,
         at=parse_time(args.at, "--at"),
         progress=bar,
+        faces=args.faces,
+        qr=args.qr,
     )
     if bar.tty:
         print(file=sys.stderr)

@@ -8,15 +8,17 @@ from pathlib import Path
 
 from ecert.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from ecert.cli.common import add_signer_options, add_types_option, load_signer, load_types, parse_time
+from ecert.cli.faces import add_face_options, write_face_options
 from ecert.errors import CollectionError
 
 EPILOG = """example:
   ecert issue examples/records/11100000MB0143028R001.json --type 11100000MB0143028R001 \\
       --key demo-out/keys/issuer.key.pem --cert demo-out/keys/issuer.cert.pem -o out/
 
-Prints the path of the signed OFD file (named after the certificate identifier).  The issuer is
-the department the --cert certificate names.  A rejected record's problems go to stderr, one per
-line as "RECORD: field: message".
+Prints the path of the signed OFD file (named after the certificate identifier), then those of
+the face (--faces: <identifier>.face.png, 300 dpi) and QR image (--qr: <identifier>.qr.png) beside
+it.  The issuer is the department the --cert certificate names.  A rejected record's problems go
+to stderr, one per line as "RECORD: field: message".
 exit status: 0 issued, 1 the record was rejected (problems listed), 2 usage error or unreadable input"""
 
 
@@ -36,6 +38,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--seal-image", type=Path, metavar="IMAGE", help="issuer seal image (PNG)")
     p.add_argument("--at", metavar="ISO8601", help="signing time with time zone (default: now)")
     add_types_option(p)
+    add_face_options(p)
     p.set_defaults(handler=_issue)
 
 
@@ -62,4 +65,6 @@ def _issue(args: argparse.Namespace) -> int:
         # a record that is not a record at all (a JSON list, say) is unreadable input, as in collect
         return EXIT_USAGE if [p.field for p in exc.problems] == ["<record>"] else EXIT_INVALID
     print(path)
+    for extra in write_face_options(args, path):
+        print(extra)
     return EXIT_OK

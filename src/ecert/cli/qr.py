@@ -17,8 +17,13 @@ EPILOG_QR = """examples:
 With -o the image's path is printed (with --print, the payload instead).
 The offline payload is specified in spec/qr.md."""
 
-EPILOG_RENDER = """example:
-  ecert render demo-out/CERT.ofd -o face.png --dpi 150"""
+EPILOG_RENDER = """examples:
+  ecert render demo-out/CERT.ofd -o face.png             # page 1 at 300 dpi (more pages: face-2.png, ...)
+  ecert render demo-out/CERT.ofd -o face.pdf             # every page in one PDF, for print
+  ecert render demo-out/CERT.ofd -o preview.png --dpi 100
+
+Draws the pages as the signed file holds them: text, QR code, photo, seal, the electronic seals of
+its signatures.  It does not verify the file (ecert verify does).  The paths written are printed."""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,13 +60,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     r = sub.add_parser(
         "render",
-        help="draw the face of a certificate file as PNG",
+        help="draw the pages of a certificate file (OFD) as PNG or PDF",
         epilog=EPILOG_RENDER,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    r.add_argument("file", type=Path, metavar="FILE", help="an OFD certificate file")
-    r.add_argument("-o", "--out", required=True, type=Path, metavar="PNG", help="where to write the image")
-    r.add_argument("--dpi", type=int, default=150, metavar="N", help="resolution (default 150)")
+    r.add_argument("file", type=Path, metavar="FILE", help="an OFD file (a certificate or any OFD)")
+    r.add_argument(
+        "-o", "--out", required=True, type=Path, metavar="OUT", help="where to write: a .png or .pdf file"
+    )
+    r.add_argument("--dpi", type=int, default=300, metavar="N", help="resolution (default 300, for print)")
     r.add_argument("--font", type=Path, metavar="FONT", help="a font file able to draw Chinese")
     r.set_defaults(handler=_render)
 
@@ -86,8 +93,8 @@ def _qr(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from ecert.app import render_file
+    from ecert.paint import render_file
 
-    render_file(args.file, args.out, dpi=args.dpi, font=args.font)
-    print(args.out)
+    for path in render_file(args.file, args.out, dpi=args.dpi, font=args.font):
+        print(path)
     return EXIT_OK
