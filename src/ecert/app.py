@@ -35,6 +35,7 @@ __all__ = [
     "load_trust",
     "verify_files",
     "verify_qr_input",
+    "verify_qr_text",
 ]
 
 MAX_INPUT_FILE = 64 * 1024 * 1024
@@ -162,7 +163,6 @@ def verify_qr_input(
     status: StatusSource | None = None,
 ) -> VerificationReport:
     """Verify a QR payload given as text or as an image file holding the QR code."""
-    from ecert.qr.offline import verify_offline
     from ecert.qr.payload import OFFLINE_PREFIX, REFERENCE_PREFIX
 
     candidate = Path(text_or_image)
@@ -177,6 +177,21 @@ def verify_qr_input(
         raise InputError("QR image not found", where=text_or_image, expected="an image file or QR text")
     else:
         text = text_or_image
+    return verify_qr_text(text, trust=trust, certificates=certificates, at=at, status=status)
+
+
+def verify_qr_text(
+    text: str,
+    *,
+    trust: TrustStore,
+    certificates: Sequence[Certificate] = (),
+    at: datetime | None = None,
+    status: StatusSource | None = None,
+) -> VerificationReport:
+    """Verify the text of a QR code (never read as a path: safe for text from anyone)."""
+    from ecert.qr.offline import verify_offline
+    from ecert.qr.payload import OFFLINE_PREFIX
+
     if text.strip().startswith(OFFLINE_PREFIX):
         return verify_offline(
             text, trust=trust, certificates=certificates, at=at, status=status

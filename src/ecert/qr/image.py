@@ -20,6 +20,8 @@ from PIL import Image
 from ecert.errors import InvalidQRPayload
 
 __all__ = [
+    "MAX_SCAN_BYTES",
+    "MAX_SCAN_PIXELS",
     "MAX_VERSION",
     "OFFLINE_MAX_VERSION",
     "QUIET_ZONE",
@@ -27,6 +29,7 @@ __all__ = [
     "qr_matrix",
     "qr_png",
     "qr_version",
+    "read_qr",
 ]
 
 MAX_VERSION = 40
@@ -91,3 +94,53 @@ def qr_png(payload: str, *, module_px: int = 8, max_version: int = MAX_VERSION) 
     buf = io.BytesIO()
     qr_image(payload, module_px=module_px, max_version=max_version).save(buf, format="PNG", optimize=True)
     return buf.getvalue()
+
+
+# Limits for pictures of a QR code sent by anyone (a phone photo, a screenshot, a webcam frame).
+MAX_SCAN_BYTES = 10 * 1024 * 1024
+MAX_SCAN_PIXELS = 40_000_000  # a 48-megapixel phone photo is refused; 40 MP is ~7300x5500
+_SCAN_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "BMP", "GIF"})
+
+
+def read_qr(data: bytes, *, where: str = "image") -> str:
+    """The text of the one QR code in a picture's bytes, decoded by zxing-cpp (bounded: bytes, pixels).
+
+    A picture that is not an image, too large, or holds no (or several different) QR codes raises an
+    :class:`~ecert.errors.InputError` naming ``where``; :class:`InvalidQRPayload` when the picture is
+    fine but no code can be read, so callers can tell "not a picture" from "no code in it".
+    """
+    from ecert.errors import InputError
+    from ecert.face import IMAGE_ERRORS
+
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InputError("not image bytes", where=where, value=type(data).__name__, expected="bytes")
+    if len(data) > MAX_SCAN_BYTES:
+        raise InputError(
+            "image too large", where=where, value=len(data), expected=f"<= {MAX_SCAN_BYTES} bytes"
+        )
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if img.format not in _SCAN_FORMATS:
+                raise InputError(
+                    "unsupported image format",
+                    where=where,
+                    value=img.format,
+                    expected="PNG, JPEG, WebP, BMP or GIF",
+                )
+            if img.width * img.height > MAX_SCAN_PIXELS:
+                raise InputError(
+                    "image has too many pixels", where=where, value=f"{img.width}x{img.height}",
+                    expected=f"<= {MAX_SCAN_PIXELS} pixels",
+                )
+            img.load()
+            results = zxingcpp.read_barcodes(img.convert("L"))
+    except IMAGE_ERRORS as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"cannot read image ({str(exc) or type(exc).__name__})", where=where) from None
+    texts = [r.text for r in results if r.valid and r.format == zxingcpp.BarcodeFormat.QRCode]
+    if not texts:
+        raise InvalidQRPayload("no readable QR code found in the image", where=where)
+    if len(set(texts)) > 1:
+        raise InvalidQRPayload("the image holds several different QR codes", where=where)
+    return str(texts[0])
