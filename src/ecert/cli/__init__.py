@@ -33,6 +33,7 @@ _COMMAND_MODULES = (
     "ecert.cli.qr",
     "ecert.cli.registry",
     "ecert.cli.batch",
+    "ecert.cli.window",
 )
 
 EXIT_OK = 0

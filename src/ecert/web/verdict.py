@@ -1,0 +1,116 @@
+"""The clerk's verdict: one word (有效, 无效, 已吊销, 已过期, 加注件…) derived from a verification report.
+
+The report stays the single source of truth: the verdict only names, in the words a service
+window uses, what its checks found.  A certificate is called revoked or expired only when
+everything else about it held (intact, signed by a trusted department, the right content):
+a forged file that also carries an old date is 无效, not 已过期.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ecert.errors import EcertError
+from ecert.times import china_date
+from ecert.verify.report import CHECK_LABELS_ZH, Outcome, VerificationReport
+from ecert.verify.status import StatusSource
+
+__all__ = ["Verdict", "VerdictKind", "check_label_zh", "verdict_of"]
+
+VerdictKind = Literal["valid", "copy", "invalid", "revoked", "expired", "reference"]
+
+# failures that leave the certificate genuine but not usable now; any other failure makes it 无效
+_LIFECYCLE_CHECKS = frozenset({"status", "validity_period", "copy_expired"})
+_EXTRA_LABELS_ZH = {"copy": "加注件", "copy_expired": "加注件有效期", "copy_signature": "加注件签名"}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the window shows first: ``label`` large, ``detail`` under it, the failing checks named."""
+
+    kind: VerdictKind
+    label: str
+    detail: str
+    failing: tuple[str, ...] = ()  # Chinese labels of the checks that failed, in report order
+
+    @property
+    def genuine(self) -> bool:
+        """True when the content is the issuer's (valid, or valid but revoked/expired): show its face."""
+        return self.kind in ("valid", "copy", "revoked", "expired")
+
+
+def check_label_zh(name: str) -> str:
+    """The Chinese name of a check (``文件摘要`` for ``references``); unknown names stay as they are."""
+    return CHECK_LABELS_ZH.get(name) or _EXTRA_LABELS_ZH.get(name) or name
+
+
+def verdict_of(report: VerificationReport, status: StatusSource | None = None) -> Verdict:
+    """The verdict for ``report``; ``status`` is the source the report was made with (to name a
+    revocation as 已吊销 / 已注销 / 已暂扣 rather than only "the status check failed")."""
+    md = report.metadata
+    if report.ok:
+        if md is not None and md.copy is not None:
+            copy = md.copy
+            until = f"，有效期至 {copy.valid_until:%Y-%m-%d}" if copy.valid_until else ""
+            return Verdict(
+                "copy", f"加注件（用途：{copy.reason}{until}）", f"由 {copy.maker} 制作的加注件，核验通过"
+            )
+        unchecked = any(c.name == "status" and c.outcome is Outcome.SKIP for c in report.checks)
+        status_note = "；未核查吊销状态（本机未配置状态来源）" if unchecked else ""
+        return Verdict("valid", "有效", f"证照真实、完整，签发机构可信，在有效期内{status_note}")
+    failing_names = [c.name for c in report.failures]
+    failing = tuple(dict.fromkeys(check_label_zh(n) for n in failing_names))
+    if any(c.name == "reference" for c in report.checks) and not failing_names:
+        return Verdict(
+            "reference",
+            "无法仅凭二维码核验",
+            "这是引用型二维码，不含签名：请提交其指向的证照文件核验",
+        )
+    others = [n for n in failing_names if n not in _LIFECYCLE_CHECKS]
+    missing = [n for n in report.missing_required if n not in failing_names]
+    if others or missing or md is None:
+        names = failing or tuple(check_label_zh(n) for n in missing)
+        return Verdict(
+            "invalid", "无效", f"未通过的检查：{'、'.join(names)}" if names else "核验未完成", names
+        )
+    if "status" in failing_names:
+        revoked = _status_verdict(report, status)
+        if revoked is not None:
+            return revoked
+        return Verdict("invalid", "无效", f"未通过的检查：{'、'.join(failing)}", failing)
+    if "copy_expired" in failing_names and md.copy is not None:
+        copy_end = md.copy.valid_until
+        shown = f"{copy_end:%Y-%m-%d}" if copy_end else "（未载明）"
+        return Verdict(
+            "expired", "已过期", f"加注件已过有效期（有效期至 {shown}），用途：{md.copy.reason}", failing
+        )
+    day = china_date(report.verified_at)
+    if md.valid_until is not None and day > md.valid_until:
+        return Verdict("expired", "已过期", f"证照有效期至 {md.valid_until:%Y-%m-%d}，已过期", failing)
+    return Verdict("invalid", "无效", f"未通过的检查：{'、'.join(failing)}", failing)
+
+
+def _status_verdict(report: VerificationReport, status: StatusSource | None) -> Verdict | None:
+    """已吊销 (or 已注销, 已暂扣): only when the status check failed on the entry itself, not because
+    the source could not answer or recorded other content under the identifier."""
+    if status is None or report.identifier is None:
+        return None
+    try:
+        entry = status.status_of(report.identifier)
+    except EcertError:  # a source failing now leaves the report's own word (无效)
+        return None
+    if entry is None or entry.is_valid:
+        return None
+    said = [c for c in report.failures if c.name == "status"]
+    if not said or not all(
+        c.message.startswith(f"the certificate is {entry.status_name} since") for c in said
+    ):
+        return None
+    reason = f"，原因：{entry.reason}" if entry.reason else ""
+    return Verdict(
+        "revoked",
+        f"已{entry.status_name_zh}",
+        f"证照已于 {entry.changed_at:%Y-%m-%d} {entry.status_name_zh}{reason}",
+        (check_label_zh("status"),),
+    )
