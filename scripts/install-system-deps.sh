@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# System packages ecert's demo uses (a CJK font, OpenSSL), and with --test those its tests use too.
+# System packages ecert's demo uses (a CJK font, OpenSSL), and with --test those its tests use too
+# (Java and BouncyCastle, Chromium and chromedriver).
 # Safe to run repeatedly; needs root (or sudo) for apt.
 set -euo pipefail
 need=()
@@ -10,6 +11,9 @@ if [ "${1:-}" = "--test" ]; then
   command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
   [ -f /usr/share/java/bcprov.jar ] || need+=(libbcprov-java)
   [ -f /usr/share/java/bcpkix.jar ] || need+=(libbcpkix-java)
+  # headless Chromium and its driver for the window page's browser tests (tests/test_window_page.py)
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 fi
 if ! fc-list 2>/dev/null | grep -qi -E "Noto (Sans|Serif) CJK|WenQuanYi|Droid Sans Fallback"; then
   need+=(fonts-noto-cjk fontconfig)

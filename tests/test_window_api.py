@@ -1,0 +1,184 @@
+"""The window's verifier and ASGI app without a browser: verdicts, envelopes, limits, the registry.
+
+The app runs in-process (Starlette's TestClient over httpx); tests/test_window_page.py drives the
+same app through a real server and browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient  # the server extra is part of the test extra
+
+from ecert.web.verifier import WindowSettings
+from ecert.web.window import create_window_app
+
+from .window_cases import REVOKE_REASON, WindowCases, shared_cases
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory: pytest.TempPathFactory) -> WindowCases:
+    return shared_cases(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def client(cases: WindowCases) -> Iterator[TestClient]:
+    settings = WindowSettings.from_paths(cases.trust, status=cases.status_list, max_upload=8 * 1024 * 1024)
+    with TestClient(create_window_app(settings), raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def registry_client(cases: WindowCases) -> Iterator[TestClient]:
+    settings = WindowSettings.from_paths(cases.trust, registry=cases.registry)
+    with TestClient(create_window_app(settings), raise_server_exceptions=False) as c:
+        yield c
+
+
+def _result(client: TestClient, endpoint: str, body: bytes) -> dict:  # type: ignore[type-arg]
+    response = client.post(f"/api/window/{endpoint}", content=body)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["ok"] and answer["found"]
+    return answer["result"]  # type: ignore[no-any-return]
+
+
+def _error(client: TestClient, endpoint: str, body: bytes, status: int, code: str) -> str:
+    response = client.post(f"/api/window/{endpoint}", content=body)
+    assert response.status_code == status, response.text
+    answer = response.json()
+    assert answer["ok"] is False and answer["error"]["code"] == code
+    assert "Traceback" not in response.text
+    return answer["error"]["message"]  # type: ignore[no-any-return]
+
+
+def test_valid_file(client: TestClient, cases: WindowCases) -> None:
+    r = _result(client, "upload", cases.valid.read_bytes())
+    assert r["verdict"]["kind"] == "valid" and r["verdict"]["label"] == "有效"
+    assert r["face"].startswith("data:image/png;base64,")
+    assert {"label": "持证主体", "value": cases.valid_holder} in r["fields"]
+    assert any(c["name"] == "status" and c["outcome"] == "pass" for c in r["checks"])  # the list answered
+
+
+def test_tampered_file_names_the_failing_check(client: TestClient, cases: WindowCases) -> None:
+    r = _result(client, "upload", cases.tampered.read_bytes())
+    assert r["verdict"]["label"] == "无效"
+    assert "文件摘要" in r["verdict"]["failing"]
+    assert r["face"] is None and r["face_note"]  # no face for a file that failed
+
+
+def test_revoked_by_status_list_and_by_registry(
+    client: TestClient, registry_client: TestClient, cases: WindowCases
+) -> None:
+    for c in (client, registry_client):
+        r = _result(c, "upload", cases.revoked.read_bytes())
+        assert r["verdict"]["kind"] == "revoked" and r["verdict"]["label"] == "已吊销"
+        assert REVOKE_REASON in r["verdict"]["detail"]
+        assert r["verdict"]["failing"] == ["证照状态"]
+    assert _result(registry_client, "upload", cases.valid.read_bytes())["verdict"]["label"] == "有效"
+
+
+def test_expired_names_its_end_date(client: TestClient, cases: WindowCases) -> None:
+    r = _result(client, "upload", cases.expired.read_bytes())
+    assert r["verdict"]["kind"] == "expired" and r["verdict"]["label"] == "已过期"
+    assert "2025-01-01" in r["verdict"]["detail"]
+
+
+def test_qr_picture_and_text_give_the_file_verdict(client: TestClient, cases: WindowCases) -> None:
+    for picture, file in ((cases.qr_valid, cases.valid), (cases.qr_revoked, cases.revoked)):
+        from_file = _result(client, "upload", file.read_bytes())
+        for endpoint in ("image", "upload", "frame"):
+            from_qr = _result(client, endpoint, picture.read_bytes())
+            assert from_qr["verdict"]["label"] == from_file["verdict"]["label"]
+            assert from_qr["identifier"] == from_file["identifier"]
+    assert _result(client, "text", cases.payload_valid.encode())["verdict"]["label"] == "有效"
+
+
+def test_altered_payload_is_invalid(client: TestClient, cases: WindowCases) -> None:
+    text = cases.payload_valid
+    i = len(text) // 2
+    altered = text[:i] + ("A" if text[i] != "A" else "B") + text[i + 1 :]
+    r = _result(client, "text", altered.encode())
+    assert r["verdict"]["label"] == "无效" and r["verdict"]["failing"]
+
+
+def test_reference_payload_is_not_called_valid(client: TestClient, cases: WindowCases) -> None:
+    from ecert.app import make_qr_payload
+
+    reference = make_qr_payload(cases.valid, kind="reference")  # `ecert qr --kind reference`
+    r = _result(client, "text", reference.encode())
+    assert r["verdict"]["kind"] == "reference" and r["verdict"]["label"] == "无法仅凭二维码核验"
+    assert r["face"] is None
+
+
+def test_hostile_uploads_get_chinese_envelopes(client: TestClient, cases: WindowCases) -> None:
+    assert "文件过大" in _error(client, "upload", cases.huge.read_bytes(), 413, "too_large")
+    assert "图片无法读取" in _error(client, "image", cases.not_an_image.read_bytes(), 415, "bad_image")
+    assert "无法识别的文件" in _error(
+        client, "upload", cases.not_an_image.read_bytes(), 415, "unsupported_file"
+    )
+    assert "没有收到内容" in _error(client, "upload", b"", 400, "empty")
+    _error(client, "text", b"\xff\xfe", 400, "bad_input")
+    bomb = _result(client, "upload", cases.zip_bomb.read_bytes())  # read under limits: a report, not a crash
+    assert bomb["verdict"]["label"] == "无效" and bomb["verdict"]["failing"] == ["文件结构"]
+    # a picture without a code: "no QR" for an upload, and simply "not yet" for a camera frame
+    plain = _png_without_code()
+    assert "二维码" in _error(client, "image", plain, 422, "no_qr")
+    answer = client.post("/api/window/frame", content=plain).json()
+    assert answer == {"ok": True, "found": False}
+
+
+def test_envelopes_for_unknown_paths_and_methods(client: TestClient) -> None:
+    response = client.get("/nothing-here")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+    response = client.get("/api/window/upload")
+    assert response.status_code == 405 and response.json()["ok"] is False
+    response = client.get("/static/../verifier.py")
+    assert response.status_code == 404
+
+
+def test_page_and_assets_come_from_ecert(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and "default-src 'self'" in page.headers["content-security-policy"]
+    for asset in ("static/window.js", "static/window.css"):
+        assert client.get(f"/{asset}").status_code == 200
+        assert f'"{asset}"' in page.text
+    assert "http://" not in page.text and "https://" not in page.text
+
+
+def test_settings_refuse_nonsense(cases: WindowCases, tmp_path: Path) -> None:
+    from ecert.errors import InputError
+
+    with pytest.raises(InputError):
+        WindowSettings.from_paths(tmp_path / "missing")
+    with pytest.raises(InputError):
+        WindowSettings.from_paths(cases.trust, registry=tmp_path / "missing.db")
+    bad = tmp_path / "status.json"
+    bad.write_text("{}", encoding="utf-8")
+    with pytest.raises(InputError, match=r"status\.json"):
+        WindowSettings.from_paths(cases.trust, status=bad)
+
+
+def _png_without_code() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (200, 120), 255).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_core_and_cli_do_not_import_the_server_stack() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ecert, ecert.web.verifier, ecert.web.verdict\n"
+        "from ecert.cli import build_parser\n"
+        "build_parser()\n"
+        "assert not {'fastapi', 'uvicorn', 'starlette'} & set(sys.modules), sorted(sys.modules)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
