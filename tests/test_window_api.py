@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient  # the server extra is part of the tes
 from ecert.web.verifier import WindowSettings
 from ecert.web.window import create_window_app
 
-from .window_cases import REVOKE_REASON, WindowCases, shared_cases
+from .window_cases import COPY_REASON, REVOKE_REASON, WindowCases, shared_cases
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +84,21 @@ def test_expired_names_its_end_date(client: TestClient, cases: WindowCases) -> N
     r = _result(client, "upload", cases.expired.read_bytes())
     assert r["verdict"]["kind"] == "expired" and r["verdict"]["label"] == "已过期"
     assert "2025-01-01" in r["verdict"]["detail"]
+
+
+def test_annotated_copies(client: TestClient, cases: WindowCases) -> None:
+    r = _result(client, "upload", cases.copy_valid.read_bytes())
+    assert r["verdict"]["kind"] == "copy"
+    assert r["verdict"]["label"].startswith(f"加注件（用途：{COPY_REASON}，有效期至 ")
+    assert {"label": "加注件用途", "value": COPY_REASON} in r["fields"]
+    assert {"label": "持证主体", "value": cases.valid_holder} in r["fields"]  # the original's holder
+    assert r["face"] is not None
+    r = _result(client, "upload", cases.copy_expired.read_bytes())
+    assert (r["verdict"]["kind"], r["verdict"]["label"]) == ("expired", "已过期")
+    assert cases.copy_expired_until in r["verdict"]["detail"] and "加注件" in r["verdict"]["detail"]
+    assert r["verdict"]["failing"] == ["加注件有效期"]
+    r = _result(client, "upload", cases.copy_of_revoked.read_bytes())
+    assert r["verdict"]["label"] == "已吊销" and "原件" in r["verdict"]["detail"]
 
 
 def test_qr_picture_and_text_give_the_file_verdict(client: TestClient, cases: WindowCases) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from .browser import VIEWPORT, chromium, ecert_server, require_browser
-from .window_cases import REVOKE_REASON, WindowCases, shared_cases
+from .window_cases import COPY_REASON, REVOKE_REASON, WindowCases, shared_cases
 
 pytestmark = pytest.mark.slow
 
@@ -204,6 +204,18 @@ def test_expired_certificate_names_its_end(page: Page, cases: WindowCases, shots
     assert page.verdict == "已过期"
     assert "2025-01-01" in page.detail
     page.screenshot(shots, "expired")
+
+
+def test_annotated_copy_and_its_expiry(page: Page, cases: WindowCases, shots: Path) -> None:
+    assert page.upload(cases.copy_valid) == "result"
+    assert page.verdict.startswith(f"加注件（用途：{COPY_REASON}，有效期至 ")
+    assert page.face_shown() and page.field("加注件用途") == COPY_REASON
+    page.screenshot(shots, "copy")
+    assert page.upload(cases.copy_expired) == "result"
+    assert page.verdict == "已过期"
+    assert cases.copy_expired_until in page.detail and "加注件" in page.detail
+    assert any("加注件有效期" in label for label in page.failed_checks())
+    page.screenshot(shots, "copy-expired")
 
 
 def test_qr_image_gives_the_file_verdict(page: Page, cases: WindowCases, shots: Path) -> None:

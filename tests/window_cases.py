@@ -19,6 +19,7 @@ BUSINESS_LICENCE = "11100000MB0143028R001"  # 营业执照, holder 北京示例�
 REVOKED_TYPE = "11100000MB0143028R002"
 BUILDER = "11100000000013338W001"  # 二级建造师注册证书, holder 李志国
 REVOKE_REASON = "以欺骗手段取得许可"
+COPY_REASON = "办理企业银行开户"
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ class WindowCases:
     tampered: Path  # the valid file with one page's text changed after signing
     revoked: Path  # revoked in status.json and in registry.db
     expired: Path  # signed today, validity ended 2025-01-01
+    copy_valid: Path  # an annotated copy (加注件) of the valid file, for COPY_REASON, valid 30 more days
+    copy_expired: Path  # one whose last day was yesterday
+    copy_expired_until: str  # that day, YYYY-MM-DD
+    copy_of_revoked: Path  # a copy of the revoked file (the copy is fine, the original is not)
     status_list: Path
     registry: Path
     qr_valid: Path  # `ecert qr --kind offline` of the valid file
@@ -79,6 +84,7 @@ def shared_cases(tmp_path_factory: pytest.TempPathFactory) -> WindowCases:
 
 
 def make_cases(root: Path) -> WindowCases:
+    from ecert.annotate import annotate
     from ecert.app import read_certificate_parts
     from ecert.collect import collect
     from ecert.crypto.signer import Signer
@@ -87,9 +93,13 @@ def make_cases(root: Path) -> WindowCases:
     from ecert.package import Issuer, package
     from ecert.qr.image import read_qr
     from ecert.registry import SQLiteRegistry
+    from ecert.times import china_date
 
+    now = datetime.now(UTC).replace(microsecond=0)
+    # issued three days ago (after the sample records' issue dates), so that a copy can be made and
+    # expire in the past
     demo = root / "demo"
-    assert main(["demo", "--out", str(demo)]) == 0
+    assert main(["demo", "--out", str(demo), "--at", (now - timedelta(days=3)).isoformat()]) == 0
     keys = demo / "keys"
     signer = Signer.load(keys / "issuer.key.pem", keys / "issuer.cert.pem")
     valid = _by_type(demo, BUSINESS_LICENCE)
@@ -105,7 +115,6 @@ def make_cases(root: Path) -> WindowCases:
     expired = root / "expired.ofd"
     expired.write_bytes(package(draft, Issuer(signer)))
 
-    now = datetime.now(UTC)
     registry = root / "registry.db"
     with SQLiteRegistry.open(registry) as reg:
         for path in sorted(demo.glob("*.ofd")):
@@ -119,6 +128,18 @@ def make_cases(root: Path) -> WindowCases:
         status_list.write_bytes(
             reg.export_status_list(signer, issued_at=now, next_update=now + timedelta(days=7))
         )
+
+    copies = {}
+    for name, source, made, last_day in (
+        ("copy-valid.ofd", valid, now - timedelta(days=1), china_date(now) + timedelta(days=30)),
+        ("copy-expired.ofd", valid, now - timedelta(days=2), china_date(now) - timedelta(days=1)),
+        ("copy-of-revoked.ofd", revoked, now - timedelta(minutes=30), china_date(now) + timedelta(days=30)),
+    ):
+        made_copy = annotate(
+            source.read_bytes(), signer, reason=COPY_REASON, maker="窗口工作人员王五", until=last_day, at=made
+        )
+        copies[name] = root / name
+        copies[name].write_bytes(made_copy.data)
 
     qr_valid, qr_revoked = root / "qr-valid.png", root / "qr-revoked.png"
     for source, target in ((valid, qr_valid), (revoked, qr_revoked)):
@@ -142,6 +163,10 @@ def make_cases(root: Path) -> WindowCases:
         tampered=tampered,
         revoked=revoked,
         expired=expired,
+        copy_valid=copies["copy-valid.ofd"],
+        copy_expired=copies["copy-expired.ofd"],
+        copy_expired_until=f"{china_date(now) - timedelta(days=1):%Y-%m-%d}",
+        copy_of_revoked=copies["copy-of-revoked.ofd"],
         status_list=status_list,
         registry=registry,
         qr_valid=qr_valid,

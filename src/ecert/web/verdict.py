@@ -9,6 +9,7 @@ a forged file that also carries an old date is 无效, not 已过期.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 from ecert.errors import EcertError
@@ -22,7 +23,7 @@ VerdictKind = Literal["valid", "copy", "invalid", "revoked", "expired", "referen
 
 # failures that leave the certificate genuine but not usable now; any other failure makes it 无效
 _LIFECYCLE_CHECKS = frozenset({"status", "validity_period", "copy_expired"})
-_EXTRA_LABELS_ZH = {"copy": "加注件", "copy_expired": "加注件有效期", "copy_signature": "加注件签名"}
+_EXTRA_LABELS_ZH = {"copy": "加注件"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +50,12 @@ def verdict_of(report: VerificationReport, status: StatusSource | None = None) -
     """The verdict for ``report``; ``status`` is the source the report was made with (to name a
     revocation as 已吊销 / 已注销 / 已暂扣 rather than only "the status check failed")."""
     md = report.metadata
+    copy = _copy_terms(report)
     if report.ok:
-        if md is not None and md.copy is not None:
-            copy = md.copy
-            until = f"，有效期至 {copy.valid_until:%Y-%m-%d}" if copy.valid_until else ""
-            return Verdict(
-                "copy", f"加注件（用途：{copy.reason}{until}）", f"由 {copy.maker} 制作的加注件，核验通过"
-            )
+        if copy is not None:
+            reason, until, by = copy
+            shown = f"，有效期至 {until:%Y-%m-%d}" if until else ""
+            return Verdict("copy", f"加注件（用途：{reason}{shown}）", f"{by}；原件与加注件均核验通过")
         unchecked = any(c.name == "status" and c.outcome is Outcome.SKIP for c in report.checks)
         status_note = "；未核查吊销状态（本机未配置状态来源）" if unchecked else ""
         return Verdict("valid", "有效", f"证照真实、完整，签发机构可信，在有效期内{status_note}")
@@ -69,6 +69,11 @@ def verdict_of(report: VerificationReport, status: StatusSource | None = None) -
         )
     others = [n for n in failing_names if n not in _LIFECYCLE_CHECKS]
     missing = [n for n in report.missing_required if n not in failing_names]
+    if others == ["original"] and not missing and report.original is not None:
+        # a genuine copy of an original that is itself revoked or expired says so
+        inner = verdict_of(report.original, status)
+        if inner.kind in ("revoked", "expired"):
+            return Verdict(inner.kind, inner.label, f"加注件所含原件：{inner.detail}", failing)
     if others or missing or md is None:
         names = failing or tuple(check_label_zh(n) for n in missing)
         return Verdict(
@@ -79,16 +84,26 @@ def verdict_of(report: VerificationReport, status: StatusSource | None = None) -
         if revoked is not None:
             return revoked
         return Verdict("invalid", "无效", f"未通过的检查：{'、'.join(failing)}", failing)
-    if "copy_expired" in failing_names and md.copy is not None:
-        copy_end = md.copy.valid_until
-        shown = f"{copy_end:%Y-%m-%d}" if copy_end else "（未载明）"
-        return Verdict(
-            "expired", "已过期", f"加注件已过有效期（有效期至 {shown}），用途：{md.copy.reason}", failing
-        )
+    if "copy_expired" in failing_names and copy is not None:
+        reason, until, by = copy
+        shown = f"{until:%Y-%m-%d}" if until else "（未载明）"
+        return Verdict("expired", "已过期", f"加注件已过有效期（有效期至 {shown}），用途：{reason}", failing)
     day = china_date(report.verified_at)
     if md.valid_until is not None and day > md.valid_until:
         return Verdict("expired", "已过期", f"证照有效期至 {md.valid_until:%Y-%m-%d}，已过期", failing)
     return Verdict("invalid", "无效", f"未通过的检查：{'、'.join(failing)}", failing)
+
+
+def _copy_terms(report: VerificationReport) -> tuple[str, date | None, str] | None:
+    """(use reason, last valid day, who released it) of an annotated copy: from the copy's own
+    metadata (``ecert.annotate``), or from the 加注件 elements of the core metadata."""
+    if report.annotated_copy is not None:
+        c = report.annotated_copy
+        return c.reason, c.valid_until, f"由 {c.organisation} 提供（制作者：{c.maker}）"
+    if report.metadata is not None and report.metadata.copy is not None:
+        m = report.metadata.copy
+        return m.reason, m.valid_until, f"由 {m.maker} 制作"
+    return None
 
 
 def _status_verdict(report: VerificationReport, status: StatusSource | None) -> Verdict | None:

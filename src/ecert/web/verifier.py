@@ -164,7 +164,9 @@ class WindowResult:
         ]
         face = base64.b64encode(self.face_png).decode("ascii") if self.face_png is not None else None
         return {
-            "source": _SOURCE_ZH.get(report.source, report.source),
+            "source": "加注件"
+            if report.annotated_copy is not None
+            else _SOURCE_ZH.get(report.source, report.source),
             "verdict": {
                 "kind": self.verdict.kind,
                 "label": self.verdict.label,
@@ -206,7 +208,7 @@ class WindowVerifier:
         with self._status() as status:
             report = verify(data, trust=self.settings.trust, status=status)
             verdict = verdict_of(report, status)
-        return self._result(report, verdict, lambda md: _file_items(data, md))
+        return self._result(report, verdict, lambda md: _file_items(_original_of(data, report), md))
 
     def verify_text(self, text: str) -> WindowResult:
         from ecert.app import verify_qr_text
@@ -276,7 +278,7 @@ class WindowVerifier:
         md = report.metadata
         if md is None:
             return WindowResult(verdict, report, (), None, "无法读取经签名保护的证照内容，不显示证照面")
-        fields = _fields(md)
+        fields = _fields(md, report)
         if not verdict.genuine:
             return WindowResult(verdict, report, fields, None, "证照未通过核验，不显示证照面")
         try:
@@ -298,6 +300,20 @@ class WindowVerifier:
         return buf.getvalue()
 
 
+def _original_of(data: bytes, report: VerificationReport) -> bytes:
+    """The certificate file whose face to draw: the file itself, or the original an annotated copy
+    carries (its verified bytes, ``report.original``)."""
+    if report.annotated_copy is None:
+        return data
+    from ecert.annotate.layer import ORIGINAL_ENTRY
+    from ecert.ofd.reader import OFDPackage
+
+    original = OFDPackage.open(data).entries.get(ORIGINAL_ENTRY)
+    if original is None:  # cannot happen for a verified copy
+        raise InputError("the annotated copy carries no original file")
+    return original
+
+
 def _file_items(data: bytes, md: CoreMetadata) -> tuple[DataItemText, ...]:
     """The data items of a verified file, read from the same (signed) attachment as ``md``."""
     from ecert.app import read_certificate_parts
@@ -308,7 +324,7 @@ def _file_items(data: bytes, md: CoreMetadata) -> tuple[DataItemText, ...]:
     return tuple(items)
 
 
-def _fields(md: CoreMetadata) -> tuple[tuple[str, str], ...]:
+def _fields(md: CoreMetadata, report: VerificationReport) -> tuple[tuple[str, str], ...]:
     from ecert.face import validity_text
 
     fields = [
@@ -321,7 +337,19 @@ def _fields(md: CoreMetadata) -> tuple[tuple[str, str], ...]:
         ("有效期", validity_text(md.valid_from, md.valid_until, md.long_term) or "未载明"),
         ("证照标识", str(md.identifier)),
     ]
-    if md.copy is not None:
+    copy = report.annotated_copy
+    if copy is not None:
+        fields += [
+            ("加注件用途", copy.reason),
+            ("加注件有效期至", f"{copy.valid_until:%Y-%m-%d}"),
+            ("加注件提供机构", copy.organisation),
+            (
+                "加注件制作者",
+                f"{copy.maker}（{copy.made_at.astimezone(CHINA_STANDARD_TIME):%Y-%m-%d %H:%M}）",
+            ),
+            ("加注件标识", copy.copy_id),
+        ]
+    elif md.copy is not None:
         fields += [
             ("加注件制作者", md.copy.maker),
             ("加注件用途", md.copy.reason),
