@@ -168,6 +168,11 @@ def test_valid_certificate_shows_valid_face_and_holder(page: Page, cases: Window
     assert cases.valid_holder in page.text and page.field("持证主体") == cases.valid_holder
     assert page.failed_checks() == []
     page.screenshot(shots, "valid")
+    page._by("#face").click()  # the clerk enlarges the face to compare it
+    assert (
+        page.d.execute_script("return document.getElementById('face').getBoundingClientRect().height") > 600
+    )
+    page._by("#face").click()
 
 
 def test_verdict_and_face_fit_1366x768(page: Page, cases: WindowCases) -> None:

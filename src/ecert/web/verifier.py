@@ -22,7 +22,6 @@ from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate
 from ecert.errors import EcertError, InputError, InvalidQRPayload
 from ecert.metadata import CoreMetadata
-from ecert.metadata.document import DataItemText
 from ecert.times import CHINA_STANDARD_TIME
 from ecert.verify.report import Outcome, VerificationReport
 from ecert.verify.status import StatusSource
@@ -208,7 +207,7 @@ class WindowVerifier:
         with self._status() as status:
             report = verify(data, trust=self.settings.trust, status=status)
             verdict = verdict_of(report, status)
-        return self._result(report, verdict, lambda md: _file_items(_original_of(data, report), md))
+        return self._result(report, verdict, lambda md: self._page_face(data))
 
     def verify_text(self, text: str) -> WindowResult:
         from ecert.app import verify_qr_text
@@ -225,7 +224,7 @@ class WindowVerifier:
                 status=status,
             )
             verdict = verdict_of(report, status)
-        return self._result(report, verdict, lambda md: ())
+        return self._result(report, verdict, self._metadata_face)
 
     def verify_image(self, data: bytes) -> WindowResult:
         """A photo or screenshot of a QR code; :class:`InvalidQRPayload` when it shows none."""
@@ -273,7 +272,7 @@ class WindowVerifier:
         self,
         report: VerificationReport,
         verdict: Verdict,
-        items: Callable[[CoreMetadata], Sequence[DataItemText]],
+        face: Callable[[CoreMetadata], bytes],
     ) -> WindowResult:
         md = report.metadata
         if md is None:
@@ -282,46 +281,33 @@ class WindowVerifier:
         if not verdict.genuine:
             return WindowResult(verdict, report, fields, None, "证照未通过核验，不显示证照面")
         try:
-            png = self._face(md, items(md))
+            png = face(md)
         except EcertError as exc:
             return WindowResult(verdict, report, fields, None, f"证照面无法绘制：{exc}")
         return WindowResult(verdict, report, fields, png, None)
 
-    def _face(self, md: CoreMetadata, items: Sequence[DataItemText]) -> bytes:
+    def _page_face(self, data: bytes) -> bytes:
+        """The file's first page as signed (text, QR code, seal; a copy's watermark), drawn by
+        :mod:`ecert.paint`: called only once every file of the package passed its digest check."""
+        from ecert.paint import render_ofd
+
+        return _png(render_ofd(data, dpi=self.settings.face_dpi, font=self.settings.font)[0])
+
+    def _metadata_face(self, md: CoreMetadata) -> bytes:
+        """A QR code carries no page: the face laid out from its signed metadata (no data items)."""
         from ecert.face import face_images, face_layout_for
         from ecert.render import render_layout
 
-        layout = face_layout_for(md, items, qr=False)
-        image = render_layout(
-            layout, images=face_images(), dpi=self.settings.face_dpi, font=self.settings.font
+        layout = face_layout_for(md, (), qr=False)
+        return _png(
+            render_layout(layout, images=face_images(), dpi=self.settings.face_dpi, font=self.settings.font)
         )
-        buf = io.BytesIO()
-        image.save(buf, format="PNG")
-        return buf.getvalue()
 
 
-def _original_of(data: bytes, report: VerificationReport) -> bytes:
-    """The certificate file whose face to draw: the file itself, or the original an annotated copy
-    carries (its verified bytes, ``report.original``)."""
-    if report.annotated_copy is None:
-        return data
-    from ecert.annotate.layer import ORIGINAL_ENTRY
-    from ecert.ofd.reader import OFDPackage
-
-    original = OFDPackage.open(data).entries.get(ORIGINAL_ENTRY)
-    if original is None:  # cannot happen for a verified copy
-        raise InputError("the annotated copy carries no original file")
-    return original
-
-
-def _file_items(data: bytes, md: CoreMetadata) -> tuple[DataItemText, ...]:
-    """The data items of a verified file, read from the same (signed) attachment as ``md``."""
-    from ecert.app import read_certificate_parts
-
-    parsed, items = read_certificate_parts(data)
-    if parsed != md:  # cannot happen for a verified file; never draw content other than the verified one
-        raise InputError("the certificate content read for drawing differs from the verified content")
-    return tuple(items)
+def _png(image: Any) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def _fields(md: CoreMetadata, report: VerificationReport) -> tuple[tuple[str, str], ...]:

@@ -26,6 +26,7 @@
     $("verdict-label").textContent = v.label;
     $("verdict-detail").textContent = v.detail;
     const face = $("face");
+    face.classList.remove("zoom");
     if (r.face) {
       face.src = r.face;
       face.hidden = false;
@@ -144,6 +145,10 @@
     }
   });
   $("print").addEventListener("click", () => window.print());
+  $("face").addEventListener("click", () => $("face").classList.toggle("zoom"));
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") $("face").classList.remove("zoom");
+  });
 
   // --- camera: frames go to the server, which decodes them with ecert's QR decoder -------------
   function stopCamera(message) {
