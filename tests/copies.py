@@ -76,3 +76,32 @@ def rewrite(ofd: bytes, changes: dict[str, Callable[[bytes], bytes | None]]) -> 
             if data is not None:
                 dst.writestr(info, data)
     return out.getvalue()
+
+
+@functools.lru_cache(maxsize=1)
+def licence_file() -> bytes:
+    """A landscape certificate (营业执照, with a QR code) from the sample records, by the demo department."""
+    import json
+
+    from ecert.collect import collect
+    from ecert.metadata import Authority
+    from ecert.package import package
+
+    from .certs import DEPARTMENT_CODE, RECORDS, signer
+
+    code = "11100000MB0143028R001"
+    record = json.loads((RECORDS / f"{code}.json").read_text(encoding="utf-8-sig"))
+    draft = collect(
+        record,
+        code,
+        issuer=Authority(name="示例市市场监督管理局", code=DEPARTMENT_CODE),
+        today=SIGNED_AT.date(),
+    )
+    return package(draft, Issuer(signer()), at=SIGNED_AT)
+
+
+@functools.lru_cache(maxsize=1)
+def copy_of_licence() -> AnnotatedCopy:
+    return annotate(
+        licence_file(), releasing_signer(), reason="企业银行开户", maker=MAKER, until=UNTIL, at=MADE_AT
+    )

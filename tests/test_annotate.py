@@ -206,3 +206,43 @@ def test_cli_annotate_then_verify(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["annotate", *args[:6], "2027-12-31", *args[7:]]) == 2
     assert "too long" in capsys.readouterr().err
     assert main(["annotate", *args[:6], "31/01/2027", *args[7:]]) == 2
+
+
+def test_demo_certificate_annotated_verifies_until_expiry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's "done when": ecert annotate on a demo certificate, verified as 加注件, then expired."""
+    demo = tmp_path / "demo-out"
+    assert main(["demo", "-o", str(demo), "--at", "2026-11-24T10:00+08:00"]) == 0
+    original = next(demo.glob("1.2.156.3005.2.11100000MB0143028R001.*.ofd"))
+    keys = ["--key", str(demo / "keys" / "issuer.key.pem"), "--cert", str(demo / "keys" / "issuer.cert.pem")]
+    copy, trust = tmp_path / "copy.ofd", str(demo / "trust")
+    made = [
+        "annotate",
+        str(original),
+        "--reason",
+        "企业银行开户",
+        "--maker",
+        "政务服务中心窗口",
+        "--until",
+        "2027-01-31",
+        "--level",
+        "B",
+        *keys,
+        "-o",
+        str(copy),
+        "--at",
+        "2026-11-25T10:00+08:00",
+    ]
+    assert main(made) == 0
+    capsys.readouterr()
+    assert main(["verify", str(copy), "--trust", trust, "--at", "2027-01-31T23:00+08:00", "--json"]) == 0
+    import json
+
+    [report] = json.loads(capsys.readouterr().out)
+    assert report["ok"] and report["annotated_copy"]["kind"] == "加注件"
+    assert report["annotated_copy"]["reason"] == "企业银行开户" and report["annotated_copy"]["level"] == "B"
+    assert main(["verify", str(copy), "--trust", trust, "--at", "2027-02-01T00:00+08:00"]) == 1
+    out = capsys.readouterr().out
+    assert "NOT VALID" in out and "FAIL copy_expired" in out
+    assert main(["verify", str(original), "--trust", trust, "--at", "2027-02-01T00:00+08:00"]) == 0

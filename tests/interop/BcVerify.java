@@ -15,6 +15,8 @@
 //                                       recomputed.  A CMS SignedValue must be signed by the
 //                                       certificate it carries, issued by ANCHOR (the root); a bare
 //                                       signature must verify with ANCHOR (the signer certificate)
+//   copy NAME FILE.ofd ANCHOR.der       the same for Copy/Signs/Sign_0, the signature of an annotated
+//                                       copy (spec/annotated-copy.md), which must cover every file
 //
 // One line per check: "OK KIND NAME: what was verified" or "FAIL KIND NAME: why"; "INFO" lines
 // only inform.  Exit status 0 only when every check passed.
@@ -97,6 +99,7 @@ import org.w3c.dom.NodeList;
 public class BcVerify {
     static final String OFD_NS = "http://www.ofdspec.org/2016";
     static final String SIGN_DIR = "Doc_0/Signs/Sign_0/";
+    static final String COPY_SIGN_DIR = "Copy/Signs/Sign_0/";
     static final ASN1ObjectIdentifier GM_DATA = new ASN1ObjectIdentifier("1.2.156.10197.6.1.4.2.1");
     static final ASN1ObjectIdentifier GM_SIGNED_DATA = new ASN1ObjectIdentifier("1.2.156.10197.6.1.4.2.2");
 
@@ -123,7 +126,8 @@ public class BcVerify {
                 case "cert" -> report(kind, name, () -> checkCertificate(cert(a[1]), cert(a[2])));
                 case "raw" -> report(kind, name, () -> checkRaw(read(a[1]), read(a[2]), cert(a[3])));
                 case "cms" -> report(kind, name, () -> checkCms(read(a[1]), read(a[2]), cert(a[3])));
-                case "ofd" -> report(kind, name, () -> checkOfd(read(a[1]), cert(a[2])));
+                case "ofd" -> report(kind, name, () -> checkOfd(read(a[1]), cert(a[2]), SIGN_DIR));
+                case "copy" -> report(kind, name, () -> checkOfd(read(a[1]), cert(a[2]), COPY_SIGN_DIR));
                 default -> throw new IllegalArgumentException("unknown check " + kind);
             }
         }
@@ -132,7 +136,7 @@ public class BcVerify {
 
     static int arity(String kind) {
         return switch (kind) {
-            case "cert", "ofd" -> 3;
+            case "cert", "ofd", "copy" -> 3;
             case "raw", "cms" -> 4;
             default -> throw new IllegalArgumentException("unknown check " + kind);
         };
@@ -448,7 +452,7 @@ public class BcVerify {
 
     // --- (d) OFD files ------------------------------------------------------------------------
 
-    static String checkOfd(byte[] ofd, X509Certificate root) throws Exception {
+    static String checkOfd(byte[] ofd, X509Certificate root, String signDir) throws Exception {
         Map<String, byte[]> entries = new LinkedHashMap<>();
         try (ZipInputStream zip = new ZipInputStream(new ByteArrayInputStream(ofd))) {
             for (ZipEntry e; (e = zip.getNextEntry()) != null; ) {
@@ -457,9 +461,9 @@ public class BcVerify {
                 }
             }
         }
-        byte[] signatureXml = entries.get(SIGN_DIR + "Signature.xml");
+        byte[] signatureXml = entries.get(signDir + "Signature.xml");
         if (signatureXml == null) {
-            throw new Failed("no " + SIGN_DIR + "Signature.xml");
+            throw new Failed("no " + signDir + "Signature.xml");
         }
         DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
         factory.setNamespaceAware(true);
@@ -516,7 +520,7 @@ public class BcVerify {
             }
         }
         for (String entry : entries.keySet()) {
-            boolean infrastructure = entry.endsWith("/Signatures.xml") || entry.startsWith(SIGN_DIR);
+            boolean infrastructure = entry.endsWith("/Signatures.xml") || entry.startsWith(signDir);
             if (!infrastructure && !referenced.contains(entry)) {
                 problems.add(entry + " is not covered by a Reference");
             }

@@ -190,26 +190,62 @@ class _Column:
     length: float
 
 
-def _columns(text: str, page: tuple[float, float], wm: Watermark) -> Iterator[_Column]:
-    """The sentence cut into columns of even length, the group of columns repeated across the page."""
+Box = tuple[float, float, float, float]
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def _columns(
+    text: str, page: tuple[float, float], images: tuple[Box, ...], wm: Watermark
+) -> Iterator[_Column]:
+    """The sentence cut into columns of even length, the group of columns repeated across the page.
+
+    Columns run right to left, as vertical lines do (the first line is the rightmost), and a group
+    that would cross an image of the face (the QR code, a photo, a seal) moves right past it.
+    """
     per_column = max(1, int((page[1] - 2 * wm.margin) // wm.size))
     count = math.ceil(len(text) / per_column)
     step = math.ceil(len(text) / count)
     chunks = [text[i : i + step] for i in range(0, len(text), step)]
+    length = max(len(c) for c in chunks) * wm.size
+    top = max(wm.margin, (page[1] - length) / 2)
     pitch = (page[0] - 2 * wm.margin) / wm.repeats
     group = (len(chunks) - 1) * wm.column_gap + wm.size
     for r in range(wm.repeats):
         x0 = wm.margin + r * pitch + max(0.0, (pitch - group) / 2)
+        for image in sorted(images):
+            if _overlap((x0, top, group, length), image):
+                x0 = min(image[0] + image[2] + 2.0, page[0] - wm.margin - group)
         for i, chunk in enumerate(chunks):
-            length = len(chunk) * wm.size
-            yield _Column(chunk, x0 + i * wm.column_gap, max(wm.margin, (page[1] - length) / 2), length)
+            yield _Column(chunk, x0 + (len(chunks) - 1 - i) * wm.column_gap, top, len(chunk) * wm.size)
+
+
+def _images(pkg: OFDPackage, page_entry: str) -> tuple[Box, ...]:
+    """The boxes of the image objects a page of the original draws (where the watermark should not go)."""
+    boxes: list[Box] = []
+    for obj in pkg.xml(page_entry).iter(q("ImageObject")):
+        parts = (obj.get("Boundary") or "").split()
+        try:
+            x, y, w, h = (float(v) for v in parts)
+        except ValueError:
+            continue
+        if all(math.isfinite(v) for v in (x, y, w, h)):
+            boxes.append((x, y, w, h))
+    return tuple(boxes)
 
 
 def _annotation_xml(
-    md: CopyMetadata, page: tuple[float, float], ids: Iterator[int], font_id: int, wm: Watermark
+    md: CopyMetadata,
+    page: tuple[float, float],
+    images: tuple[Box, ...],
+    ids: Iterator[int],
+    font_id: int,
+    wm: Watermark,
 ) -> bytes:
     root = _root("PageAnnot")
-    for col in _columns(md.watermark_text(), page, wm):
+    for col in _columns(md.watermark_text(), page, images, wm):
         annot = _el(
             root,
             "Annot",
@@ -259,10 +295,9 @@ def build_layer(
     font_id = next(ids)
     layer: list[tuple[str, bytes]] = [(OFD_ENTRY, _ofd_xml(orig, md))]
     annots: list[tuple[str, str, bytes]] = []
-    for i, page_id in enumerate(orig.page_ids):
-        annots.append(
-            (page_id, f"Page_{i}/Annotation.xml", _annotation_xml(md, orig.page_size, ids, font_id, wm))
-        )
+    for i, (page_id, entry) in enumerate(zip(orig.page_ids, orig.page_entries, strict=True)):
+        xml = _annotation_xml(md, orig.page_size, _images(pkg, entry), ids, font_id, wm)
+        annots.append((page_id, f"Page_{i}/Annotation.xml", xml))
     attachment_ids = (next(ids), next(ids))
     max_id = attachment_ids[-1]
     layer.append((DOCUMENT_ENTRY, _document_xml(orig, max_id)))
