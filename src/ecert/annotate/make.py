@@ -143,6 +143,8 @@ def annotate(
         original_identifier=identifier,
         original_sm3=sm3(data).hex(),
     )
+    if limits is not None and not isinstance(limits, CopyLimits):
+        raise InputError("limits must be CopyLimits", where="limits", value=type(limits).__name__)
     metadata.check_limits(limits or CopyLimits())
     unsigned = OFDPackage.from_entries(build_layer(data, pkg, metadata))
     return AnnotatedCopy(sign_package(unsigned, issuer, at=when), metadata)

@@ -60,6 +60,9 @@ class CopyLimits:
     max_reason: int = MAX_REASON
 
     def __post_init__(self) -> None:
+        values = (self.max_days, self.min_reason, self.max_reason)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            raise InvalidAnnotatedCopy("limits must be whole numbers", where="CopyLimits", value=values)
         if not 1 <= self.max_days <= 3660:
             raise InvalidAnnotatedCopy(
                 "max_days out of range", where="CopyLimits.max_days", value=self.max_days, expected="1..3660"
