@@ -109,15 +109,16 @@ def verify_copy(
     signers: list[SignerSummary] = []
     protected: set[str] = set()
     certificates: list[Certificate] = []
+    digests: dict[tuple[str, str], bytes] = {}  # each file hashed once for both looks below
     for sig in signatures:
-        _check_references(pkg, sig, report)
+        _check_references(pkg, sig, report, digests)
         outcome = check_signature(sig, trust=trust, report=report, fallback_time=at)
         signers.append(outcome.summary)
         if outcome.signer is not None and outcome.summary.trusted:
             # files whose digest a trusted copy signature confirms: read to say what else is wrong
             # (a changed watermark fails copy_watermark too); the report fails on any broken digest
             try:
-                protected.update(r.entry_name for r in check_references(pkg, sig) if r.ok)
+                protected.update(r.entry_name for r in check_references(pkg, sig, digests) if r.ok)
             except EcertError:
                 continue
             certificates.append(outcome.signer)
