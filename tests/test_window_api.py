@@ -25,7 +25,7 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> WindowCases:
 
 @pytest.fixture(scope="module")
 def client(cases: WindowCases) -> Iterator[TestClient]:
-    settings = WindowSettings.from_paths(cases.trust, status=cases.status_list, max_upload=8 * 1024 * 1024)
+    settings = WindowSettings.from_paths(cases.trust, status=[cases.status_list], max_upload=8 * 1024 * 1024)
     with TestClient(create_window_app(settings), raise_server_exceptions=False) as c:
         yield c
 
@@ -173,7 +173,7 @@ def test_settings_refuse_nonsense(cases: WindowCases, tmp_path: Path) -> None:
     bad = tmp_path / "status.json"
     bad.write_text("{}", encoding="utf-8")
     with pytest.raises(InputError, match=r"status\.json"):
-        WindowSettings.from_paths(cases.trust, status=bad)
+        WindowSettings.from_paths(cases.trust, status=[bad])
 
 
 def _png_without_code() -> bytes:
@@ -197,3 +197,64 @@ def test_core_and_cli_do_not_import_the_server_stack() -> None:
         "assert not {'fastapi', 'uvicorn', 'starlette'} & set(sys.modules), sorted(sys.modules)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_status_lists_of_several_departments(cases: WindowCases, tmp_path: Path) -> None:
+    """A window serving two departments: each certificate is answered by its own department's list."""
+    import json
+    import shutil
+    from datetime import UTC, datetime, timedelta
+
+    from ecert.collect import collect
+    from ecert.crypto.hierarchy import DemoHierarchy
+    from ecert.crypto.signer import Signer
+    from ecert.errors import InputError
+    from ecert.metadata import Authority
+    from ecert.package import Issuer, package
+    from ecert.registry import SQLiteRegistry
+
+    from .certs import OTHER_DEPARTMENT_CODE, ROOT
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    other = DemoHierarchy.create(
+        "sm2",
+        department="另一市市场监督管理局",
+        department_code=OTHER_DEPARTMENT_CODE,
+        now=now - timedelta(days=1),
+    )
+    signer = Signer(other.issuer_key, other.issuer_cert, (other.root_cert,))
+    record = json.loads(
+        (ROOT / "examples" / "records" / "11100000MB0143028R001.json").read_text(encoding="utf-8")
+    )
+    draft = collect(
+        record, "11100000MB0143028R001", issuer=Authority("另一市市场监督管理局", OTHER_DEPARTMENT_CODE)
+    )
+    theirs = package(draft, Issuer(signer))
+    trust = tmp_path / "trust"
+    shutil.copytree(cases.trust, trust)
+    (trust / "other-root.cert.pem").write_bytes(other.root_cert.to_pem())
+    their_list = tmp_path / "other-status.json"
+    with SQLiteRegistry.open(tmp_path / "other.db") as reg:
+        reg.record_issued(draft.metadata, package_digest="0", signer="t", issued_at=now)
+        reg.revoke(str(draft.metadata.identifier), reason="另一市吊销", by="t", at=now)
+        their_list.write_bytes(
+            reg.export_status_list(signer, issued_at=now, next_update=now + timedelta(days=1))
+        )
+
+    for order in ([cases.status_list, their_list], [their_list, cases.status_list]):
+        app = create_window_app(WindowSettings.from_paths(trust, status=order))
+        with TestClient(app, raise_server_exceptions=False) as c:
+            assert _result(c, "upload", cases.valid.read_bytes())["verdict"]["label"] == "有效"
+            mine = _result(c, "upload", cases.revoked.read_bytes())["verdict"]
+            assert mine["label"] == "已吊销" and REVOKE_REASON in mine["detail"]
+            them = _result(c, "upload", theirs)["verdict"]
+            assert them["label"] == "已吊销" and "另一市吊销" in them["detail"]
+            qr = _result(c, "image", cases.qr_revoked.read_bytes())["verdict"]
+            assert qr["label"] == "已吊销"
+    # only the other department's list: the demo department's certificates cannot be checked here
+    app = create_window_app(WindowSettings.from_paths(trust, status=[their_list]))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = _result(c, "upload", cases.valid.read_bytes())
+        assert r["verdict"]["label"] == "无效" and r["verdict"]["failing"] == ["证照状态"]
+    with pytest.raises(InputError, match="two status lists"):
+        WindowSettings.from_paths(trust, status=[their_list, their_list])

@@ -10,7 +10,7 @@ from ecert.cli import EXIT_OK, EXIT_USAGE
 
 EPILOG = """examples:
   ecert window --trust demo-out/trust
-  ecert window --trust trust/ --status status-list.json --port 8080
+  ecert window --trust trust/ --status dept-a.json dept-b.json --port 8080
   ecert window --trust trust/ --registry registry.db --host 0.0.0.0
 
 Open the printed address in a browser and drop a certificate file, a picture of its QR code or
@@ -45,7 +45,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     group = p.add_mutually_exclusive_group()
     group.add_argument(
-        "--status", type=Path, metavar="FILE", help="a signed status list (offline revocation)"
+        "--status",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="signed status lists, one per department (offline revocation)",
     )
     group.add_argument("--registry", type=Path, metavar="DB", help="a certificate registry (status at once)")
     p.add_argument("--bundle", type=Path, metavar="BUNDLE", help="a trust bundle (not supported yet)")

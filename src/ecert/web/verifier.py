@@ -74,7 +74,8 @@ class WindowSettings:
 
     trust: TrustStore
     certificates: tuple[Certificate, ...] = ()  # department certificates QR payloads name by key id
-    status_list: StatusSource | None = None  # a signed status list, loaded (and checked) once
+    # signed status lists, loaded (and checked) once, at most one per department
+    status_lists: tuple[StatusSource, ...] = ()
     registry: Path | None = None  # or a registry, opened for each verification
     max_upload: int = 32 * MiB
     max_frame: int = 4 * MiB
@@ -84,8 +85,10 @@ class WindowSettings:
     def __post_init__(self) -> None:
         if not isinstance(self.trust, TrustStore):
             raise InputError("trust must be a TrustStore", where="trust", value=type(self.trust).__name__)
-        if self.status_list is not None and self.registry is not None:
-            raise InputError("give a status list or a registry, not both", where="status")
+        if self.status_lists and self.registry is not None:
+            raise InputError("give status lists or a registry, not both", where="status")
+        if len(self.status_lists) > 1:
+            _check_departments(self.status_lists)
         for name in ("max_upload", "max_frame"):
             value = getattr(self, name)
             if not isinstance(value, int) or not 1024 <= value <= 256 * MiB:
@@ -99,27 +102,29 @@ class WindowSettings:
         trust: Path,
         *,
         certificates: Sequence[Path] = (),
-        status: Path | None = None,
+        status: Sequence[Path] = (),
         registry: Path | None = None,
         max_upload: int = 32 * MiB,
     ) -> WindowSettings:
-        """Settings as the command line gives them: a trust directory (with ``issuers/``), a status
-        list file or a registry database."""
+        """Settings as the command line gives them: a trust directory (with ``issuers/``), signed
+        status list files (one per department) or a registry database."""
         from ecert.app import known_certificates, load_status_source, load_trust
 
         store = load_trust(trust)
-        status_list = None
-        if status is not None:
+        lists = []
+        for path in status:
             try:
-                status_list = load_status_source(status_list=status, registry=None, trust=store, at=None)
+                source = load_status_source(status_list=path, registry=None, trust=store, at=None)
             except EcertError as exc:
-                raise InputError(f"{status}: {exc}") from None
+                raise InputError(f"{path}: {exc}") from None
+            if source is not None:
+                lists.append(source)
         if registry is not None and not registry.is_file():
             raise InputError("registry not found", where=str(registry))
         return cls(
             trust=store,
             certificates=known_certificates(trust, certificates),
-            status_list=status_list,
+            status_lists=tuple(lists),
             registry=registry,
             max_upload=max_upload,
         )
@@ -204,7 +209,7 @@ class WindowVerifier:
         from ecert.verify import verify
 
         self._check_size(data, self.settings.max_upload)
-        with self._status() as status:
+        with self._status(_claimed_issuer_of_file(data)) as status:
             report = verify(data, trust=self.settings.trust, status=status)
             verdict = verdict_of(report, status)
         return self._result(report, verdict, lambda md: self._page_face(data))
@@ -216,7 +221,7 @@ class WindowVerifier:
             raise EmptyUpload()
         if len(text) > MAX_TEXT:
             raise InputError("QR text too long", value=len(text), expected=f"at most {MAX_TEXT} characters")
-        with self._status() as status:
+        with self._status(_claimed_issuer_of_text(text)) as status:
             report = verify_qr_text(
                 text.strip(),
                 trust=self.settings.trust,
@@ -259,9 +264,18 @@ class WindowVerifier:
             raise NotAnImage(exc.message, where=exc.where, expected=exc.expected, value=exc.value) from None
 
     @contextmanager
-    def _status(self) -> Iterator[StatusSource | None]:
+    def _status(self, issuer_code: str | None) -> Iterator[StatusSource | None]:
+        """The registry, or the status list of the department the input claims to come from.
+
+        The claim is read before verification only to choose the list; the status check compares
+        the list's department with the *verified* issuer code, so a false claim gains nothing.  No
+        list for that department: the first one, whose department check then fails (as it does
+        with one list): the window was told to check revocation and cannot, which is not 有效.
+        """
         if self.settings.registry is None:
-            yield self.settings.status_list
+            lists = self.settings.status_lists
+            chosen = next((s for s in lists if issuer_code in (s.issuer_codes or ())), None)
+            yield chosen or (lists[0] if lists else None)
             return
         from ecert.registry.sqlite import SQLiteRegistry
 
@@ -302,6 +316,52 @@ class WindowVerifier:
         return _png(
             render_layout(layout, images=face_images(), dpi=self.settings.face_dpi, font=self.settings.font)
         )
+
+
+def _check_departments(lists: Sequence[StatusSource]) -> None:
+    """Several lists must each name their department, and no two the same one."""
+    seen: dict[str, str] = {}
+    for source in lists:
+        if not source.issuer_codes:
+            raise InputError(
+                "a status list whose signer names no organisation code cannot be told apart from others",
+                where=source.describe(),
+                expected="give it alone, or lists of departments whose certificates name their codes",
+            )
+        for code in source.issuer_codes:
+            if code in seen:
+                raise InputError(
+                    f"two status lists for department {code}",
+                    where=f"{seen[code]}; {source.describe()}",
+                    expected="one list per department (the newest)",
+                )
+            seen[code] = source.describe()
+
+
+def _claimed_issuer_of_file(data: bytes) -> str | None:
+    """The issuer code a certificate file (or the original inside an annotated copy) claims,
+    read WITHOUT verification (see :meth:`WindowVerifier._status`); None when unreadable."""
+    from ecert.app import read_certificate_parts
+    from ecert.ofd.reader import OFDPackage
+
+    try:
+        from ecert.annotate.layer import ORIGINAL_ENTRY
+
+        original = OFDPackage.open(data).entries.get(ORIGINAL_ENTRY)
+        md, _ = read_certificate_parts(original if original is not None else data)
+    except EcertError:
+        return None
+    return str(md.issuer_code)
+
+
+def _claimed_issuer_of_text(text: str) -> str | None:
+    """The issuer code an offline QR payload claims, read WITHOUT verification; None otherwise."""
+    from ecert.qr.payload import decode_offline
+
+    try:
+        return str(decode_offline(text.strip()).claims.issuer_code)
+    except EcertError:
+        return None
 
 
 def _png(image: Any) -> bytes:
