@@ -36,7 +36,7 @@ from ecert.annotate.model import KEYS, CopyMetadata
 from ecert.crypto.digests import sm3
 from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate
-from ecert.errors import EcertError
+from ecert.errors import EcertError, InvalidPackage
 from ecert.ofd.namespaces import OFD_ENTRY, q
 from ecert.ofd.reader import OFDPackage
 from ecert.ofd.signatures import check_references
@@ -133,9 +133,10 @@ def verify_copy(
         )
         report.fail("original", "no original to verify", "没有可核验的原件")
     elif metadata is not None:
-        original_report = _original(original, metadata, trust, at, status, report, verify)
-        if original_report is not None:
-            _layer(pkg, original, metadata, report)
+        found = _original(original, metadata, trust, at, status, report, verify)
+        if found is not None:
+            original_report = found[0]
+            _layer(pkg, original, found[1], metadata, report)
     if metadata is not None:
         _expiry(metadata, at, report)
     return report.build(
@@ -235,8 +236,9 @@ def _original(
     status: StatusSource | None,
     report: ReportBuilder,
     verify: object,
-) -> VerificationReport | None:
-    """The carried original: the one the metadata names, not itself a copy, valid as issued."""
+) -> tuple[VerificationReport, OFDPackage | None] | None:
+    """The carried original (its report, and its package when readable): the one the metadata names,
+    not itself a copy, valid as issued."""
     digest = sm3(original).hex()
     if not hmac.compare_digest(digest, md.original_sm3):
         report.fail(
@@ -252,17 +254,18 @@ def _original(
         )
         return None
     try:
-        if is_annotated_copy(OFDPackage.open(original)):
-            report.fail(
-                "copy_original",
-                "the original is itself an annotated copy",
-                "原件本身是加注件",
-                ORIGINAL_ENTRY,
-            )
-            report.fail("original", "a copy of a copy is not an original", "加注件的加注件不是原件")
-            return None
+        opened: OFDPackage | None = OFDPackage.open(original)
     except EcertError:
-        pass  # the original's own verification reports what is wrong with it
+        opened = None  # the original's own verification reports what is wrong with it
+    if opened is not None and is_annotated_copy(opened):
+        report.fail(
+            "copy_original",
+            "the original is itself an annotated copy",
+            "原件本身是加注件",
+            ORIGINAL_ENTRY,
+        )
+        report.fail("original", "a copy of a copy is not an original", "加注件的加注件不是原件")
+        return None
     assert callable(verify)
     inner: VerificationReport = verify(original, trust=trust, at=at, status=status, source="original")
     if inner.ok:
@@ -280,8 +283,8 @@ def _original(
             f"the original is {inner.identifier}, the copy names {md.original_identifier}",
             f"原件证照标识为 {inner.identifier}，加注件元数据为 {md.original_identifier}",
         )
-        return inner
-    return inner
+        return inner, opened
+    return inner, opened
 
 
 def _without_signatures(pkg: OFDPackage) -> bytes | None:
@@ -298,10 +301,14 @@ def _without_signatures(pkg: OFDPackage) -> bytes | None:
     return xml_bytes(root)
 
 
-def _layer(pkg: OFDPackage, original: bytes, md: CopyMetadata, report: ReportBuilder) -> None:
+def _layer(
+    pkg: OFDPackage, original: bytes, opened: OFDPackage | None, md: CopyMetadata, report: ReportBuilder
+) -> None:
     """Compare every file of the copy with the layer rebuilt from the metadata and the original."""
     try:
-        expected = dict(build_layer(original, OFDPackage.open(original), md))
+        if opened is None:
+            raise InvalidPackage("the original is not a readable OFD package", where=ORIGINAL_ENTRY)
+        expected = dict(build_layer(original, opened, md))
     except EcertError as exc:
         report.fail(
             "copy_structure",
