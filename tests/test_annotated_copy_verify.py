@@ -207,3 +207,53 @@ def test_a_trusted_signer_cannot_make_the_watermark_disagree() -> None:
 def test_a_copy_cannot_be_annotated_again() -> None:
     with pytest.raises(ecert.errors.InvalidAnnotatedCopy):
         annotate(copy_of_demo().data, releasing_signer(), reason=REASON, maker=MAKER, until=UNTIL, at=MADE_AT)
+
+
+def test_copy_without_its_copy_files_is_still_judged_as_a_copy() -> None:
+    """The copy's metadata and original dropped: still judged as a copy (and not valid)."""
+    names = OFDPackage.open(copy_of_demo().data).names()
+    drop = {n: (lambda d: None) for n in names if n.startswith("Copy/Attachs/")}
+    report = _verify(rewrite(copy_of_demo().data, drop))  # type: ignore[arg-type]
+    assert not report.ok and "copy_metadata" in _failed(report)
+    # JZJ custom data alone (another system's copy, say) is enough to be judged as a copy
+    from ecert.verify.copy import is_annotated_copy
+
+    original = OFDPackage.open(issued_file()).entries
+    ofd_xml = entry(copy_of_demo().data, "OFD.xml").replace(b"Copy/Document.xml", b"Doc_0/Document.xml")
+    assert is_annotated_copy(OFDPackage.from_entries({**original, "OFD.xml": ofd_xml}.items()))
+
+
+def test_plain_files_are_not_taken_for_copies() -> None:
+    from ecert.verify.copy import is_annotated_copy
+
+    assert not is_annotated_copy(OFDPackage.open(issued_file()))
+    assert is_annotated_copy(OFDPackage.open(copy_of_demo().data))
+    plain = _verify(issued_file())
+    assert plain.ok and plain.annotated_copy is None and plain.original is None
+    assert "annotated_copy" not in json.loads(plain.to_json())
+
+
+def test_annotate_with_trust_refuses_an_original_that_does_not_verify() -> None:
+    from ecert.errors import InvalidAnnotatedCopy
+
+    untrusting = TrustStore.from_certificates(untrusted_signer().chain[-1])
+    with pytest.raises(InvalidAnnotatedCopy, match="does not verify"):
+        annotate(
+            issued_file(),
+            releasing_signer(),
+            reason=REASON,
+            maker=MAKER,
+            until=UNTIL,
+            at=MADE_AT,
+            trust=untrusting,
+        )
+    made = annotate(
+        issued_file(),
+        releasing_signer(),
+        reason=REASON,
+        maker=MAKER,
+        until=UNTIL,
+        at=MADE_AT,
+        trust=trust_store(),
+    )
+    assert _verify(made.data).ok

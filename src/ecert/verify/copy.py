@@ -59,9 +59,11 @@ CLOCK_SKEW = timedelta(minutes=10)
 
 
 def is_annotated_copy(pkg: OFDPackage) -> bool:
-    """Any sign of a copy (its files, its document, JZJ custom data): such a file is judged as one,
-    so removing some of the signs never turns a copy into something judged more leniently."""
-    if any(name == COPY_DIR or name.startswith(COPY_DIR + "/") for name in pkg.names()):
+    """Any sign of a copy (its document, its metadata or original file, JZJ custom data): such a file
+    is judged as one, so taking some signs away never turns a copy into something judged more
+    leniently, and a file with JZJ custom data (another system's copy, say) is not judged valid
+    without its expiry being checked."""
+    if any(name in pkg.entries for name in (DOCUMENT_ENTRY, METADATA_ENTRY, ORIGINAL_ENTRY)):
         return True
     try:
         bodies = pkg.doc_bodies()
