@@ -1,31 +1,50 @@
 # mypy: disallow-subclassing-any=False
 # (asn1crypto ships no type information, so its ASN.1 base classes are Any to mypy)
-"""GB/T 38540-2020 electronic seals (SESeal) and seal signatures (SES_Signature, version 4).
+"""Electronic seals (SESeal) and seal signatures (SES_Signature): GB/T 38540-2020 (version 4) and
+GM/T 0031-2014 (versions 1-3), as real seal systems write them.
 
-The ASN.1 is declared with asn1crypto (field names follow the standard).  Parsing is forced
-to completion inside a guard, so malformed DER raises ``InvalidPackage`` and never an
-asn1crypto exception.  The exact DER of ``TBS_Sign`` and of ``SES_SealInfo`` is kept as it
-appears in the input: those are the bytes the signer and the seal maker signed.
-Version 1 (GM/T 0031-2014) is recognised and refused with a clear message.
+The two layouts differ in structure, and files exist that use the 2014 layout while saying
+version 4, so the layout is chosen by the structure, never by the version number:
+
+* SES_Signature: v4 ``SEQUENCE{toSign, cert OCTET STRING, signatureAlgID, signature, [0] timeStamp}``;
+  2014 ``SEQUENCE{toSign, signature BIT STRING}`` with the signer certificate and algorithm
+  inside ``TBS_Sign`` and ``timeInfo`` a BIT STRING (the time as text) or a time;
+* SESeal: v4 ``SEQUENCE{esealInfo, cert, signAlgID, signedValue}``, the maker signing the DER of
+  ``SES_SealInfo``; 2014 ``SEQUENCE{esealInfo, signInfo SEQUENCE{cert, signatureAlgorithm,
+  signData}}``, the maker signing the DER of ``SEQUENCE{esealInfo, cert, signatureAlgorithm}``;
+* SES_ESPropertyInfo: v4 has ``certListType`` before the list, 2014 a plain SEQUENCE OF OCTET STRING.
+
+The input first passes the bounded BER walk (:func:`ecert.crypto.der.check_bounds`), then the
+elements are split by hand; the exact bytes each signature covers are kept as they appear.
+What real producers write beside the standard is read and recorded in ``notes`` rather than
+refused: times without a zone (read as China time, as ``SignatureDateTime`` is), ``extDatas``
+under ``[0]``, BIT STRINGs with trimmed trailing zero bits.  A seal that cannot be read or used
+does not hide the signer: :class:`SesSignature` keeps the signer's certificate, signature and
+data hash, with ``seal`` None and ``seal_problem`` saying why.
+
+The asn1crypto classes below declare the v4 structures (for writers and tests).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import TypeVar
 
 from asn1crypto import core
 
 from ecert.crypto.der import check_bounds
 from ecert.errors import EcertError, InputError, InvalidPackage
+from ecert.times import CHINA_STANDARD_TIME
 
-__all__ = ["SES_VERSION", "SealInfo", "SesSignature", "parse_seal"]
+__all__ = ["LAYOUT_2014", "LAYOUT_V4", "SES_VERSION", "SealInfo", "SesSignature", "parse_seal"]
 
 SES_VERSION = 4  # GB/T 38540-2020; GM/T 0031-2014 seals carry version 1..3 (structure differs)
-_CERT_LIST = 1  # SES_ESPropertyInfo.certListType: 1 = certificates, 2 = certificate digests
-_CERT_DIGEST_LIST = 2
+LAYOUT_V4 = "GB/T 38540-2020"
+LAYOUT_2014 = "GM/T 0031-2014"
+CERT_LIST = 1  # SES_ESPropertyInfo.certListType: 1 = certificates, 2 = certificate digests
+CERT_DIGEST_LIST = 2
 
 
 class _Time(core.Choice):
@@ -123,7 +142,10 @@ class SESSignature(core.Sequence):
 
 @dataclass(frozen=True, slots=True)
 class SealInfo:
-    """A GB/T 38540 seal (``SESeal``): who made it, for whom, when valid, its picture."""
+    """An electronic seal (``SESeal``): who made it, for whom, when valid, its picture.
+
+    ``cert_list_type`` is 1 (certificates, and always for the 2014 layout) or 2 (digests); another
+    value is kept as read (a seal outside the standard: verification calls it unusable)."""
 
     header_id: str
     header_version: int
@@ -144,42 +166,53 @@ class SealInfo:
     maker_cert_der: bytes
     sign_alg_oid: str
     signed_value: bytes
-    seal_tbs_der: bytes  # exact DER of SES_SealInfo (signed by the seal maker)
+    seal_tbs_der: bytes  # the exact bytes the seal maker signed
     seal_der: bytes  # exact DER of the whole SESeal
+    layout: str = LAYOUT_V4
+    notes: tuple[str, ...] = ()  # encodings read beside the standard
 
 
 @dataclass(frozen=True, slots=True)
 class SesSignature:
-    """A GB/T 38540 v4 ``SES_Signature``: the seal, the signed data hash and the signer's signature."""
+    """A seal signature (``SES_Signature``): the seal, the signed data hash and the signer's signature.
+
+    ``seal`` is None when the seal inside cannot be read (``seal_problem`` says why): the signer's
+    certificate and signature are still there to be checked.  ``time_info`` is None when the
+    2014 ``timeInfo`` holds something other than a time (a time-stamp token)."""
 
     version: int
-    seal: SealInfo
-    time_info: datetime
+    seal: SealInfo | None
+    time_info: datetime | None
     data_hash: bytes
     property_info: str
     signer_cert_der: bytes
     signature_alg_oid: str
     signature: bytes
     time_stamp: bytes | None
-    tbs_der: bytes  # exact DER of TBS_Sign (what the signer signed)
+    tbs_der: bytes  # exact bytes of TBS_Sign (what the signer signed)
+    layout: str = LAYOUT_V4
+    seal_problem: str | None = None
+    notes: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, der: bytes) -> SesSignature:
-        """Parse DER; ``InvalidPackage`` if malformed or of an unsupported version."""
-        return _guard("SES_Signature", der, lambda: _signature(der))
+        """Parse a seal signature of either layout; ``InvalidPackage`` naming the field when malformed."""
+        return _guard("SES_Signature", der, lambda: _signature(bytes(der)))
 
 
 def parse_seal(der: bytes) -> SealInfo:
-    """Parse a stand-alone ``SESeal`` (e.g. an OFD ``Seal.esl`` file)."""
-    return _guard("SESeal", der, lambda: _seal(SESeal.load(bytes(der), strict=True)))
+    """Parse a stand-alone ``SESeal`` (e.g. an OFD ``Seal.esl`` file), of either layout."""
+    return _guard("SESeal", der, lambda: _seal(_Element.whole(bytes(der), "SESeal"), []))
 
 
 _T = TypeVar("_T")
 
 
 def _guard(what: str, der: bytes, fn: Callable[[], _T]) -> _T:
+    if not isinstance(der, bytes | bytearray):
+        raise InvalidPackage(f"{what} must be bytes", value=type(der).__name__)
     try:
-        check_bounds(bytes(der), what=what)  # linear, before asn1crypto (quadratic on some inputs)
+        check_bounds(bytes(der), what=what)  # linear, before anything else reads it
         return fn()
     except InputError as exc:
         if isinstance(exc, InvalidPackage):
@@ -187,87 +220,321 @@ def _guard(what: str, der: bytes, fn: Callable[[], _T]) -> _T:
         raise InvalidPackage(str(exc), where=what) from None
     except EcertError:
         raise
-    except Exception as exc:  # asn1crypto raises ValueError, TypeError, KeyError... lazily
-        raise InvalidPackage(f"malformed {what} DER: {exc}", where=what) from None
+    except (ValueError, TypeError, IndexError, OverflowError, UnicodeError) as exc:
+        raise InvalidPackage(f"malformed {what}: {exc}", where=what) from None
 
 
-def _version_of(der: bytes) -> int | None:
-    """The TBS_Sign version number, read leniently (to name an unsupported version)."""
+# --- elements --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Element:
+    """One definite-length element: its first identifier octet, exact bytes and contents."""
+
+    tag: int
+    raw: bytes
+    contents: bytes
+    path: str
+
+    @classmethod
+    def whole(cls, data: bytes, path: str) -> _Element:
+        items = _split(data, path)
+        if len(items) != 1:
+            raise InvalidPackage("not one element", where=path)
+        return items[0]
+
+    def children(self, minimum: int = 0) -> list[_Element]:
+        if not self.tag & 0x20:
+            raise InvalidPackage("a constructed element (SEQUENCE) is expected", where=self.path,
+                                 value=f"tag 0x{self.tag:02x}")
+        items = _split(self.contents, self.path)
+        if len(items) < minimum:
+            raise InvalidPackage(f"{len(items)} elements, at least {minimum} expected", where=self.path)
+        return items
+
+    def expect(self, *tags: int, name: str) -> _Element:
+        if self.tag not in tags:
+            raise InvalidPackage(f"{name} has tag 0x{self.tag:02x}", where=self.path,
+                                 expected=" or ".join(f"0x{t:02x}" for t in tags))
+        return self
+
+
+def _split(data: bytes, path: str) -> list[_Element]:
+    """The elements of ``data``, one after another (the bounded walk already checked the nesting)."""
+    out: list[_Element] = []
+    pos = 0
+    while pos < len(data):
+        start = pos
+        tag = data[pos]
+        pos += 1
+        if tag & 0x1F == 0x1F:
+            while data[pos] & 0x80:
+                pos += 1
+            pos += 1
+        first = data[pos]
+        pos += 1
+        if first == 0x80:
+            raise InvalidPackage("indefinite length (BER) inside a seal", where=path,
+                                 expected="definite lengths")
+        if first > 0x80:
+            count = first & 0x7F
+            length = int.from_bytes(data[pos:pos + count], "big")
+            pos += count
+        else:
+            length = first
+        end = pos + length
+        if end > len(data):
+            raise InvalidPackage("element runs past its enclosing element", where=path)
+        out.append(_Element(tag, data[start:end], data[pos:end], f"{path}[{len(out)}]"))
+        pos = end
+    return out
+
+
+def _integer(el: _Element, name: str) -> int:
+    el.expect(0x02, name=name)
+    if not el.contents:
+        raise InvalidPackage(f"{name} is empty", where=el.path)
+    return int.from_bytes(el.contents, "big", signed=True)
+
+
+_STRINGS = {0x0C: "utf-8", 0x13: "ascii", 0x16: "ascii", 0x1A: "ascii", 0x14: "latin-1", 0x1E: "utf-16-be"}
+
+
+def _text(el: _Element, name: str) -> str:
+    encoding = _STRINGS.get(el.tag)
+    if encoding is None:
+        raise InvalidPackage(f"{name} is not a character string", where=el.path, value=f"tag 0x{el.tag:02x}")
     try:
-        version = core.load(der)[0][0]
-    except Exception:  # not even the shape of a seal signature: the strict parse will say why
+        return el.contents.decode(encoding)
+    except UnicodeDecodeError:
+        raise InvalidPackage(f"{name} is not valid {encoding}", where=el.path) from None
+
+
+def _octets(el: _Element, name: str) -> bytes:
+    return el.expect(0x04, name=name).contents
+
+
+def _oid(el: _Element, name: str) -> str:
+    el.expect(0x06, name=name)
+    try:
+        return str(core.ObjectIdentifier.load(el.raw).dotted)
+    except ValueError:
+        raise InvalidPackage(f"{name} is not an object identifier", where=el.path) from None
+
+
+def _bits(el: _Element, name: str, notes: list[str]) -> bytes:
+    """The octets of a BIT STRING.  Trailing zero bits trimmed by the writer (a non-zero unused-bits
+    count) are read as the zero bits they stand for, and noted."""
+    el.expect(0x03, name=name)
+    if not el.contents or el.contents[0] > 7:
+        raise InvalidPackage(f"{name} is not a BIT STRING", where=el.path)
+    unused, octets = el.contents[0], el.contents[1:]
+    if unused:
+        notes.append(f"{name}: BIT STRING with {unused} trailing bits trimmed")
+    return octets
+
+
+def _signature_octets(value: bytes, name: str, notes: list[str]) -> bytes:
+    """A signature value; a DER SEQUENCE{r, s} missing its trailing zero octets (a writer that trimmed
+    the BIT STRING's zero bits) gets them back: the SEQUENCE's own length says how many."""
+    if len(value) > 2 and value[0] == 0x30 and value[1] < 0x80 and 0 < value[1] + 2 - len(value) <= 4:
+        missing = value[1] + 2 - len(value)
+        notes.append(f"{name}: {missing} trailing zero octet(s) restored")
+        return value + bytes(missing)
+    return value
+
+
+# --- times -----------------------------------------------------------------------------------------
+
+
+def _time(el: _Element, name: str, notes: list[str]) -> datetime:
+    if el.tag not in (0x17, 0x18):
+        raise InvalidPackage(f"{name} is not a time", where=el.path, value=f"tag 0x{el.tag:02x}")
+    try:
+        text = el.contents.decode("ascii")
+    except UnicodeDecodeError:
+        raise InvalidPackage(f"{name} is not a time", where=el.path) from None
+    return _parse_time(text, el.tag == 0x17, name, el.path, notes)
+
+
+def _parse_time(text: str, utc_time: bool, name: str, where: str, notes: list[str]) -> datetime:
+    """UTCTime ``YYMMDDhhmm[ss]`` or GeneralizedTime ``YYYYMMDDhhmmss[.f]``, then ``Z``, ``±hhmm`` or
+    nothing: a time without a zone is China time (what Chinese producers mean, as for
+    SignatureDateTime), and noted."""
+    body, zone = text, None
+    if body.endswith("Z"):
+        body, zone = body[:-1], UTC
+    elif len(body) > 5 and body[-5] in "+-" and body[-4:].isdigit():
+        sign = 1 if body[-5] == "+" else -1
+        zone = timezone(sign * timedelta(hours=int(body[-4:-2]), minutes=int(body[-2:])))
+        body = body[:-5]
+    fraction = 0
+    if not utc_time and "." in body:
+        body, _, frac = body.partition(".")
+        if not frac.isdigit():
+            raise InvalidPackage(f"{name} has a malformed fraction", where=where, value=text)
+        fraction = int((frac + "000000")[:6])
+    try:
+        if utc_time:
+            if len(body) not in (10, 12) or not body.isdigit():
+                raise ValueError(text)
+            year = int(body[:2])
+            year += 2000 if year < 50 else 1900  # RFC 5280 §4.1.2.5.1
+            when = datetime(year, int(body[2:4]), int(body[4:6]), int(body[6:8]), int(body[8:10]),
+                            int(body[10:12] or 0), tzinfo=zone or CHINA_STANDARD_TIME)
+        else:
+            if len(body) != 14 or not body.isdigit():
+                raise ValueError(text)
+            when = datetime(int(body[:4]), int(body[4:6]), int(body[6:8]), int(body[8:10]),
+                            int(body[10:12]), int(body[12:14]), fraction, tzinfo=zone or CHINA_STANDARD_TIME)
+    except ValueError:
+        raise InvalidPackage(f"{name} is not a valid time", where=where, value=text,
+                             expected="YYYYMMDDhhmmss (GeneralizedTime) or YYMMDDhhmmss (UTCTime), "
+                             "with Z, an offset or no zone") from None
+    if zone is None:
+        notes.append(f"{name}: time without a zone, read as China time (UTC+8)")
+    return when
+
+
+def _time_info(el: _Element, notes: list[str]) -> datetime | None:
+    """TBS_Sign.timeInfo: a time, or (GM/T 0031-2014) a BIT STRING holding the time as text or a
+    time-stamp token (None: the time is then SignatureDateTime's)."""
+    if el.tag in (0x17, 0x18):
+        return _time(el, "timeInfo", notes)
+    text_bytes = _bits(el, "timeInfo", notes)
+    try:
+        text = text_bytes.decode("ascii").strip()
+    except UnicodeDecodeError:
+        notes.append("timeInfo: not a time (a time-stamp token?); the signing time is SignatureDateTime")
         return None
-    return int(version.native) if isinstance(version, core.Integer) else None
+    if not text[:12].isdigit():
+        notes.append("timeInfo: not a time (a time-stamp token?); the signing time is SignatureDateTime")
+        return None
+    digits = len(text.rstrip("Z").split("+")[0].split("-")[0].split(".")[0])
+    return _parse_time(text, digits in (10, 12), "timeInfo", el.path, notes)
+
+
+# --- SES_Signature -----------------------------------------------------------------------------------
 
 
 def _signature(der: bytes) -> SesSignature:
-    data = bytes(der)
-    version = _version_of(data)
-    if version is not None and version != SES_VERSION:
-        origin = " (GM/T 0031-2014)" if 0 < version < SES_VERSION else ""
-        raise InvalidPackage(f"SES_Signature version {version}{origin} not supported",
-                             where="SES_Signature", expected=f"version {SES_VERSION} (GB/T 38540)")
-    sig = SESSignature.load(data, strict=True)
-    sig.native  # noqa: B018 - forces asn1crypto to parse every field now, inside the guard
-    tbs = sig["to_sign"]
-    ts = sig["time_stamp"]
+    top = _Element.whole(der, "SES_Signature").expect(0x30, name="SES_Signature")
+    parts = top.children(2)
+    notes: list[str] = []
+    tbs = parts[0].expect(0x30, name="TBS_Sign")
+    fields = tbs.children(5)
+    version = _integer(fields[0], "TBS_Sign.version")
+    time_stamp = None
+    if parts[1].tag == 0x03 and len(parts) == 2:  # GM/T 0031-2014: the certificate is inside TBS_Sign
+        layout = LAYOUT_2014
+        if len(fields) < 7:
+            raise InvalidPackage("TBS_Sign of the 2014 layout has fewer than 7 elements", where=tbs.path)
+        signer_cert = _octets(fields[5], "TBS_Sign.cert")
+        algorithm = _oid(fields[6], "TBS_Sign.signatureAlgorithm")
+        value = _bits(parts[1], "signature", notes)
+        time_info = _time_info(fields[2], notes)
+    elif parts[1].tag == 0x04 and len(parts) in (4, 5):
+        layout = LAYOUT_V4
+        signer_cert = _octets(parts[1], "SES_Signature.cert")
+        algorithm = _oid(parts[2], "SES_Signature.signatureAlgID")
+        value = _bits(parts[3], "signature", notes)
+        if len(parts) == 5:
+            stamp = parts[4].expect(0xA0, name="timeStamp")
+            time_stamp = stamp.contents
+        if len(fields) > 6:
+            raise InvalidPackage("TBS_Sign has more than 6 elements", where=tbs.path)
+        if len(fields) == 6:
+            fields[5].expect(0x30, 0xA0, name="TBS_Sign.extDatas")  # ofdrw and real seals write [0]
+        time_info = _time(fields[2], "timeInfo", notes)
+    else:
+        raise InvalidPackage("neither the GB/T 38540 nor the GM/T 0031-2014 structure", where=top.path,
+                             expected="SEQUENCE{TBS_Sign, cert, signatureAlgID, signature[, [0]]} "
+                             "or SEQUENCE{TBS_Sign, signature}")
+    data_hash = _bits(fields[3], "dataHash", notes)
+    property_info = _text(fields[4], "propertyInfo")
+    seal: SealInfo | None = None
+    problem: str | None = None
+    try:
+        seal = _seal(fields[1], [])
+    except (EcertError, ValueError, IndexError, UnicodeError) as exc:
+        problem = str(exc)
     return SesSignature(
-        version=int(tbs["version"].native),
-        seal=_seal(tbs["eseal"]),
-        time_info=_time(tbs["time_info"]),
-        data_hash=bytes(tbs["data_hash"].native),
-        property_info=str(tbs["property_info"].native),
-        signer_cert_der=bytes(sig["cert"].native),
-        signature_alg_oid=str(sig["signature_alg_id"].dotted),
-        signature=bytes(sig["signature"].native),
-        time_stamp=None if isinstance(ts, core.Void) else bytes(ts.native),
-        tbs_der=tbs.dump(),
+        version=version, seal=seal, time_info=time_info, data_hash=data_hash,
+        property_info=property_info, signer_cert_der=signer_cert, signature_alg_oid=algorithm,
+        signature=_signature_octets(value, "signature", notes), time_stamp=time_stamp,
+        tbs_der=tbs.raw, layout=layout, seal_problem=problem, notes=tuple(notes),
     )
 
 
-def _seal(seal: SESeal) -> SealInfo:
-    seal.native  # noqa: B018 - force full parsing
-    info = seal["e_seal_info"]
-    header, prop, pic = info["header"], info["property"], info["picture"]
-    list_type = int(prop["cert_list_type"].native)
-    raw_list = prop["cert_list"].dump()
+# --- SESeal ---------------------------------------------------------------------------------------------
+
+
+def _seal(seal: _Element, notes: list[str]) -> SealInfo:
+    seal.expect(0x30, name="SESeal")
+    parts = seal.children(2)
+    info = parts[0].expect(0x30, name="SES_SealInfo")
+    if parts[1].tag == 0x04 and len(parts) == 4:  # GB/T 38540: the maker signs SES_SealInfo
+        layout = LAYOUT_V4
+        maker, algorithm_el, value_el = parts[1], parts[2], parts[3]
+        signed = info.raw
+    elif parts[1].tag == 0x30 and len(parts) == 2:  # GM/T 0031-2014: SES_SignInfo
+        layout = LAYOUT_2014
+        maker, algorithm_el, value_el = parts[1].children(3)[:3]
+        body = info.raw + maker.raw + algorithm_el.raw
+        signed = b"\x30" + _length(len(body)) + body  # SEQUENCE{esealInfo, cert, signatureAlgorithm}
+    else:
+        raise InvalidPackage("neither the GB/T 38540 nor the GM/T 0031-2014 seal structure", where=seal.path)
+    header_el, es_id_el, prop_el, picture_el = info.children(4)[:4]
+    header = header_el.expect(0x30, name="SES_Header").children(3)
+    prop = prop_el.expect(0x30, name="SES_ESPropertyInfo").children(6)
+    kind, name = _integer(prop[0], "property.type"), _text(prop[1], "property.name")
     certs: tuple[bytes, ...] = ()
     digests: tuple[tuple[str, bytes], ...] = ()
-    if list_type == _CERT_LIST:
-        certs = tuple(bytes(c) for c in CertInfoList.load(raw_list, strict=True).native)
-    elif list_type == _CERT_DIGEST_LIST:
-        digests = tuple((str(d["type"]), bytes(d["value"]))
-                        for d in CertDigestList.load(raw_list, strict=True).native)
-    else:
-        raise InvalidPackage("unknown certListType", where="SES_ESPropertyInfo", value=list_type,
-                             expected="1 (certificates) or 2 (digests)")
+    if prop[2].tag == 0x02:  # GB/T 38540: certListType, certList
+        if len(prop) < 7:
+            raise InvalidPackage("SES_ESPropertyInfo has fewer than 7 elements", where=prop_el.path)
+        list_type = _integer(prop[2], "certListType")
+        listed, dates = prop[3], prop[4:7]
+        if list_type == CERT_DIGEST_LIST:
+            pairs = [d.children(2) for d in listed.children()]
+            digests = tuple((_text(t, "CertDigestObj.type"), _octets(v, "CertDigestObj.value"))
+                            for t, v, *_ in pairs)
+        elif listed.tag == 0x30:  # certificates (type 1, and non-standard types that list them)
+            certs = tuple(_octets(c, "certList entry") for c in listed.children())
+    else:  # GM/T 0031-2014: certList SEQUENCE OF OCTET STRING
+        list_type = CERT_LIST
+        certs = tuple(_octets(c, "certList entry") for c in prop[2].expect(0x30, name="certList").children())
+        dates = prop[3:6]
+    picture = picture_el.expect(0x30, name="SES_ESPictureInfo").children(4)
     return SealInfo(
-        header_id=str(header["id"].native),
-        header_version=int(header["version"].native),
-        header_vid=str(header["vid"].native),
-        es_id=str(info["es_id"].native),
-        type=int(prop["type"].native),
-        name=str(prop["name"].native),
+        header_id=_text(header[0], "header.id"),
+        header_version=_integer(header[1], "header.version"),
+        header_vid=_text(header[2], "header.vid"),
+        es_id=_text(es_id_el, "esID"),
+        type=kind,
+        name=name,
         cert_list_type=list_type,
         certs=certs,
         cert_digests=digests,
-        created=_time(prop["create_date"]),
-        valid_start=_time(prop["valid_start"]),
-        valid_end=_time(prop["valid_end"]),
-        picture_type=str(pic["type"].native),
-        picture_data=bytes(pic["data"].native),
-        picture_width=int(pic["width"].native),
-        picture_height=int(pic["height"].native),
-        maker_cert_der=bytes(seal["cert"].native),
-        sign_alg_oid=str(seal["sign_alg_id"].dotted),
-        signed_value=bytes(seal["signed_value"].native),
-        seal_tbs_der=info.dump(),
-        seal_der=seal.dump(),
+        created=_time(dates[0], "createDate", notes),
+        valid_start=_time(dates[1], "validStart", notes),
+        valid_end=_time(dates[2], "validEnd", notes),
+        picture_type=_text(picture[0], "picture.type"),
+        picture_data=_octets(picture[1], "picture.data"),
+        picture_width=_integer(picture[2], "picture.width"),
+        picture_height=_integer(picture[3], "picture.height"),
+        maker_cert_der=_octets(maker, "maker cert"),
+        sign_alg_oid=_oid(algorithm_el, "seal signature algorithm"),
+        signed_value=_signature_octets(_bits(value_el, "seal signedValue", notes), "seal signedValue", notes),
+        seal_tbs_der=signed,
+        seal_der=seal.raw,
+        layout=layout,
+        notes=tuple(notes),
     )
 
 
-def _time(value: _Time) -> datetime:
-    native = value.native
-    if not isinstance(native, datetime) or native.tzinfo is None:
-        raise InvalidPackage("time is not a UTC time", where="SES_Signature", value=str(native))
-    return native
+def _length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    octets = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(octets)]) + octets

@@ -25,11 +25,11 @@ from ecert.crypto import cms
 from ecert.crypto.algorithms import SignatureAlgorithm
 from ecert.crypto.digests import DigestAlgorithm
 from ecert.crypto.keys import PublicKey
-from ecert.crypto.sm2 import DEFAULT_UID, decode_der_signature
+from ecert.crypto.sm2 import DEFAULT_UID, decode_der_signature, raw_to_der
 from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate, load_certificate
 from ecert.errors import EcertError, InvalidSignature
-from ecert.ofd.ses import SealInfo, SesSignature
+from ecert.ofd.ses import CERT_DIGEST_LIST, CERT_LIST, SealInfo, SesSignature
 from ecert.ofd.signatures import SignatureInfo
 from ecert.verify.content import CLOCK_SKEW
 from ecert.verify.report import ReportBuilder, SignerSummary
@@ -225,6 +225,25 @@ def _verifies(key: PublicKey, signature: bytes, data: bytes, algorithm: Signatur
     return True
 
 
+def _verifies_in_form(
+    key: PublicKey, signature: bytes, data: bytes, algorithm: SignatureAlgorithm
+) -> str | None:
+    """The form in which an SM2 (or ECDSA) signature of a seal verifies: ``"DER"``, or ``"raw r||s"``
+    for the 64 bytes some seal makers and signers write (Koal, Suwell, oesplugin); None when it
+    does not verify in either.  The two forms hold the same two numbers: reading both adds no
+    second meaning to any signature."""
+    if _verifies(key, signature, data, algorithm):
+        return "DER"
+    if algorithm is not SignatureAlgorithm.ED25519 and len(signature) == 64 and signature[:1] != b"\x30":
+        try:
+            der = raw_to_der(signature)
+        except EcertError:
+            return None
+        if _verifies(key, der, data, algorithm):
+            return "raw r||s"
+    return None
+
+
 # --- Type="Seal" -------------------------------------------------------------------------------
 
 
@@ -236,8 +255,8 @@ def _check_seal_signature(
     except EcertError as exc:
         report.fail(
             "signature_value",
-            f"SignedValue is not a GB/T 38540 SES_Signature: {exc}",
-            f"签名值不是 GB/T 38540 电子签章数据：{exc}",
+            f"SignedValue is not an electronic seal signature (GB/T 38540 or GM/T 0031): {exc}",
+            f"签名值不是电子签章数据（GB/T 38540 或 GM/T 0031）：{exc}",
             subject,
         )
         report.fail("seal", "the electronic seal cannot be read", "电子印章无法读取", subject)
@@ -263,35 +282,49 @@ def _check_seal_signature(
             f"签章者证书或签名算法不可用：{exc}",
             subject,
         )
+    kind = f"SES_Signature v{ses.version} ({ses.layout} structure)"
+    notes = "".join(f"; {n}" for n in ses.notes)
     if signer is not None and algorithm is not None:
+        form = _verifies_in_form(signer.public_key, ses.signature, ses.tbs_der, algorithm)
         if ses.data_hash != expected_hash:
             report.fail(
                 "signature_value",
-                "the seal's dataHash is not the digest of Signature.xml",
+                f"{kind}: the seal's dataHash is not the digest of Signature.xml"
+                f" (the signature over TBS_Sign {'verifies' if form else 'does not verify either'})",
                 "签章数据中的 dataHash 与 Signature.xml 的摘要不一致",
                 subject,
             )
-        elif not _verifies(signer.public_key, ses.signature, ses.tbs_der, algorithm):
+        elif form is None:
             report.fail(
                 "signature_value",
-                "the seal signature over TBS_Sign does not verify",
+                f"{kind}: the seal signature over TBS_Sign does not verify",
                 "电子签章签名值（TBS_Sign）验证失败",
                 subject,
             )
         else:
             report.passed(
                 "signature_value",
-                f"SES_Signature v{ses.version}: dataHash matches Signature.xml and the signature "
-                f"verifies with the embedded certificate of {signer.subject}",
-                f"电子签章（v{ses.version}）数据摘要一致，签名值验证通过，签章者：{signer.subject}",
+                f"{kind}: dataHash matches Signature.xml and the signature ({form}) "
+                f"verifies with the embedded certificate of {signer.subject}{notes}",
+                f"电子签章（v{ses.version}，{ses.layout}）数据摘要一致，签名值（{form}）验证通过，"
+                f"签章者：{signer.subject}",
                 subject,
             )
-    _check_seal(ses, signer, trust, report, subject, _times(when, claimed))
+    if ses.seal is None:
+        report.fail(
+            "seal",
+            f"seal unusable: {ses.seal_problem} (the signer's signature was checked on its own)",
+            f"印章不可用：{ses.seal_problem}（签章者签名已单独核验）",
+            subject,
+        )
+    else:
+        _check_seal(ses, ses.seal, signer, trust, report, subject, _times(when, claimed))
     return signer, algorithm.name if algorithm else None, when
 
 
 def _check_seal(
     ses: SesSignature,
+    seal: SealInfo,
     signer: Certificate | None,
     trust: TrustStore,
     report: ReportBuilder,
@@ -301,13 +334,21 @@ def _check_seal(
     """The seal itself: made (signed) by its maker, lent to this signer, valid when used.
 
     Its name, owner and validity dates mean something only under the maker's signature, and it
-    may be used only by the certificates it lists (GB/T 38540 certList).  It must be valid at every
+    may be used only by the certificates it lists (certList).  It must be valid at every
     signed claim of the signing time (TBS_Sign timeInfo and SignatureDateTime), as the signer
     certificate must: a signer back-dating one of them into the seal's validity is caught by the other."""
-    seal = ses.seal
     name = seal.name or seal.es_id
     maker = _seal_maker(seal, report, subject, name)
     if maker is None:
+        return
+    if seal.cert_list_type not in (CERT_LIST, CERT_DIGEST_LIST):
+        report.fail(
+            "seal",
+            f"seal unusable: {name!r} has certListType {seal.cert_list_type}, outside GB/T 38540 "
+            "(1 certificates, 2 digests): who may use it cannot be read",
+            f"印章不可用：印章“{name}”的证书列表类型为 {seal.cert_list_type}，不符合 GB/T 38540（1 或 2）",
+            subject,
+        )
         return
     if not _seal_lists(seal, signer):
         report.fail(
@@ -317,7 +358,7 @@ def _check_seal(
             subject,
         )
         return
-    made_by_trusted = trust.validate(maker, at=ses.time_info).ok
+    made_by_trusted = trust.validate(maker, at=ses.time_info or times[-1]).ok if times else False
     if not made_by_trusted:
         report.warn(
             "seal_maker",
@@ -366,7 +407,7 @@ def _seal_maker(seal: SealInfo, report: ReportBuilder, subject: str, name: str) 
             f"印章“{name}”：制章者证书或签名算法不可用：{exc}", subject,
         )
         return None
-    if not _verifies(maker.public_key, seal.signed_value, seal.seal_tbs_der, algorithm):
+    if _verifies_in_form(maker.public_key, seal.signed_value, seal.seal_tbs_der, algorithm) is None:
         report.fail(
             "seal",
             f"seal {name!r}: the maker's signature over the seal does not verify (the seal was altered "
@@ -382,9 +423,9 @@ def _seal_lists(seal: SealInfo, signer: Certificate | None) -> bool:
     """Whether the seal's certList names ``signer`` (type 1: certificates; type 2: their digests)."""
     if signer is None:
         return False
-    if seal.cert_list_type == 1:
+    if seal.cert_list_type == CERT_LIST:
         return signer.der in seal.certs
-    if seal.cert_list_type == 2:
+    if seal.cert_list_type == CERT_DIGEST_LIST:
         for digest_type, value in seal.cert_digests:
             try:
                 if DigestAlgorithm.from_name(digest_type).digest(signer.der) == value:
