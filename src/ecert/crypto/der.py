@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from ecert.errors import InputError
 
-__all__ = ["MAX_DEPTH", "MAX_ELEMENTS", "check_bounds", "check_der"]
+__all__ = ["MAX_DEPTH", "MAX_ELEMENTS", "check_bounds", "check_der", "parser_reason"]
 
 MAX_DEPTH = 64  # CMS with a certificate chain nests about 12 deep
 MAX_ELEMENTS = 200_000  # a SignedValue.dat holds a few hundred; bounds the work on hostile input
@@ -395,3 +395,15 @@ def _length_ber(data: bytes, pos: int, limit: int, *, constructed: bool) -> tupl
     if pos + 1 + count > limit:
         raise _Refusal("length runs past the end of its enclosing element", pos)
     return int.from_bytes(data[pos + 1:pos + 1 + count], "big"), pos + 1 + count
+
+
+_INTERNALS = ("ParseError", "asn1crypto.", "<class", "{", "Traceback")
+
+
+def parser_reason(exc: BaseException) -> str:
+    """A dependency's refusal in words a user can read: its first line, without the parser's
+    internals (asn1crypto class paths, Rust ``ParseError { kind: ... }`` structures)."""
+    text = str(exc).strip().split("\n")[0].strip()
+    if not text or any(marker in text for marker in _INTERNALS):
+        return "the encoding does not have the structure expected there"
+    return text[:200]

@@ -13,14 +13,14 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
 from ecert.crypto.algorithms import PssParameters, SignatureAlgorithm
-from ecert.crypto.der import check_bounds
+from ecert.crypto.der import check_bounds, parser_reason
 from ecert.crypto.keys import PublicKey
 from ecert.crypto.sm2 import DEFAULT_UID
 from ecert.errors import EcertError, InputError, InvalidCertificate, InvalidSignature
@@ -99,6 +99,8 @@ class Certificate:
     authority_key_id: bytes | None = field(repr=False)
     critical_extension_oids: frozenset[str]
     common_name: str | None
+    subject_attributes: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # (OID, value)
+    encoding: str = "DER"  # "BER" when read leniently (a DEFAULT value encoded, as some CAs write)
 
     @classmethod
     def from_der(cls, der: bytes) -> Certificate:
@@ -122,13 +124,16 @@ class Certificate:
                 # are kept as encoded, so the warnings are noise to our callers.
                 warnings.filterwarnings("ignore", message="Attribute's length", category=UserWarning)
                 warnings.filterwarnings("ignore", message="Parsed a (negative )?serial number")
-                cert = cls._parse(der)
+                try:
+                    cert = cls._parse(der)
+                except ValueError:  # cryptography's strict DER parser refused it: read it as OpenSSL does
+                    cert = cls._parse_lenient(der)
         except EcertError as exc:
             if isinstance(exc, InvalidCertificate):
                 raise
             raise InvalidCertificate(f"certificate public key unusable: {exc}") from None
         except Exception as exc:  # any parser failure on hostile input is a malformed certificate
-            raise InvalidCertificate(f"malformed certificate ({type(exc).__name__}: {exc})") from None
+            raise InvalidCertificate(f"malformed certificate ({parser_reason(exc)})") from None
         if _PARSED and len(_PARSED) >= _PARSED_SIZE:
             _PARSED.pop(next(iter(_PARSED)), None)  # oldest first
         _PARSED[der] = cert
@@ -174,6 +179,55 @@ class Certificate:
             authority_key_id=aki.key_identifier if aki else None,
             critical_extension_oids=frozenset(e.oid.dotted_string for e in exts if e.critical),
             common_name=str(names[0].value) if names else None,
+            subject_attributes=tuple((a.oid.dotted_string, str(a.value)) for a in cert.subject),
+        )
+
+    @classmethod
+    def _parse_lenient(cls, der: bytes) -> Certificate:
+        """A certificate cryptography refuses as not DER, read with asn1crypto (BER, as OpenSSL and
+        BouncyCastle read it): CAs of several provinces write BasicConstraints with cA=FALSE spelled
+        out (``30 03 01 01 00``), a DEFAULT value DER omits.  Fields are read for access only; the
+        signature is checked over the TBSCertificate exactly as it appears in the input."""
+        parsed = asn1_x509.Certificate.load(der, strict=True)
+        tbs = parsed["tbs_certificate"]
+        tbs_der = bytes(tbs.dump())
+        if parsed.dump() != der or not der.endswith(bytes(parsed["signature_value"].dump())):
+            raise InvalidCertificate("certificate encoding could not be read back exactly")
+        algorithm = parsed["signature_algorithm"]
+        params = algorithm["parameters"]
+        extensions = _lenient_extensions(tbs)
+        basic = extensions.get("2.5.29.19")
+        usage = extensions.get("2.5.29.15")
+        eku = extensions.get("2.5.29.37")
+        ski = extensions.get("2.5.29.14")
+        aki = extensions.get("2.5.29.35")
+        subject_attrs = _name_attributes(tbs["subject"])
+        names = [v for o, v in subject_attrs if o == "2.5.4.3"]
+        return cls(
+            der=der,
+            subject=_name_text(subject_attrs),
+            issuer=_name_text(_name_attributes(tbs["issuer"])),
+            subject_der=bytes(tbs["subject"].dump()),
+            issuer_der=bytes(tbs["issuer"].dump()),
+            serial_number=int(tbs["serial_number"].native),
+            not_before=aware(tbs["validity"]["not_before"].native, "notBefore"),
+            not_after=aware(tbs["validity"]["not_after"].native, "notAfter"),
+            public_key=PublicKey.from_spki_der(bytes(tbs["subject_public_key_info"].dump())),
+            signature_algorithm_oid=str(algorithm["algorithm"].dotted),
+            signature_algorithm_params=None if params.native is None else bytes(params.dump()),
+            signature=bytes(parsed["signature_value"].native),
+            tbs_der=tbs_der,
+            is_ca=bool(basic is not None and basic[1]["ca"].native),
+            path_length=None if basic is None else basic[1]["path_len_constraint"].native,
+            key_usage=None if usage is None else frozenset(str(u) for u in usage[1].native),
+            extended_key_usage=None if eku is None else frozenset(str(o.dotted) for o in eku[1]),
+            subject_key_id=None if ski is None else bytes(ski[1].native),
+            authority_key_id=None if aki is None or aki[1]["key_identifier"].native is None
+            else bytes(aki[1]["key_identifier"].native),
+            critical_extension_oids=frozenset(o for o, (critical, _v) in extensions.items() if critical),
+            common_name=names[0] if names else None,
+            subject_attributes=subject_attrs,
+            encoding="BER",
         )
 
     def subject_attribute(self, oid: str) -> tuple[str, ...]:
@@ -185,8 +239,7 @@ class Certificate:
             raise InputError(
                 "not an object identifier", where="oid", value=oid, expected="e.g. 2.5.4.97"
             ) from None
-        name = x509.load_der_x509_certificate(self.der).subject
-        return tuple(str(a.value) for a in name.get_attributes_for_oid(wanted))
+        return tuple(value for key, value in self.subject_attributes if key == wanted.dotted_string)
 
     def organization_codes(self) -> frozenset[str]:
         """The registration codes (for a department, its USCC) the subject's organizationIdentifier
@@ -227,6 +280,34 @@ class Certificate:
             if algorithm is not SignatureAlgorithm.SM2_SM3 or not accept_empty_sm2_id:
                 raise
             issuer.public_key.verify(self.signature, self.tbs_der, algorithm, uid=b"")
+
+
+def _lenient_extensions(tbs: asn1_x509.TbsCertificate) -> dict[str, tuple[bool, Any]]:
+    """OID -> (critical, parsed value) of every extension; a repeated extension is refused (RFC 5280)."""
+    out: dict[str, tuple[bool, Any]] = {}
+    for ext in tbs["extensions"]:
+        key = str(ext["extn_id"].dotted)
+        if key in out:
+            raise InvalidCertificate("extension repeated", value=key)
+        out[key] = (bool(ext["critical"].native), ext["extn_value"].parsed)
+    return out
+
+
+def _name_attributes(name: asn1_x509.Name) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (str(atv["type"].dotted), str(atv["value"].native))
+        for rdn in name.chosen
+        for atv in rdn
+    )
+
+
+def _name_text(attributes: tuple[tuple[str, str], ...]) -> str:
+    """The RFC 4514 form cryptography gives (last RDN first, short names where it has them)."""
+    try:
+        name = x509.Name([x509.NameAttribute(x509.ObjectIdentifier(o), v) for o, v in attributes])
+        return name.rfc4514_string()
+    except (ValueError, TypeError):
+        return ",".join(f"{o}={v}" for o, v in reversed(attributes))
 
 
 def _usage_names(usage: x509.KeyUsage) -> frozenset[str]:
