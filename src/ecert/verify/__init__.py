@@ -14,6 +14,7 @@ from datetime import datetime
 from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate
 from ecert.errors import EcertError, InputError
+from ecert.ofd.namespaces import OFD_ENTRY, q
 from ecert.ofd.reader import OFDPackage
 from ecert.ofd.signatures import SignatureInfo, check_references, uncovered_entries
 from ecert.times import aware_or_now
@@ -102,16 +103,24 @@ def verify(
         signers.append(outcome.summary)
         if intact and outcome.signer is not None:
             protecting.append((frozenset(r.entry_name for r in sig.references), outcome.signer, outcome.path))
-    _check_coverage(package, report)
-
     metadata = None
     doc = bodies[0]
     try:
         attachments = package.document(0).attachments
     except EcertError as exc:
-        report.fail("package", f"the document structure cannot be read: {exc}", f"文档结构无法读取：{exc}")
-        return report.build(signers=signers)
+        # looking for ecert's metadata in a file that has none (or that other software wrote in a
+        # way this reader does not follow) must not turn a valid signature invalid: the signed bytes
+        # were checked above, the document is simply not an e-certificate this reader can read
+        attachments = ()
+        report.warn(
+            "document",
+            f"the document structure could not be read to look for e-certificate metadata: {exc}",
+            f"无法读取文档结构以查找证照元数据：{exc}",
+        )
     attachment = next((a for a in attachments if a.name == ATTACHMENT_NAME), None)
+    # OFD.xml may be left unsigned by documents that are not e-certificates (their signers sign the
+    # document, not the package index) when the document it points to is signed: see _check_coverage
+    _check_coverage(package, report, index_may_be_unsigned=attachment is None and doc.doc_root in covered_ok)
     if attachment is None:
         report.skip(
             "metadata",
@@ -148,6 +157,26 @@ def verify(
     )
 
 
+def _docinfo_fields(package: OFDPackage) -> list[str]:
+    """The DocInfo fields OFD.xml holds (CustomData by name), as a reader would show them."""
+    try:
+        info = package.ofd_xml().find(f"{q('DocBody')}/{q('DocInfo')}")
+    except EcertError:
+        return []
+    if info is None:
+        return []
+    fields: list[str] = []
+    for child in info:
+        if not isinstance(child.tag, str):
+            continue
+        local = child.tag.rpartition("}")[2]
+        if local == "CustomDatas":
+            fields += [f"CustomData {c.get('Name', '')!r}" for c in child if isinstance(c.tag, str)]
+        else:
+            fields.append(local)
+    return fields
+
+
 def _check_references(
     package: OFDPackage,
     sig: SignatureInfo,
@@ -181,11 +210,35 @@ def _check_references(
     return True
 
 
-def _check_coverage(package: OFDPackage, report: ReportBuilder) -> None:
+def _check_coverage(
+    package: OFDPackage, report: ReportBuilder, *, index_may_be_unsigned: bool = False
+) -> None:
+    """Every file must be protected by a signature.  One exception, for signed documents that are
+    not e-certificates: many signing systems (KingGrid, 安证通, Koal, Suwell, BaiWang, FJSEAL, the
+    railway e-tickets) sign the document but not the package index OFD.xml, which holds only
+    DocInfo (DocID, CreationDate...).  When OFD.xml is the only unprotected file and the document
+    root it points to is protected, coverage passes and a ``docinfo`` warning names exactly the
+    DocInfo fields nobody signed.  An e-certificate never gets this exception (its metadata is in
+    OFD.xml's CustomDatas), and any other unprotected file still fails."""
     try:
         uncovered = uncovered_entries(package, 0)
     except EcertError as exc:
         report.fail("coverage", f"coverage cannot be determined: {exc}", f"无法确定签名覆盖范围：{exc}")
+        return
+    if uncovered == (OFD_ENTRY,) and index_may_be_unsigned:
+        fields = ", ".join(_docinfo_fields(package)) or "none"
+        report.passed(
+            "coverage",
+            f"every file is protected by a signature except the package index {OFD_ENTRY} (see docinfo)",
+            f"除包索引 {OFD_ENTRY} 外，包内每个文件都受签名保护（见 docinfo）",
+        )
+        report.warn(
+            "docinfo",
+            f"{OFD_ENTRY} is not signed: its DocInfo fields ({fields}) may have been changed after "
+            "signing; the signed document it points to is intact, and nothing is read from them",
+            f"{OFD_ENTRY} 未被签名：其 DocInfo 字段（{fields}）可能在签名后被修改；其指向的文档已签名且完整，"
+            "且未采信这些字段",
+        )
         return
     if uncovered:
         names = ", ".join(uncovered)

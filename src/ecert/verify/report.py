@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ecert.annotate.model import CopyMetadata
     from ecert.metadata import CoreMetadata
 
-__all__ = ["Check", "Outcome", "ReportBuilder", "SignerSummary", "VerificationReport"]
+__all__ = ["Check", "MissingTrust", "Outcome", "ReportBuilder", "SignerSummary", "VerificationReport"]
 
 
 class Outcome(enum.Enum):
@@ -38,6 +38,8 @@ CHECK_LABELS_ZH = {
     "signatures": "签名列表",
     "references": "文件摘要",
     "coverage": "签名覆盖范围",
+    "docinfo": "未签名的文档信息",
+    "document": "文档结构",
     "signature_value": "签名值",
     "signer_trust": "签名者证书",
     "signing_time": "签名时间",
@@ -84,8 +86,37 @@ class Check:
 
 
 @dataclass(frozen=True, slots=True)
+class MissingTrust:
+    """A signer whose certificate cannot be checked here: it chains to nothing in the caller's trust
+    store.  Not a forgery finding: the verifier lacks the certificate to check it against, and says
+    which one to add and where (the trust directory, ``--trust DIR``, or the ``TrustStore``)."""
+
+    signature: str
+    subject: str
+    issuer: str
+    fingerprint_sha256: str
+
+    @property
+    def advice(self) -> str:
+        return (f"add the root or CA certificate of {self.issuer} (or this certificate itself, SHA-256 "
+                f"{self.fingerprint_sha256}) to the trust directory (--trust DIR) or TrustStore")
+
+    @property
+    def advice_zh(self) -> str:
+        return (f"请将 {self.issuer} 的根证书或 CA 证书（或该证书本身，SHA-256 {self.fingerprint_sha256}）"
+                "加入信任目录（--trust DIR）或 TrustStore")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"signature": self.signature, "subject": self.subject, "issuer": self.issuer,
+                "fingerprint_sha256": self.fingerprint_sha256, "advice": self.advice}
+
+
+@dataclass(frozen=True, slots=True)
 class SignerSummary:
-    """Who signed, as far as the verifier could tell, and when they claim to have signed."""
+    """Who signed, as far as the verifier could tell, and when they claim to have signed.
+
+    ``missing_trust`` is set when the signer's certificate could not be checked here (no path to
+    the trust store), as opposed to found invalid."""
 
     signature: str
     kind: str  # "Sign" or "Seal"
@@ -93,6 +124,7 @@ class SignerSummary:
     algorithm: str | None
     signing_time: datetime | None
     trusted: bool
+    missing_trust: MissingTrust | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +134,7 @@ class SignerSummary:
             "algorithm": self.algorithm,
             "signing_time": self.signing_time.isoformat() if self.signing_time else None,
             "trusted": self.trusted,
+            "cannot_be_checked_here": None if self.missing_trust is None else self.missing_trust.to_dict(),
         }
 
 
@@ -130,6 +163,12 @@ class VerificationReport:
 
     def __bool__(self) -> bool:  # pragma: no cover - explicit is better; kept for convenience
         return self.ok
+
+    @property
+    def cannot_be_checked_here(self) -> tuple[MissingTrust, ...]:
+        """Signers whose certificate chains to nothing in the trust store: which certificate to add
+        to check them (distinct from a signer found invalid)."""
+        return tuple(s.missing_trust for s in self.signers if s.missing_trust is not None)
 
     @property
     def failures(self) -> tuple[Check, ...]:

@@ -32,7 +32,7 @@ from ecert.errors import EcertError, InvalidSignature
 from ecert.ofd.ses import CERT_DIGEST_LIST, CERT_LIST, SealInfo, SesSignature
 from ecert.ofd.signatures import SignatureInfo
 from ecert.verify.content import CLOCK_SKEW
-from ecert.verify.report import ReportBuilder, SignerSummary
+from ecert.verify.report import MissingTrust, ReportBuilder, SignerSummary
 
 __all__ = ["SignatureOutcome", "check_signature"]
 
@@ -90,7 +90,7 @@ def check_signature(
             f"签名时间在未来（{_fmt(at)}）",
             subject,
         )
-    path = _check_trust(signer, trust, report, subject, times, carried)
+    path, missing = _check_trust(signer, trust, report, subject, times, carried)
     trusted = bool(path)
     summary = SignerSummary(
         signature=str(sig.id),
@@ -99,6 +99,7 @@ def check_signature(
         algorithm=algorithm,
         signing_time=signed_times[0] if signed_times else None,  # the earliest claim (backdating check)
         trusted=trusted,
+        missing_trust=None if missing is None else MissingTrust(str(sig.id), *missing),
     )
     return SignatureOutcome(summary, signer, when or claimed_time, path)
 
@@ -122,6 +123,19 @@ def _check_sign(
         try:
             result = cms.verify_cms(value, data)
         except EcertError as exc:
+            if "not DER" in str(exc) and not isinstance(exc, InvalidSignature):
+                # the encoding was refused before any signature was computed: say so, do not
+                # suggest the file was changed (README: CMS is checked only as DER)
+                report.fail(
+                    "signature_value",
+                    f"the CMS signature over Signature.xml was not checked: its encoding is refused "
+                    f"({exc}). GB/T 35275 and RFC 5652 sign the DER encoding and ecert checks only DER; "
+                    "this is how the signer's software wrote it, not evidence that the file was changed",
+                    f"签名值（CMS）未核验：其编码不是 DER（{exc}）。"
+                    "这是签名软件的编码方式，并不表示文件被修改",
+                    subject,
+                )
+                return None, algorithm.name, (), ()
             report.fail(
                 "signature_value",
                 f"CMS signature over Signature.xml does not verify: {exc}",
@@ -445,13 +459,14 @@ def _check_trust(
     subject: str,
     times: tuple[datetime, ...],
     carried: tuple[Certificate, ...] = (),
-) -> tuple[Certificate, ...]:
-    """The validated path (signer first) when the signer is trusted at every time, else ()."""
+) -> tuple[tuple[Certificate, ...], tuple[str, str, str] | None]:
+    """(the validated path, signer first, when the signer is trusted at every time, else ();
+    (subject, issuer, fingerprint) when it cannot be checked here for want of a trust anchor)."""
     if signer is None:
         report.fail(
             "signer_trust", "no signer certificate could be established", "无法确定签名者证书", subject
         )
-        return ()
+        return (), None
     for at in times:
         result = trust.validate(signer, at=at, intermediates=carried)  # CMS may carry intermediate CAs
         if not result.ok:
@@ -464,8 +479,20 @@ def _check_trust(
             f"签名者证书（{signer.subject}）可追溯到信任锚，且在 {shown} 有效",
             subject,
         )
-        return result.chain
+        return result.chain, None
     failed = [s for s in result.steps if not s.ok]
+    if [s.name for s in failed] == ["build"]:
+        missing = MissingTrust(subject, signer.subject, signer.issuer, signer.fingerprint_sha256())
+        report.fail(
+            "signer_trust",
+            f"cannot be checked here: the certificate of {signer.subject} (issued by {signer.issuer}) "
+            f"chains to no certificate of the trust store ({failed[0].message}). This is not evidence "
+            f"of forgery: {missing.advice}",
+            f"此处无法核验：签名者证书（{signer.subject}，签发者 {signer.issuer}）不能追溯到信任库中的证书。"
+            f"这并不表示伪造：{missing.advice_zh}",
+            subject,
+        )
+        return (), (signer.subject, signer.issuer, signer.fingerprint_sha256())
     reasons = "; ".join(f"{s.name}: {s.message}" for s in failed) or "path validation failed"
     expired = any(s.name == "validity" for s in failed)
     en = f"the certificate of {signer.subject} is not trusted at {_fmt(at)}: {reasons}"
@@ -474,4 +501,4 @@ def _check_trust(
     report.fail(
         "signer_trust", en, f"签名者证书（{signer.subject}）在 {_fmt(at)} 不受信任：{reasons}", subject
     )
-    return ()
+    return (), None
