@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from ecert.crypto import oids
-from ecert.crypto.der import check_bounds
+from ecert.crypto.der import check_bounds, parser_reason
 from ecert.errors import EcertError, InputError, InvalidKey, UnsupportedAlgorithm
 
 __all__ = ["bounded", "check_pkcs12_work", "decrypt_pkcs8", "encrypt_pkcs8", "pem_blocks", "read_pkcs12"]
@@ -63,7 +63,7 @@ def pem_blocks(data: bytes) -> list[tuple[str, bytes]]:
     try:
         return [(str(name), bytes(der)) for name, _headers, der in pem.unarmor(data.strip(), multiple=True)]
     except (ValueError, TypeError) as exc:
-        raise InvalidKey(f"malformed PEM ({exc})") from None
+        raise InvalidKey(f"malformed PEM ({parser_reason(exc)})") from None
 
 
 def _octets(value: Any) -> bytes:
@@ -115,7 +115,7 @@ def pbes2_decrypt(
     except EcertError:
         raise
     except Exception as exc:  # asn1crypto raises many kinds, lazily
-        raise InvalidKey(f"malformed encryption parameters of the {what} ({exc})") from None
+        raise InvalidKey(f"malformed encryption parameters of the {what} ({parser_reason(exc)})") from None
     try:
         decryptor = cipher.decryptor()
         padded = decryptor.update(encrypted) + decryptor.finalize()
@@ -133,7 +133,7 @@ def decrypt_pkcs8(der: bytes, password: bytes) -> bytes:
         algorithm = info["encryption_algorithm"]
         encrypted = bytes(info["encrypted_data"].native)
     except Exception as exc:  # asn1crypto raises many kinds, lazily
-        raise InvalidKey(f"malformed encrypted private key ({exc})") from None
+        raise InvalidKey(f"malformed encrypted private key ({parser_reason(exc)})") from None
     return pbes2_decrypt(algorithm, encrypted, password, "encrypted private key")
 
 
@@ -271,7 +271,7 @@ def check_pkcs12_work(der: bytes, password: bytes | None = None) -> None:
     except EcertError:
         raise
     except Exception as exc:  # asn1crypto raises many kinds, lazily
-        raise InvalidKey(f"malformed PKCS#12 file ({exc})") from None
+        raise InvalidKey(f"malformed PKCS#12 file ({parser_reason(exc)})") from None
 
 
 class _Budget:
@@ -363,7 +363,7 @@ def read_pkcs12(der: bytes, password: bytes) -> tuple[list[bytes], list[bytes]]:
     except EcertError:
         raise
     except Exception as exc:  # asn1crypto raises many kinds, lazily
-        raise InvalidKey(f"malformed PKCS#12 file ({exc})") from None
+        raise InvalidKey(f"malformed PKCS#12 file ({parser_reason(exc)})") from None
     return key_ders, cert_ders
 
 

@@ -18,7 +18,7 @@ from asn1crypto import algos, cms, core
 from asn1crypto import x509 as asn1_x509
 
 from ecert.crypto import oids
-from ecert.crypto.der import check_der
+from ecert.crypto.der import check_der, parser_reason
 from ecert.crypto.digests import DigestAlgorithm
 from ecert.crypto.x509 import Certificate
 from ecert.errors import EcertError, InputError
@@ -111,7 +111,7 @@ class CmsSignedData:
             parsed = asn1_x509.Certificate.load(certificate.der)
             issuer = parsed.issuer.dump()
         except (ValueError, TypeError, KeyError) as exc:  # pragma: no cover - Certificate parsed it already
-            raise InputError(f"malformed certificate ({exc})") from None
+            raise InputError(f"malformed certificate ({parser_reason(exc)})") from None
         return issuer == self.signer_issuer_der and certificate.serial_number == self.signer_serial_number
 
 # --- reading -------------------------------------------------------------------------------------

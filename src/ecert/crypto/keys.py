@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from ecert.crypto import _asn1, oids
 from ecert.crypto.algorithms import KeyKind, PssParameters, SignatureAlgorithm
+from ecert.crypto.der import parser_reason
 from ecert.crypto.sm2 import DEFAULT_UID, SM2PrivateKey, SM2PublicKey
 from ecert.errors import EcertError, InvalidKey, InvalidSignature, UnsupportedAlgorithm
 
@@ -138,9 +139,11 @@ class PublicKey:
         except EcertError as exc:
             if isinstance(exc, InvalidSignature | UnsupportedAlgorithm):
                 raise
-            raise InvalidSignature(f"malformed {algorithm.name} signature ({exc})") from None
+            reason = parser_reason(exc)
+            raise InvalidSignature(f"malformed {algorithm.name} signature ({reason})") from None
         except (ValueError, TypeError) as exc:
-            raise InvalidSignature(f"malformed {algorithm.name} signature ({exc})") from None
+            reason = parser_reason(exc)
+            raise InvalidSignature(f"malformed {algorithm.name} signature ({reason})") from None
 
     def spki_der(self) -> bytes:
         """The DER SubjectPublicKeyInfo (SM2: id-ecPublicKey with the sm2p256v1 curve OID)."""
@@ -167,26 +170,18 @@ class PublicKey:
             )
             point = bytes(info["public_key"].native) if is_sm2 else b""
         except Exception as exc:  # asn1crypto raises many kinds, lazily
-            raise InvalidKey(f"malformed SubjectPublicKeyInfo ({exc})") from None
+            raise InvalidKey(f"malformed SubjectPublicKeyInfo ({parser_reason(exc)})") from None
         if is_sm2:
             return cls(SM2PublicKey.from_bytes(point))
         try:
             loaded = serialization.load_der_public_key(der)
         except Exception as exc:  # cryptography raises ValueError, UnsupportedAlgorithm, InternalError
-            raise InvalidKey(f"unsupported or malformed public key ({_reason(exc)})") from None
+            raise InvalidKey(f"unsupported or malformed public key ({parser_reason(exc)})") from None
         return cls(loaded)  # type: ignore[arg-type]  # _kind_of refuses other types
 
     def fingerprint(self) -> str:
         """SHA-256 of the DER SubjectPublicKeyInfo, hex (as of `openssl pkey -pubout -outform DER`)."""
         return hashlib.sha256(self.spki_der()).hexdigest()
-
-
-def _reason(exc: Exception) -> str:
-    """A dependency's refusal in words, without its internals (Rust error structs, class paths)."""
-    text = str(exc).split("\n")[0].strip()
-    if not text or "{" in text or "ParseError" in text or "kind:" in text:
-        return "not a key the reader understands"
-    return text[:160]
 
 
 def _hash(algorithm: SignatureAlgorithm) -> hashes.HashAlgorithm:
@@ -291,7 +286,7 @@ def _load_sm2(der: bytes, sec1: bool) -> PrivateKey | None:
     except EcertError:
         raise
     except Exception as exc:  # asn1crypto raises many kinds, lazily
-        raise InvalidKey(f"malformed private key ({exc})") from None
+        raise InvalidKey(f"malformed private key ({parser_reason(exc)})") from None
 
 
 def _private_der(data: bytes) -> tuple[str | None, bytes]:
@@ -330,7 +325,7 @@ def load_private_key(data: bytes, password: bytes | None = None) -> PrivateKey:
     try:
         loaded = serialization.load_der_private_key(der, password=None)
     except Exception as exc:  # ValueError, UnsupportedAlgorithm, and InternalError for a bad Ed25519 length
-        raise InvalidKey(f"unsupported or malformed private key ({_reason(exc)})") from None
+        raise InvalidKey(f"unsupported or malformed private key ({parser_reason(exc)})") from None
     if not isinstance(loaded, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey):
         raise InvalidKey(f"unsupported private key type {type(loaded).__name__}")
     return PrivateKey(loaded)

@@ -611,6 +611,8 @@ def _seals(pkg: OFDPackage, doc_index: int) -> dict[str, list[tuple[list[float],
             seal = SesSignature.parse(sig.signed_value).seal
         except EcertError:
             continue  # not a GB/T 38540 seal (a plain signature has no picture)
+        if seal is None:
+            continue  # a seal that cannot be read has no picture to draw
         fmt = seal.picture_type.upper()
         if fmt not in ("PNG", "JPG", "JPEG", "BMP", "GIF"):
             continue  # an OFD or SVG seal picture is not drawn

@@ -34,7 +34,7 @@ from typing import TypeVar
 
 from asn1crypto import core
 
-from ecert.crypto.der import check_bounds
+from ecert.crypto.der import check_bounds, parser_reason
 from ecert.errors import EcertError, InputError, InvalidPackage
 from ecert.times import CHINA_STANDARD_TIME
 
@@ -221,7 +221,7 @@ def _guard(what: str, der: bytes, fn: Callable[[], _T]) -> _T:
     except EcertError:
         raise
     except (ValueError, TypeError, IndexError, OverflowError, UnicodeError) as exc:
-        raise InvalidPackage(f"malformed {what}: {exc}", where=what) from None
+        raise InvalidPackage(f"malformed {what}: {parser_reason(exc)}", where=what) from None
 
 
 # --- elements --------------------------------------------------------------------------------------
