@@ -141,3 +141,23 @@ def test_cms_with_unsorted_signed_attributes_is_not_called_damaged() -> None:
     assert not report.ok
     message = report.check("signature_value")[0].message
     assert "was not checked" in message and "not evidence that the file was changed" in message
+
+
+def test_bare_signature_as_raw_r_s_verifies_with_the_trusted_certificate() -> None:
+    """ofdrw's DigitalSign.ofd (a bare DER SEQUENCE{r, s}) rewritten as the 64-byte r||s other signers
+    write; its negative twin (one bit of s changed) fails."""
+    from ecert.crypto.sm2 import der_to_raw
+    from ecert.crypto.x509 import load_certificate
+
+    data = (HELLO.parent / "DigitalSign.ofd").read_bytes()
+    trust = TrustStore.from_certificates(load_certificate((HELLO.parent / "user_cert.pem").read_bytes()))
+    assert verify(data, trust=trust).ok
+    entries = _entries(data)
+    name = next(n for n in entries if n.endswith("SignedValue.dat"))
+    raw = der_to_raw(entries[name])
+    entries[name] = raw
+    report = verify(_zip(entries), trust=trust)
+    assert report.ok, report.to_text()
+    assert "raw r||s" in report.check("signature_value")[0].message
+    entries[name] = raw[:-1] + bytes([raw[-1] ^ 1])
+    assert not verify(_zip(entries), trust=trust).ok

@@ -175,24 +175,28 @@ def _check_sign(
                 subject,
             )
         return signer, algorithm.name, _times(claimed, when), tuple(result.certificates)
-    # bare DER SEQUENCE{r, s} (ofdrw): the certificate can only come from the trust store
+    # bare DER SEQUENCE{r, s} (ofdrw), or the raw 64-byte r||s some signers write: the certificate can
+    # only come from the trust store
+    form = "DER"
     try:
         decode_der_signature(value)
     except EcertError as exc:
-        report.fail(
-            "signature_value",
-            f"SignedValue is neither CMS nor a DER signature: {exc}",
-            f"签名值既不是 CMS 也不是 DER 签名：{exc}",
-            subject,
-        )
-        return None, algorithm.name, (), ()
+        if len(value) != 64 or algorithm is SignatureAlgorithm.ED25519:
+            report.fail(
+                "signature_value",
+                f"SignedValue is neither CMS nor a DER signature: {exc}",
+                f"签名值既不是 CMS 也不是 DER 签名：{exc}",
+                subject,
+            )
+            return None, algorithm.name, (), ()
+        form = "raw r||s"
     for cert in trust.anchors:
-        if _verifies(cert.public_key, value, data, algorithm):
+        if _verifies_in_form(cert.public_key, value, data, algorithm) == form:
             report.passed(
                 "signature_value",
-                f"signature ({algorithm.name}) over Signature.xml verifies with the trusted "
+                f"signature ({algorithm.name}, {form}) over Signature.xml verifies with the trusted "
                 f"certificate of {cert.subject}",
-                f"签名值（{algorithm.name}）验证通过，使用受信任证书：{cert.subject}",
+                f"签名值（{algorithm.name}，{form}）验证通过，使用受信任证书：{cert.subject}",
                 subject,
             )
             return cert, algorithm.name, _times(claimed), ()
