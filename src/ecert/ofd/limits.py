@@ -27,7 +27,7 @@ class Limits:
     """
 
     max_entries: int = 10_000
-    max_total_size: int = 32 * MiB  # or twice the package's own size, when that is more
+    max_total_size: int = 24 * MiB  # or twice the package's own size, when that is more
     max_entry_size: int = 64 * MiB
     max_ratio: int = 200
     max_xml_size: int = 16 * MiB
