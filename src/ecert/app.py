@@ -262,27 +262,37 @@ def issue_record_file(
 
 
 def inspect_file(path: Path) -> dict[str, Any]:
-    """What a file says about itself — NOT verified."""
+    """What a file says about itself — NOT verified.  A broken part (a missing SignedValue, a
+    Provider without ProviderName) is named under ``problems`` while the rest is still shown."""
     from ecert.ofd.reader import OFDPackage
+    from ecert.ofd.signatures import describe_signatures
 
     data = read_input(path, "certificate file")
     try:
         package = OFDPackage.open(data)
     except InputError as exc:
-        raise _not_a_certificate_file(exc, path) from None
-    body = package.doc_bodies()[0]
+        raise InputError(f"not a readable OFD file ({exc})", where=str(path)) from None
+    problems: list[str] = []
+    try:
+        custom_datas = dict(package.doc_bodies()[0].doc_info.custom_datas)
+    except InputError as exc:  # show what else can be read, and name the problem
+        custom_datas = {}
+        problems.append(f"OFD.xml: {exc}")
+    signatures = []
+    for description, problem in describe_signatures(package, 0):
+        signatures.append(description if problem is None else f"{description}: unreadable ({problem})")
+        if problem is not None:
+            problems.append(f"{description}: {problem}")
     info: dict[str, Any] = {
         "file": str(path),
         "sm3": sm3(data).hex(),
         "verified": False,
         "entries": list(package.names()),
-        "custom_datas": dict(body.doc_info.custom_datas),
-        "signatures": [
-            f"{s.id} {s.type} method={s.signature_method} time={s.signature_datetime} "
-            f"references={len(s.references)}"
-            for s in package.signatures(0)
-        ],
+        "custom_datas": custom_datas,
+        "signatures": signatures,
     }
+    if problems:
+        info["problems"] = problems
     return info
 
 

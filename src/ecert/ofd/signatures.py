@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from ecert.crypto.digests import DigestAlgorithm
-from ecert.errors import InputError, InvalidPackage
+from ecert.errors import EcertError, InputError, InvalidPackage
 from ecert.ofd.entries import resolve
 from ecert.ofd.namespaces import NSMAP, OFD_ENTRY, q
 from ecert.ofd.reader import OFDPackage
@@ -34,6 +34,7 @@ __all__ = [
     "SignatureInfo",
     "StampAnnot",
     "check_references",
+    "describe_signatures",
     "parse_signing_time",
     "prepare_signature",
     "read_signatures",
@@ -167,6 +168,32 @@ def read_signatures(pkg: OFDPackage, doc_index: int = 0) -> tuple[SignatureInfo,
             raise InvalidPackage("two signatures share one Signature.xml", where=loc, value=base)
         result.append(_read_signature(pkg, sig_id, sig_type, entry, budget))
     return tuple(result)
+
+
+def describe_signatures(pkg: OFDPackage, doc_index: int = 0) -> tuple[tuple[str, str | None], ...]:
+    """Every signature the document lists, as ``(description, problem)``: what can be read of each,
+    and why the rest cannot (a missing SignedValue, a Provider without ProviderName...), for
+    showing a file (``ecert inspect``) where :func:`read_signatures` refuses the whole list.
+    NOT verification: nothing here is checked against a signature."""
+    try:
+        loc = pkg.doc_body(doc_index).signatures_loc
+        if loc is None:
+            return ()
+        root = pkg.xml(loc, where=f"Signatures of {OFD_ENTRY}")
+    except EcertError as exc:
+        return (("the signature list", str(exc)),)
+    out: list[tuple[str, str | None]] = []
+    budget = [pkg.limits.max_references]
+    for el in root.findall(q("Signature"))[: pkg.limits.max_signatures]:
+        sig_id, sig_type, base = el.get("ID", "?"), el.get("Type", "Sign"), el.get("BaseLoc", "")
+        try:
+            sig = _read_signature(pkg, sig_id, sig_type, resolve(loc, base), budget)
+        except EcertError as exc:
+            out.append((f"{sig_id} {sig_type} BaseLoc={base}", str(exc)))
+            continue
+        out.append((f"{sig.id} {sig.type} method={sig.signature_method} time={sig.signature_datetime} "
+                    f"references={len(sig.references)} provider={sig.provider.name}", None))
+    return tuple(out)
 
 
 def _read_signature(
