@@ -9,6 +9,7 @@ metadata, the item name (``KZ_*``) for the type's own items.
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zlib
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,7 @@ from ecert.metadata.elements import pinyin_key
 
 if TYPE_CHECKING:
     from ecert.catalog import CertificateType
+    from ecert.catalog.model import FaceSpecData
     from ecert.collect import CertificateDraft
 
 __all__ = [
@@ -111,11 +113,11 @@ def face_spec_for(
             continue
         shown.add(key)
         fields.append(FaceField(key, item.label, item.value))
-    validity = validity_text(md.valid_from, md.valid_until, md.long_term)
-    if validity:
-        fields.append(FaceField("ZZYXQ", "有效期限", validity))
-    fields.append(FaceField(pinyin_key("identifier"), "证照标识", str(md.identifier)))
     face = cert_type.face if cert_type is not None else None
+    validity = validity_text(_validity_start(md, by_name, face), md.valid_until, md.long_term)
+    if validity:
+        fields.append(FaceField("ZZYXQ", face.validity_label if face is not None else "有效期限", validity))
+    fields.append(FaceField(pinyin_key("identifier"), "证照标识", str(md.identifier)))
     return FaceSpec(
         title=(face.title if face is not None and face.title else None) or md.certificate_name,
         subtitle=face.subtitle if face is not None else "",
@@ -126,7 +128,25 @@ def face_spec_for(
         qr=qr,
         photo=photo,
         seal=seal,
+        issuer_label=face.issuer_label if face is not None else "",
     )
+
+
+def _validity_start(
+    md: CoreMetadata, items: Mapping[str, DataItemText], face: FaceSpecData | None
+) -> date | None:
+    """Where the shown period starts: the certificate's own start, or the date item the type names
+    (a 营业执照's 营业期限 runs from its 成立日期)."""
+    if face is None or face.validity_from is None or face.validity_from not in items:
+        return md.valid_from
+    text = items[face.validity_from].value  # shown as 2015年3月8日 (chinese_date) or ISO
+    found = re.fullmatch(r"(\d{4})年(\d{1,2})月(\d{1,2})日", text) or re.fullmatch(
+        r"(\d{4})-(\d{2})-(\d{2})", text
+    )
+    try:
+        return date(*(int(g) for g in found.groups())) if found else md.valid_from
+    except ValueError:
+        return md.valid_from
 
 
 def _lookup_type(code: str) -> CertificateType | None:

@@ -40,6 +40,8 @@ A4_LANDSCAPE = (297.0, 210.0)
 _LATIN_EM = 0.55
 # characters that must not begin a line (Chinese line-breaking rule, 避头点)
 _NO_LINE_START = frozenset("、，。；：？！）》」』】,.;:?!)")
+# a run of letters and digits may break after these (an identifier at its dots, a URL at its slashes)
+_BREAK_AFTER = frozenset(".-/,;:_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,7 @@ class FaceSpec:
     qr: bool = True
     photo: bool = False
     seal: bool = False
+    issuer_label: str = ""  # shown before the issuer's name (营业执照: 登记机关)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,12 @@ class FaceLayout:
     rules: tuple[RuleBox, ...]
     texts: tuple[TextBox, ...]
     images: tuple[ImageBox, ...]
+    continuation: tuple[FaceLayout, ...] = ()  # further pages when the values do not fit on this one
+
+    @property
+    def pages(self) -> tuple[FaceLayout, ...]:
+        """This page and its continuation pages, in order."""
+        return (self, *self.continuation)
 
     def text_for(self, key: str) -> tuple[TextBox, ...]:
         """The text objects showing ``key`` (several when a long value wraps)."""
@@ -145,32 +154,65 @@ def text_width(text: str, size: float) -> float:
     return sum(char_em(c) for c in text) * size
 
 
+def _units(paragraph: str) -> list[str]:
+    """Pieces a line may break between: one CJK character, or a run of other characters cut after
+    a break character (``1.2.156.`` gives ``1.``, ``2.``, ``156.``) or at a space (kept as a piece).
+    Punctuation that may not begin a line sticks to the piece before it."""
+    units: list[str] = []
+    run = ""
+    for ch in paragraph:
+        if ch == " ":
+            if run:
+                units.append(run)
+                run = ""
+            units.append(" ")
+        elif char_em(ch) >= 1.0:
+            if run:
+                units.append(run)
+                run = ""
+            if ch in _NO_LINE_START and units and units[-1] != " ":
+                units[-1] += ch
+            else:
+                units.append(ch)
+        else:
+            run += ch
+            if ch in _BREAK_AFTER:
+                units.append(run)
+                run = ""
+    if run:
+        units.append(run)
+    return units
+
+
 def wrap_text(text: str, size: float, width: float) -> tuple[str, ...]:
     """Break ``text`` into lines no wider than ``width`` mm (at least one line).
 
-    Breaks anywhere between CJK characters, and at spaces in Latin text when possible.
-    Explicit newlines are kept.
+    Breaks between CJK characters (never before 、，。 and the like), at spaces, and inside a run of
+    letters and digits only after a break character (an identifier at its dots); a single run wider
+    than the line is cut where it must.  Explicit newlines are kept.
     """
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
-        current = ""
-        current_width = 0.0
-        for ch in paragraph:
-            advance = char_em(ch) * size
-            if current and current_width + advance > width and ch not in _NO_LINE_START:
-                cut = current.rfind(" ")
-                if ch != " " and cut > 0 and all(char_em(c) < 1 for c in current[cut:]):
-                    lines.append(current[:cut])
-                    current = current[cut + 1 :]
-                    current_width = text_width(current, size)
-                else:
-                    lines.append(current)
-                    current, current_width = "", 0.0
-                if ch == " " and not current:
-                    continue
-            current += ch
-            current_width += advance
-        lines.append(current)
+        current, current_width = "", 0.0
+        for unit in _units(paragraph):
+            w = text_width(unit, size)
+            if unit == " " and not current:
+                continue
+            if current and current_width + w > width and unit != " ":
+                lines.append(current.rstrip(" "))
+                current, current_width = "", 0.0
+            if w > width and char_em(unit[0]) < 1.0:  # one run longer than a line: cut it
+                for ch in unit:
+                    advance = char_em(ch) * size
+                    if current and current_width + advance > width:
+                        lines.append(current)
+                        current, current_width = "", 0.0
+                    current += ch
+                    current_width += advance
+                continue
+            current += unit
+            current_width += w
+        lines.append(current.rstrip(" "))
     return tuple(lines)
 
 
@@ -180,132 +222,232 @@ _MARGIN = 12.0
 _BORDER_GAP = 4.0
 _TITLE_SIZE = 11.0
 _SUBTITLE_SIZE = 4.2
-_BODY_SIZE = 4.2
 _LINE_GAP = 1.6
 _ROW_GAP = 3.2
+_MAX_ROW_GAP = 9.0  # a short face spreads its rows down to here, not leaving half the page empty
 _QR_SIZE = 32.0
 _PHOTO = (26.0, 35.0)
 _SEAL_SIZE = 42.0
+_BLOCK_GAP = 4.0  # between the last row and the QR code / issuer block
+_MAX_BODY_SIZE = {"portrait": 5.0, "landscape": 4.4}
+_MIN_BODY_SIZE = 2.8  # about 8 pt: below this a printed face is hard to read
 
 
-_MIN_BODY_SIZE = 2.8
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """The fixed geometry of one page: border, header, where rows may go."""
+
+    width: float
+    height: float
+    left: float
+    right: float
+    body_top: float
+    body_bottom: float
 
 
 def layout_face(spec: FaceSpec) -> FaceLayout:
     """Lay out a certificate face: border, title, label/value rows, QR, photo, issuer block.
 
-    When the rows do not fit above the bottom block, the body text shrinks step by step
-    (down to 2.8 mm, about 8 pt) rather than running off the page.
+    The body text starts at a comfortable size and shrinks step by step until every row fits
+    above the QR code and the issuer block; a face with room to spare spreads its rows down the
+    page.  At the minimum size (2.8 mm, about 8 pt) rows that still do not fit continue on
+    continuation pages (续页) that the first page names; no two boxes overlap and nothing leaves
+    the border.
     """
-    size = _BODY_SIZE
+    size = _MAX_BODY_SIZE[spec.orientation]
     while True:
-        layout = _layout(spec, size)
-        if not overflows(layout) or size <= _MIN_BODY_SIZE:
-            return layout
-        size = max(_MIN_BODY_SIZE, size * 0.9)
+        _, free = _lay_out(spec, size, 0.0, paginate=False)
+        if free is not None or size <= _MIN_BODY_SIZE:
+            break
+        size = max(_MIN_BODY_SIZE, round(size * 0.92, 3))
+    if free is None:
+        return _lay_out(spec, size, 0.0, paginate=True)[0]
+    # everything fits: spread the rows over the free height rather than leave it empty below them
+    extra = min(_MAX_ROW_GAP - _ROW_GAP, free * 0.8 / max(1, len(spec.fields)))
+    return _lay_out(spec, size, extra, paginate=False)[0]
 
 
-def _layout(spec: FaceSpec, body: float) -> FaceLayout:
-    width, height = A4_LANDSCAPE if spec.orientation == "landscape" else A4_PORTRAIT
-    rules = (
+def _page_size(spec: FaceSpec) -> tuple[float, float]:
+    return A4_LANDSCAPE if spec.orientation == "landscape" else A4_PORTRAIT
+
+
+def _rules(width: float, height: float) -> tuple[RuleBox, ...]:
+    inner = _MARGIN + _BORDER_GAP
+    return (
         RuleBox(_MARGIN, _MARGIN, width - 2 * _MARGIN, height - 2 * _MARGIN, line_width=1.2),
-        RuleBox(
-            _MARGIN + _BORDER_GAP,
-            _MARGIN + _BORDER_GAP,
-            width - 2 * (_MARGIN + _BORDER_GAP),
-            height - 2 * (_MARGIN + _BORDER_GAP),
-            line_width=0.4,
-        ),
+        RuleBox(inner, inner, width - 2 * inner, height - 2 * inner, line_width=0.4),
     )
-    texts: list[TextBox] = []
-    images: list[ImageBox] = []
-    inner_left = _MARGIN + _BORDER_GAP + 10.0
-    inner_right = width - (_MARGIN + _BORDER_GAP + 10.0)
 
-    y = _MARGIN + _BORDER_GAP + 14.0
-    usable = inner_right - inner_left - 10.0
-    title_size = min(_TITLE_SIZE, usable / max(text_width(spec.title, 1.0), 1.0))
-    title_w = text_width(spec.title, title_size)
+
+def _header(title: str, subtitle: str, width: float, texts: list[TextBox]) -> float:
+    """Title (and subtitle) centred at the top; returns the y where rows start."""
+    inner = _MARGIN + _BORDER_GAP
+    y = inner + 14.0
+    usable = width - 2 * (inner + 10.0) - 10.0
+    title_size = min(_TITLE_SIZE, usable / max(text_width(title, 1.0), 1.0))
+    title_w = text_width(title, title_size)
     title_h = title_size * 1.2
     texts.append(
-        TextBox("title", (width - title_w) / 2, y, title_w, title_h, title_size, spec.title, True, "center")
+        TextBox("title", (width - title_w) / 2, y, title_w, title_h, title_size, title, True, "center")
     )
     y += title_h + 4.0
-    if spec.subtitle:
-        sub_w = text_width(spec.subtitle, _SUBTITLE_SIZE)
+    if subtitle:
+        sub_size = min(_SUBTITLE_SIZE, usable / max(text_width(subtitle, 1.0), 1.0))
+        sub_w = text_width(subtitle, sub_size)
+        h = sub_size * 1.3
         texts.append(
-            TextBox(
-                "subtitle",
-                (width - sub_w) / 2,
-                y,
-                sub_w,
-                _SUBTITLE_SIZE * 1.3,
-                _SUBTITLE_SIZE,
-                spec.subtitle,
-                align="center",
-            )
+            TextBox("subtitle", (width - sub_w) / 2, y, sub_w, h, sub_size, subtitle, align="center")
         )
-        y += _SUBTITLE_SIZE * 1.3 + 2.0
-    y += 6.0
+        y += h + 2.0
+    return y + 6.0
 
-    value_right = inner_right
-    if spec.photo:
-        pw, ph = _PHOTO
-        images.append(ImageBox("photo", inner_right - pw, y, pw, ph))
-        photo_bottom = y + ph + 2.0
-    else:
-        photo_bottom = y
 
-    label_w = max((text_width(f.label, body) for f in spec.fields), default=0.0)
-    label_w = min(max(label_w, 4 * body), 14 * body)
-    value_x = inner_left + label_w + 6.0
-    line_h = body + _LINE_GAP
-    for f in spec.fields:
-        right = value_right - (_PHOTO[0] + 4.0) if spec.photo and y < photo_bottom else value_right
-        texts.append(TextBox(f"label:{f.key}", inner_left, y, label_w, line_h, body, f.label, True))
-        for line in wrap_text(f.text, body, right - value_x):
-            texts.append(TextBox(f.key, value_x, y, right - value_x, line_h, body, line))
-            y += line_h
-        y += _ROW_GAP
-
+def _bottom_block(
+    spec: FaceSpec, width: float, height: float, size: float
+) -> tuple[list[TextBox], list[ImageBox]]:
+    """QR code bottom left; issuer name (wrapped, with its label), date and seal bottom right."""
+    inner_left = _MARGIN + _BORDER_GAP + 10.0
+    inner_right = width - inner_left
     bottom = height - (_MARGIN + _BORDER_GAP + 12.0)
+    images: list[ImageBox] = []
     if spec.qr:
         images.append(ImageBox("qr", inner_left, bottom - _QR_SIZE, _QR_SIZE, _QR_SIZE))
-    issuer_w = text_width(spec.issuer_name, body + 0.6)
-    date_w = text_width(spec.issue_date_text, body)
-    block_w = max(issuer_w, date_w)
+    name_size = size + 0.6
+    line_h = size + _LINE_GAP
+    name_h = name_size + _LINE_GAP
+    label = spec.issuer_label
+    label_w = text_width(label + "  ", name_size) if label else 0.0
+    room = inner_right - (inner_left + _QR_SIZE + 10.0) - label_w
+    names = wrap_text(spec.issuer_name, name_size, room)
+    date_w = text_width(spec.issue_date_text, size)
+    block_w = min(room, max(date_w, *(text_width(n, name_size) for n in names)))
     block_x = inner_right - block_w
-    texts.append(
-        TextBox(
-            "issuer_name",
-            block_x,
-            bottom - 2 * line_h - 2.0,
-            block_w,
-            line_h,
-            body + 0.6,
-            spec.issuer_name,
-            True,
-            "right",
+    texts = [TextBox("issue_date", block_x, bottom - line_h, block_w, line_h, size, spec.issue_date_text,
+                     align="right")]  # fmt: skip
+    top = bottom - line_h - 2.0 - name_h * len(names)
+    for i, name in enumerate(names):
+        texts.append(
+            TextBox("issuer_name", block_x, top + i * name_h, block_w, name_h, name_size, name, True, "right")
         )
-    )
-    texts.append(
-        TextBox(
-            "issue_date", block_x, bottom - line_h, block_w, line_h, body, spec.issue_date_text, align="right"
+    if label:
+        texts.append(
+            TextBox("label:issuer_name", block_x - label_w, top, label_w, name_h, name_size, label, True)
         )
-    )
     if spec.seal:
-        cx = block_x + block_w / 2
-        seal_y = bottom - line_h - _SEAL_SIZE / 2 - 4.0
-        images.append(ImageBox("seal", cx - _SEAL_SIZE / 2, seal_y, _SEAL_SIZE, _SEAL_SIZE))
-    return FaceLayout(width, height, rules, tuple(texts), tuple(images))
+        border = _MARGIN + _BORDER_GAP  # stamped over name and date, but inside the border
+        seal_x = min(block_x + block_w / 2 - _SEAL_SIZE / 2, width - border - _SEAL_SIZE - 1.0)
+        seal_y = min(bottom - line_h - _SEAL_SIZE / 2 - 4.0, height - border - _SEAL_SIZE - 1.0)
+        images.append(ImageBox("seal", seal_x, seal_y, _SEAL_SIZE, _SEAL_SIZE))
+    return texts, images
+
+
+def _lay_out(
+    spec: FaceSpec, size: float, extra_gap: float, *, paginate: bool
+) -> tuple[FaceLayout, float | None]:
+    """The face at body size ``size`` and the height left free below its rows, or None when the
+    rows do not fit on the first page (then, with ``paginate``, they continue on further pages)."""
+    width, height = _page_size(spec)
+    header: list[TextBox] = []
+    body_top = _header(spec.title, spec.subtitle, width, header)
+    block_texts, images = _bottom_block(spec, width, height, size)
+    left = _MARGIN + _BORDER_GAP + 10.0
+    right_edge = width - left
+    tops = [b.y for b in images] + [t.y for t in block_texts]
+    body_bottom = min(tops) - _BLOCK_GAP
+    photo_bottom = body_top
+    if spec.photo:
+        pw, ph = _PHOTO
+        images.append(ImageBox("photo", right_edge - pw, body_top, pw, ph))
+        photo_bottom = body_top + ph + 2.0
+    pages: list[list[TextBox]] = [header]
+    line_h = size + _LINE_GAP
+    label_w = min(
+        max(max((text_width(f.label, size) for f in spec.fields), default=0.0), 4 * size),
+        14 * size,
+        0.35 * (right_edge - left),
+    )
+    value_x = left + label_w + 6.0
+    y = body_top
+    # when rows continue, the first page keeps its last line for the note naming the continuation
+    limit = body_bottom - (line_h if paginate else 0.0)
+    for f in spec.fields:
+        right = right_edge - (_PHOTO[0] + 4.0) if spec.photo and y < photo_bottom else right_edge
+        labels = wrap_text(f.label, size, label_w)
+        values = list(wrap_text(f.text, size, right - value_x))
+        row_top, labelled, i = y, False, 0
+        while i < len(values):
+            if y + line_h > limit or (not labelled and y + line_h * len(labels) > limit):
+                if not paginate:
+                    return _assemble(spec, pages, block_texts, images, size), None
+                y = row_top = _new_page(spec, pages, size)
+                limit, labelled = height - (_MARGIN + _BORDER_GAP + 12.0) - line_h, False
+                if right != right_edge:  # the rest of a row beside the photo gets the full width
+                    right = right_edge
+                    values = values[:i] + list(wrap_text("".join(values[i:]), size, right - value_x))
+                if i > 0:
+                    labels = wrap_text(f"{f.label}（续）", size, label_w)
+            if not labelled:
+                for j, text in enumerate(labels):
+                    box = TextBox(
+                        f"label:{f.key}", left, row_top + j * line_h, label_w, line_h, size, text, True
+                    )
+                    pages[-1].append(box)
+                labelled = True
+            pages[-1].append(TextBox(f.key, value_x, y, right - value_x, line_h, size, values[i]))
+            y += line_h
+            i += 1
+        y = max(y, row_top + line_h * len(labels)) + _ROW_GAP + extra_gap
+    layout = _assemble(spec, pages, block_texts, images, size)
+    return layout, (body_bottom - (y - _ROW_GAP - extra_gap)) if len(pages) == 1 else None
+
+
+def _new_page(spec: FaceSpec, pages: list[list[TextBox]], size: float) -> float:
+    """Start a continuation page (its header); returns the y where its rows start."""
+    width, _ = _page_size(spec)
+    texts: list[TextBox] = []
+    y = _header(f"{spec.title}（续页）", spec.subtitle, width, texts)
+    pages.append(texts)
+    return y
+
+
+def _assemble(
+    spec: FaceSpec,
+    pages: list[list[TextBox]],
+    block_texts: list[TextBox],
+    images: list[ImageBox],
+    size: float,
+) -> FaceLayout:
+    width, height = _page_size(spec)
+    rules = _rules(width, height)
+    inner = _MARGIN + _BORDER_GAP + 10.0
+    line_h = size + _LINE_GAP
+    first = [*pages[0], *block_texts]
+    count = len(pages)
+    if count > 1:  # the first page names where the rest is, each continuation page its number
+        limit = min([b.y for b in images if b.kind != "photo"] + [t.y for t in block_texts]) - _BLOCK_GAP
+        note = f"（未尽内容见续页，共{count}页）"
+        first.append(TextBox("continued", inner, limit - line_h, text_width(note, size), line_h, size, note))
+    more = []
+    foot = height - (_MARGIN + _BORDER_GAP + 12.0)
+    for n, texts in enumerate(pages[1:], start=2):
+        note = f"第{n}页 共{count}页"
+        w = text_width(note, size)
+        number = TextBox(
+            "page_number", width - inner - w, foot - line_h, w, line_h, size, note, align="right"
+        )
+        more.append(FaceLayout(width, height, rules, (*texts, number), ()))
+    return FaceLayout(width, height, rules, tuple(first), tuple(images), tuple(more))
 
 
 def overflows(layout: FaceLayout) -> Sequence[TextBox]:
     """Text objects that run into the bottom block (the face is too full for the page)."""
-    qr = layout.image("qr")
-    limit = qr.y if qr is not None else layout.height - _MARGIN
+    limits = [i.y for i in layout.images if i.kind != "photo"]
+    limits += [t.y for t in layout.texts if t.key in ("issuer_name", "issue_date", "label:issuer_name")]
+    limit = min(limits) if limits else layout.height - _MARGIN
     return [
         t
         for t in layout.texts
-        if not t.is_label and t.key not in ("issuer_name", "issue_date") and t.y + t.height > limit
+        if not t.is_label
+        and t.key not in ("issuer_name", "issue_date", "title", "subtitle")
+        and t.y + t.height > limit
     ]

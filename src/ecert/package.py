@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -173,6 +173,53 @@ def _document(draft: CertificateDraft, layout: FaceLayout, resources: Mapping[st
     images = tuple(ofd.Image(id=3 + i, data=resources[kind], format="PNG") for i, kind in enumerate(kinds))
     image_ids = {kind: img.id for kind, img in zip(kinds, images, strict=True)}
     next_id = iter(range(10, 1_000_000))
+    tags: dict[str, list[tuple[int, int]]] = {}  # element -> (page index, object id) of what shows it
+    pages = tuple(
+        ofd.Page(_page_objects(page, n, next_id, image_ids, (regular.id, bold.id), tags))
+        for n, page in enumerate(layout.pages)
+    )
+    created = md.issue_date.isoformat()
+    document = ofd.Document(
+        doc_info=ofd.DocInfo(
+            doc_id=sm3(str(md.identifier).encode()).hex()[:32],
+            creation_date=created,
+            title=f"{md.certificate_name} {md.number}",
+            author=md.issuer_name,
+            creator="ecert",
+            creator_version="0.1.0",
+            custom_datas=tuple((e.key, e.text) for e in elements(md)),
+        ),
+        pages=pages,
+        fonts=(regular, bold),
+        images=images,
+        attachments=(
+            ofd.Attachment(
+                name=ATTACHMENT_NAME,
+                data=certificate_xml(md, draft.item_texts()),
+                format="xml",
+                creation_date=created,
+            ),
+        ),
+        page_size=(layout.width, layout.height),
+    )
+    page_ids = [document.page_id(n) for n in range(len(pages))]
+    index = ofd.CustomTagFile(type_id=TAG_TYPE, xml=_tag_xml(tags, page_ids), namespace=TAG_NAMESPACE)
+    return dataclasses.replace(document, custom_tags=(index,))
+
+
+_NOT_DATA = ("subtitle", "continued", "page_number")  # texts that show no metadata element
+
+
+def _page_objects(
+    layout: FaceLayout,
+    page: int,
+    next_id: Iterator[int],
+    image_ids: Mapping[str, int],
+    fonts: tuple[int, int],
+    tags: dict[str, list[tuple[int, int]]],
+) -> tuple[ofd.PageObject, ...]:
+    """The OFD objects of one page of the face; the data texts are indexed in ``tags``."""
+    regular, bold = fonts
     objects: list[ofd.PageObject] = []
     for rule in layout.rules:
         w, h = rule.width, rule.height
@@ -201,7 +248,6 @@ def _document(draft: CertificateDraft, layout: FaceLayout, resources: Mapping[st
                     resource=image_ids[box.kind],
                 )
             )
-    tags: dict[str, list[int]] = {}
     for text in layout.texts:
         obj_id = next(next_id)
         offset = max(0.0, text.width - text_width(text.text, text.size))
@@ -210,7 +256,7 @@ def _document(draft: CertificateDraft, layout: FaceLayout, resources: Mapping[st
             ofd.TextObject(
                 id=obj_id,
                 boundary=(text.x, text.y, text.width, text.height),
-                font=bold.id if text.bold else regular.id,
+                font=bold if text.bold else regular,
                 size=text.size,
                 text=text.text,
                 x=x,
@@ -219,45 +265,18 @@ def _document(draft: CertificateDraft, layout: FaceLayout, resources: Mapping[st
                 delta_x=tuple(char_em(c) * text.size for c in text.text[:-1]) or None,
             )
         )
-        if not text.is_label and text.key != "subtitle":
-            tags.setdefault(text.key, []).append(obj_id)
-    created = md.issue_date.isoformat()
-    document = ofd.Document(
-        doc_info=ofd.DocInfo(
-            doc_id=sm3(str(md.identifier).encode()).hex()[:32],
-            creation_date=created,
-            title=f"{md.certificate_name} {md.number}",
-            author=md.issuer_name,
-            creator="ecert",
-            creator_version="0.1.0",
-            custom_datas=tuple((e.key, e.text) for e in elements(md)),
-        ),
-        pages=(ofd.Page(tuple(objects)),),
-        fonts=(regular, bold),
-        images=images,
-        attachments=(
-            ofd.Attachment(
-                name=ATTACHMENT_NAME,
-                data=certificate_xml(md, draft.item_texts()),
-                format="xml",
-                creation_date=created,
-            ),
-        ),
-        page_size=(layout.width, layout.height),
-    )
-    index = ofd.CustomTagFile(
-        type_id=TAG_TYPE, xml=_tag_xml(tags, document.page_id(0)), namespace=TAG_NAMESPACE
-    )
-    return dataclasses.replace(document, custom_tags=(index,))
+        if not text.is_label and text.key not in _NOT_DATA:
+            tags.setdefault(text.key, []).append((page, obj_id))
+    return tuple(objects)
 
 
-def _tag_xml(tags: dict[str, list[int]], page_id: int) -> bytes:
-    """The GB/T 36905 data index: each shown element -> the text objects on the page that show it."""
+def _tag_xml(tags: dict[str, list[tuple[int, int]]], page_ids: list[int]) -> bytes:
+    """The GB/T 36905 data index: each shown element -> the text objects on the pages that show it."""
     root = etree.Element(f"{{{TAG_NAMESPACE}}}Certificate", nsmap={"ecert": TAG_NAMESPACE, "ofd": OFD_NS})
     for key, ids in sorted(tags.items()):
         el = etree.SubElement(root, f"{{{TAG_NAMESPACE}}}Element", Name=key)
-        for obj_id in ids:
-            ref = etree.SubElement(el, f"{{{OFD_NS}}}ObjectRef", PageRef=str(page_id))
+        for page, obj_id in ids:
+            ref = etree.SubElement(el, f"{{{OFD_NS}}}ObjectRef", PageRef=str(page_ids[page]))
             ref.text = str(obj_id)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 

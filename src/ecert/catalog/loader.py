@@ -238,6 +238,9 @@ def _rule_problems(d: Mapping[str, Any]) -> list[TypeProblem]:
     for j, name in enumerate(d["face"].get("order", ())):
         if name not in names:
             p.append(TypeProblem(f"$.face.order[{j}]", f"names no item ({name!r})"))
+    start = d["face"].get("validity_from")
+    if start is not None and not any(i.get("name") == start and i.get("type") == "date" for i in d["items"]):
+        p.append(TypeProblem("$.face.validity_from", f"names no date item ({start!r})"))
     return p
 
 
@@ -274,6 +277,9 @@ def _build(d: Mapping[str, Any]) -> CertificateType:
             subtitle=face.get("subtitle", ""),
             orientation=face.get("orientation", "portrait"),
             order=tuple(face.get("order", ())),
+            validity_label=face.get("validity_label", "有效期限"),
+            validity_from=face.get("validity_from"),
+            issuer_label=face.get("issuer_label", ""),
         ),
         status_profile=d.get("status_profile", "default"),
         source=d.get("source", ""),

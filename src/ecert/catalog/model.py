@@ -174,6 +174,9 @@ class FaceSpecData:
     orientation: Orientation = "portrait"
     subtitle: str = ""
     order: tuple[str, ...] = ()
+    validity_label: str = "有效期限"  # 营业执照: 营业期限
+    validity_from: str | None = None  # a date item the shown period starts from (营业执照: 成立日期)
+    issuer_label: str = ""  # shown before the issuer's name (营业执照: 登记机关)
 
 
 @dataclass(frozen=True, slots=True)
