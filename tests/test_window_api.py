@@ -258,3 +258,16 @@ def test_status_lists_of_several_departments(cases: WindowCases, tmp_path: Path)
         assert r["verdict"]["label"] == "无效" and r["verdict"]["failing"] == ["证照状态"]
     with pytest.raises(InputError, match="two status lists"):
         WindowSettings.from_paths(trust, status=[their_list, their_list])
+
+
+def test_cli_refusals(cases: WindowCases, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ecert.cli import main
+
+    assert main(["window", "--trust", str(cases.trust), "--bundle", str(tmp_path / "b.zip")]) == 2
+    assert "--bundle is not supported yet" in capsys.readouterr().err
+    assert main(["window", "--trust", str(tmp_path / "missing")]) == 2
+    assert main(["window", "--trust", str(cases.trust), "--port", "0"]) == 2
+    bad = tmp_path / "status.json"
+    bad.write_text("not a list", encoding="utf-8")
+    assert main(["window", "--trust", str(cases.trust), "--status", str(bad)]) == 2
+    assert "status.json" in capsys.readouterr().err

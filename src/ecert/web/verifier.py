@@ -302,10 +302,19 @@ class WindowVerifier:
 
     def _page_face(self, data: bytes) -> bytes:
         """The file's first page as signed (text, QR code, seal; a copy's watermark), drawn by
-        :mod:`ecert.paint`: called only once every file of the package passed its digest check."""
-        from ecert.paint import render_ofd
+        :mod:`ecert.paint`: called only once every file of the package passed its digest check.
+        Only that page is drawn, however many the file has."""
+        from ecert.ofd.page import read_pages
+        from ecert.ofd.reader import OFDPackage
+        from ecert.paint import draw_page
+        from ecert.render import Fonts, find_cjk_font
 
-        return _png(render_ofd(data, dpi=self.settings.face_dpi, font=self.settings.font)[0])
+        pages = read_pages(OFDPackage.open(data), stamps=True)
+        if not pages:
+            raise InputError("the file has no page to draw")
+        first = pages[0]
+        fonts = Fonts(find_cjk_font(self.settings.font))
+        return _png(draw_page(first, scale=self.settings.face_dpi / 25.4, fonts=fonts))
 
     def _metadata_face(self, md: CoreMetadata) -> bytes:
         """A QR code carries no page: the face laid out from its signed metadata (no data items)."""
