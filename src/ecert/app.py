@@ -8,7 +8,7 @@ department's working directory, so that the CLI stays a thin shell.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +39,9 @@ __all__ = [
 ]
 
 MAX_INPUT_FILE = 64 * 1024 * 1024
-_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pdf"}
+MAX_SCAN_PAGES = 50  # pages of a multi-page TIFF or PDF searched for the code
+PDF_DPI = 200  # a scanned page rasterised at this resolution: QR modules of ~0.5 mm are 4 px
 
 
 def read_input(path: Path, what: str = "file") -> bytes:
@@ -113,45 +115,190 @@ def load_status_source(
     return None
 
 
-def verify_files(
-    paths: Sequence[Path], *, trust: TrustStore, at: datetime | None, status: StatusSource | None
-) -> list[VerificationReport]:
+def load_status_lists(
+    paths: Iterable[Path], *, trust: TrustStore, at: datetime | None, max_age: timedelta | None = None
+) -> tuple[StatusSource, ...]:
+    """Signed status lists from files, or every ``*.json`` of a folder (a window serving many
+    departments keeps one list per department); each is checked as :meth:`StatusList.load` does.
+
+    Raises :class:`InputError` naming the file of a list that is unreadable, untrusted or stale.
+    """
+    from ecert.errors import EcertError
+
+    sources: list[StatusSource] = []
+    for path in paths:
+        files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+        if path.is_dir() and not files:
+            raise InputError("no status list (*.json) in the folder", where=str(path))
+        for f in files:
+            try:
+                source = load_status_source(status_list=f, registry=None, trust=trust, at=at, max_age=max_age)
+            except EcertError as exc:
+                raise InputError(f"status list {f}: {exc}") from None
+            if source is not None:
+                sources.append(source)
+    return tuple(sources)
+
+
+def status_for(sources: Sequence[StatusSource], issuer_code: str | None) -> StatusSource | None:
+    """The source that speaks for ``issuer_code`` among several (the first when none does, so that the
+    status check says it has no answer for that department; the one given when there is one)."""
+    if not sources:
+        return None
+    for source in sources:
+        codes = source.issuer_codes
+        if codes is None or (issuer_code is not None and issuer_code in codes):
+            return source
+    return sources[0]
+
+
+def _peek_issuer_code(data: bytes) -> str | None:
+    """The issuer code a file claims (NOT verified): only to pick which status list to ask."""
+    try:
+        metadata, _items = read_certificate_parts(data)
+    except Exception:  # anything unreadable is the verifier's to report, not this peek's
+        return None
+    return str(metadata.issuer_code)
+
+
+def _payload_issuer_code(text: str) -> str | None:
+    """The issuer code an offline payload claims (NOT verified): only to pick the status list."""
+    from ecert.qr.payload import decode_offline
+
+    try:
+        return decode_offline(text).claims.issuer_code
+    except Exception:  # a malformed payload is the verifier's to report
+        return None
+
+
+def certificate_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files as given, and for a folder every ``*.ofd`` in it (sorted)."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(p.glob("*.ofd"))
+            if not found:
+                raise InputError("no certificate file (*.ofd) in the folder", where=str(p))
+            out.extend(found)
+        else:
+            out.append(p)
+    return out
+
+
+def verify_file(
+    path: str | Path,
+    *,
+    trust: TrustStore,
+    at: datetime | None = None,
+    status: StatusSource | Sequence[StatusSource] | None = None,
+) -> VerificationReport:
+    """Verify the certificate file at ``path`` (:func:`ecert.verify` takes its bytes).
+
+    ``status`` is one source or several (one signed list per department: the one that speaks for
+    the file's issuer is asked).  Raises :class:`InputError` for a file that cannot be read.
+    """
     from ecert.verify import verify
 
-    reports = []
-    for p in paths:
-        report = verify(read_input(p, "certificate file"), trust=trust, at=at, status=status, source=str(p))
-        reports.append(report)
-    return reports
+    path = Path(path)
+    data = read_input(path, "certificate file")
+    if status is not None and not isinstance(status, StatusSource):
+        status = status_for(list(status), _peek_issuer_code(data))
+    return verify(data, trust=trust, at=at, status=status, source=str(path))
+
+
+def verify_files(
+    paths: Sequence[Path],
+    *,
+    trust: TrustStore,
+    at: datetime | None,
+    status: StatusSource | Sequence[StatusSource] | None,
+) -> list[VerificationReport]:
+    """:func:`verify_file` for each path (a folder: each ``*.ofd`` in it)."""
+    return [verify_file(p, trust=trust, at=at, status=status) for p in certificate_paths(paths)]
 
 
 def decode_qr_image(path: Path) -> str:
-    """The text of the one QR code in an image (zxing-cpp); a damaged image is an ``InputError``.
+    """The text of the one QR code in a scan: PNG, JPEG, TIFF (every page), PDF (every page).
 
-    Pillow reports damage in many ways (SyntaxError "broken PNG file", EOFError, struct.error...):
-    :data:`ecert.face.IMAGE_ERRORS` lists them, so that ``ecert verify --qr`` never shows a traceback.
+    A damaged image is an :class:`InputError` (Pillow reports damage in many ways, listed in
+    :data:`ecert.face.IMAGE_ERRORS`, so ``ecert verify --qr`` never shows a traceback); no code
+    found is an :class:`InvalidQRPayload` saying what to try.  PDF pages are rasterised with
+    pypdfium2 (the ``pdf`` extra); without it a PDF is refused, saying so.
     """
     import os
 
     import zxingcpp
-    from PIL import Image
-
-    from ecert.face import IMAGE_ERRORS
 
     if not isinstance(path, (str, os.PathLike)):
         raise InputError("not a path", where="path", value=type(path).__name__, expected="str or Path")
+    path = Path(path)
+    texts: list[str] = []
+    for page in _scan_pages(path):
+        results = zxingcpp.read_barcodes(page)
+        texts.extend(r.text for r in results if r.valid and r.format == zxingcpp.BarcodeFormat.QRCode)
+    if not texts:
+        raise InvalidQRPayload(
+            "no readable QR code found in the image; try: crop the picture to the code with a margin "
+            "around it, scan at a higher resolution (300 dpi, or a photo filling the frame), avoid glare "
+            "and blur; or give the text under the code with --qr 'EC1:...'",
+            where=str(path),
+        )
+    if len(set(texts)) > 1:
+        raise InvalidQRPayload("the image holds several different QR codes: crop it to one", where=str(path))
+    return str(texts[0])
+
+
+def _scan_pages(path: Path) -> Iterator[Any]:
+    """Every page of a scan as a greyscale Pillow image (at most :data:`MAX_SCAN_PAGES`)."""
+    from PIL import Image, ImageSequence
+
+    from ecert.face import IMAGE_ERRORS
+
+    if path.suffix.lower() == ".pdf" or _starts_with(path, b"%PDF"):
+        yield from _pdf_pages(path)
+        return
     try:
         with Image.open(path) as img:
-            img.load()
-            results = zxingcpp.read_barcodes(img.convert("L"))
+            for n, frame in enumerate(ImageSequence.Iterator(img)):
+                if n >= MAX_SCAN_PAGES:
+                    break
+                frame.load()
+                yield frame.convert("L")
     except IMAGE_ERRORS as exc:
         raise InputError(f"cannot read image ({str(exc) or type(exc).__name__})", where=str(path)) from None
-    texts = [r.text for r in results if r.valid and r.format == zxingcpp.BarcodeFormat.QRCode]
-    if not texts:
-        raise InvalidQRPayload("no readable QR code found in the image", where=str(path))
-    if len(set(texts)) > 1:
-        raise InvalidQRPayload("the image holds several different QR codes", where=str(path))
-    return str(texts[0])
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(magic)) == magic
+    except OSError:
+        return False
+
+
+def _pdf_pages(path: Path) -> Iterator[Any]:
+    try:
+        import pypdfium2
+    except ImportError:
+        raise InputError(
+            "reading a PDF scan needs pypdfium2, which is not installed",
+            where=str(path),
+            expected="pip install 'ecert[pdf]', or save the scan as PNG, JPEG or TIFF",
+        ) from None
+    read_input(path, "PDF scan")  # the size limit
+    try:
+        pdf = pypdfium2.PdfDocument(str(path))
+    except Exception as exc:  # pypdfium2 raises PdfiumError and others for a damaged file
+        raise InputError(f"cannot read PDF ({exc})", where=str(path)) from None
+    try:
+        for n in range(min(len(pdf), MAX_SCAN_PAGES)):
+            try:
+                bitmap = pdf[n].render(scale=PDF_DPI / 72, grayscale=True)
+                yield bitmap.to_pil().convert("L")
+            except Exception as exc:
+                raise InputError(f"cannot draw page {n + 1} of the PDF ({exc})", where=str(path)) from None
+    finally:
+        pdf.close()
 
 
 def verify_qr_input(
@@ -160,9 +307,16 @@ def verify_qr_input(
     trust: TrustStore,
     certificates: Sequence[Certificate] = (),
     at: datetime | None = None,
-    status: StatusSource | None = None,
+    status: StatusSource | Sequence[StatusSource] | None = None,
 ) -> VerificationReport:
-    """Verify a QR payload given as text or as an image file holding the QR code."""
+    """Verify a QR payload given as text or as a scan holding the QR code (PNG, JPEG, TIFF, PDF).
+
+    ``certificates`` are the department certificates an offline payload's key id is looked up in
+    (each must chain to ``trust``); ``status`` is one status source or several (the one speaking
+    for the payload's issuer is asked).  A reference payload (identifier + file digest) carries no
+    signature: its report says to verify the file it points to.  Raises :class:`InputError` for a
+    scan that cannot be read and :class:`InvalidQRPayload` for one without a readable code.
+    """
     from ecert.qr.payload import OFFLINE_PREFIX, REFERENCE_PREFIX
 
     candidate = Path(text_or_image)
@@ -186,16 +340,16 @@ def verify_qr_text(
     trust: TrustStore,
     certificates: Sequence[Certificate] = (),
     at: datetime | None = None,
-    status: StatusSource | None = None,
+    status: StatusSource | Sequence[StatusSource] | None = None,
 ) -> VerificationReport:
     """Verify the text of a QR code (never read as a path: safe for text from anyone)."""
     from ecert.qr.offline import verify_offline
     from ecert.qr.payload import OFFLINE_PREFIX
 
     if text.strip().startswith(OFFLINE_PREFIX):
-        return verify_offline(
-            text, trust=trust, certificates=certificates, at=at, status=status
-        )
+        if status is not None and not isinstance(status, StatusSource):
+            status = status_for(list(status), _payload_issuer_code(text.strip()))
+        return verify_offline(text, trust=trust, certificates=certificates, at=at, status=status)
     from datetime import UTC
 
     report = ReportBuilder("QR code", ("payload", "signature_value"), at or datetime.now(UTC))
@@ -237,11 +391,7 @@ def issue_record_file(
     from ecert.collect import collect
     from ecert.package import Issuer, file_name, package, signer_authority
 
-    raw = read_input(record_path, "record")
-    try:
-        record: Any = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"record is not JSON ({exc})", where=str(record_path)) from None
+    record = _read_record(record_path)
     draft = collect(
         record,
         type_code,
@@ -259,6 +409,91 @@ def issue_record_file(
     target = out_dir / file_name(draft.metadata)
     target.write_bytes(data)
     return target
+
+
+def replace_record_file(
+    record_path: Path,
+    *,
+    type_code: str | CertificateType,
+    signer: Signer,
+    registry: Path,
+    out_dir: Path,
+    identifier: str | None = None,
+    reason: str = "replaced",
+    at: datetime | None = None,
+    catalog: Catalog | None = None,
+) -> tuple[Path, str]:
+    """Issue a corrected record as the next version of its holder's valid certificate of the type
+    (or of ``identifier``), which the registry then shows as REPLACED; returns (new file, old identifier).
+
+    Raises :class:`~ecert.errors.CollectionError` for a record with problems, and
+    :class:`~ecert.errors.InputError` when there is no valid certificate to replace, several
+    (give ``identifier``), or ``identifier`` is another holder's or type's.
+    """
+    from ecert.batch import next_version, valid_certificates_of
+    from ecert.collect import collect
+    from ecert.package import Issuer, file_name, package, signer_authority
+    from ecert.registry import SQLiteRegistry
+    from ecert.registry.status import CertStatus
+
+    record = _read_record(record_path)
+    when = at or datetime.now().astimezone().replace(microsecond=0)
+    draft = collect(
+        record, type_code, issuer=signer_authority(signer), serial="0", today=when.date(), catalog=catalog
+    )
+    md = draft.metadata
+    if not registry.is_file():
+        raise InputError("registry not found", where=str(registry))
+    with SQLiteRegistry.open(registry, create=False) as reg:
+        if identifier is None:
+            held = valid_certificates_of(reg, md.holder_code, md.type_code)
+            if len(held) != 1:
+                raise InputError(
+                    f"{md.holder_code} holds {len(held)} valid {md.certificate_name}",
+                    where=str(registry),
+                    expected="exactly one to replace (give --identifier ID when there are several)",
+                )
+            old = held[0]
+        else:
+            old = reg.get(identifier)
+            if old.metadata.holder_code != md.holder_code or old.metadata.type_code != md.type_code:
+                raise InputError(
+                    "the record is not of this certificate's holder and type",
+                    where=identifier,
+                    value=f"{md.holder_code} / {md.type_code}",
+                    expected=f"{old.metadata.holder_code} / {old.metadata.type_code}",
+                )
+            if old.status != CertStatus.VALID:
+                raise InputError(
+                    f"only a valid certificate is replaced; this one is {old.status.value}", where=identifier
+                )
+        new = next_version(draft, old)
+        data = package(new, Issuer(signer), at=when)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / file_name(new.metadata)
+        target.write_bytes(data)
+        try:
+            reg.renew(
+                old.identifier,
+                new.metadata,
+                package_digest=sm3(data).hex(),
+                signer=signer.certificate.subject,
+                issued_at=when,
+                file_path=str(target),
+                reason=reason,
+            )
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+    return target, old.identifier
+
+
+def _read_record(record_path: Path) -> Any:
+    raw = read_input(record_path, "record")
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"record is not JSON ({exc})", where=str(record_path)) from None
 
 
 def inspect_file(path: Path) -> dict[str, Any]:

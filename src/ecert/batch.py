@@ -27,51 +27,84 @@ Why it is shaped this way:
   the per-task overhead stays small while every worker gets work.  A worker dies with the batch
   (killed alone, the batch would leave its workers issuing into the directory a rerun cleans up).
 * Per-row problems never stop the batch: they go to ``<out>/rejected.csv`` (line, the row's
-  fields, ``field: message; ...``).  Environment failures (disk full, a worker killed) do stop it.
+  fields, ``field: message; ...``), or ``rejected-2.csv``, ... when an earlier run's file is there
+  (never overwritten: it may be all that is left of what that run refused).  Environment failures
+  (disk full, a worker killed) do stop it.
+* **Streamed, flat memory.**  The input (CSV or ``.xlsx``, :mod:`ecert.collect.tables`) is read
+  twice, row by row: once to learn its shape (encoding, header, row count, columns no field
+  matches: reported before anything is issued), once to issue.  Rows go to the workers in chunks,
+  a few at a time; repeated rows are found through a temporary on-disk SQLite table; rejected rows
+  are written as they come.  Nothing is kept per row, so 10,000 and 1,000,000 rows run in the same
+  memory (``benchmarks/bench_batch_memory.py``).
+* **One valid certificate per holder and type.**  A row whose holder already holds a valid
+  certificate of the type (an earlier row or run issued it from other content, e.g. a corrected
+  row) is rejected with the identifier it holds, not issued a second time; with ``replace=True``
+  it is issued as the next version of that certificate (same serial, version + 1), which the
+  registry marks REPLACED (:meth:`Registry.renew`).
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 import os
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
+from dataclasses import replace as evolve
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-from ecert.collect.csvrows import decode_csv
+from ecert.collect.tables import (
+    EXTRA,
+    UNREADABLE,
+    TableSurvey,
+    excel_hints,
+    iter_rows,
+    survey,
+    unknown_columns,
+)
 from ecert.crypto.digests import sm3
 from ecert.errors import BatchInterrupted, EcertError, InputError
 
 if TYPE_CHECKING:
     from ecert.catalog import Catalog, CertificateType
+    from ecert.collect import CertificateDraft
     from ecert.metadata import Authority
     from ecert.package import Issuer
-    from ecert.registry import SQLiteRegistry
+    from ecert.registry import IssuedRecord, SQLiteRegistry
 
-__all__ = ["BatchProgress", "BatchResult", "IssuerFiles", "issue_batch", "read_rows", "source_key"]
+__all__ = [
+    "BatchPlan",
+    "BatchProgress",
+    "BatchResult",
+    "IssuerFiles",
+    "issue_batch",
+    "next_version",
+    "plan_batch",
+    "read_rows",
+    "source_key",
+    "valid_certificates_of",
+]
 
 RECONCILE_GRACE = timedelta(minutes=10)  # far longer than any row takes from allocation to record
 MAX_CHUNK = 25  # rows per task: ~1 s of work, so progress stays live and pickling overhead small
 LOCK_NAME = ".ecert-batch.lock"
 REJECTED_NAME = "rejected.csv"
-UNREADABLE = "<unreadable>"  # read_rows' key for a row the CSV reader refused, with the reason
-EXTRA = "<extra>"  # read_rows' key for cells beyond the header (the row is rejected, not cut)
 ORPHANS_DIR = "orphans"
+IN_FLIGHT = 3  # chunks queued per worker: enough to keep each busy, few enough to keep memory flat
 
 Row = dict[str, str]
-State = Literal["issued", "skipped", "rejected"]
-Outcome = tuple[int, State, str]  # (line, state, identifier or problems)
+State = Literal["issued", "replaced", "skipped", "rejected"]
+Outcome = tuple[int, State, str, Row | None]  # (line, state, identifier or problems, the row if rejected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +132,14 @@ class BatchProgress:
     skipped: int
     rejected: int
     elapsed: float
+    replaced: int = 0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the pace so far (None before the first row is done)."""
+        if self.done <= 0 or self.elapsed <= 0:
+            return None
+        return max(0.0, (self.total - self.done) * self.elapsed / self.done)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,55 +151,58 @@ class BatchResult:
     rejected: int
     rejected_path: Path | None
     elapsed: float
-    identifiers: tuple[str, ...]
     orphans: tuple[str, ...] = ()  # files of an interrupted run without a record, moved to orphans/
+    replaced: int = 0  # rows issued as a new version of their holder's certificate (replace=True)
+    unknown_columns: tuple[str, ...] = ()  # columns no field matched: ignored on every row
 
     @property
     def ok(self) -> bool:
         """Every row is issued now (by this run or an earlier one)."""
         return self.rejected == 0
 
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as plain data (``ecert batch --json``)."""
+        return {
+            "ok": self.ok,
+            "issued": self.issued,
+            "replaced": self.replaced,
+            "skipped": self.skipped,
+            "rejected": self.rejected,
+            "rejected_file": str(self.rejected_path) if self.rejected_path else None,
+            "orphans": list(self.orphans),
+            "unknown_columns": list(self.unknown_columns),
+            "elapsed_seconds": round(self.elapsed, 3),
+        }
 
-def read_rows(path: Path) -> list[tuple[int, Row]]:
-    """(line number, row) for every data row, decoded as ``ecert collect`` decodes CSV (:func:`decode_csv`).
 
-    The line number is where the row starts in the file (what a person opening it sees).
-    Cells beyond the header are kept under ``EXTRA`` so the row is rejected, not silently cut.
-    A row the CSV reader refuses (``csv.Error``, e.g. a field over :func:`csv.field_size_limit`)
-    is kept as ``{UNREADABLE: reason}`` so that it is rejected and the rows after it still issued.
+@dataclass(frozen=True, slots=True)
+class BatchPlan:
+    """What a batch found in its input before issuing anything (handed to ``on_start``)."""
+
+    table: TableSurvey
+    cert_type: CertificateType
+    unknown_columns: tuple[str, ...]  # a misspelled header: its values would be ignored on every row
+
+
+def plan_batch(
+    records: str | Path, cert_type: CertificateType | str, *, catalog: Catalog | None = None
+) -> BatchPlan:
+    """Read the input once, row by row: encoding, header, row count, columns no field is named by.
+
+    Raises :class:`InputError` for an unreadable input (no header, a CSV that cannot be read past
+    some line, ``.xlsx`` without openpyxl) and :class:`~ecert.errors.UnknownType`.
     """
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read CSV ({exc.strerror})", where=str(path)) from None
-    reader = csv.reader(io.StringIO(decode_csv(data).removeprefix("\ufeff"), newline=""))
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        raise InputError(f"CSV header row cannot be read ({exc})", where=str(path)) from None
-    if not header or not any(h.strip() for h in header):
-        raise InputError("CSV has no header row", where=str(path))
-    rows: list[tuple[int, Row]] = []
-    while True:
-        first = reader.line_num + 1
-        try:
-            cells = next(reader, None)
-        except csv.Error as exc:
-            if reader.line_num + 1 == first:  # the reader did not move on: the rest cannot be read
-                raise InputError(
-                    f"CSV cannot be read from line {first} on ({exc})", where=str(path)
-                ) from None
-            rows.append((first, {UNREADABLE: str(exc)}))
-            continue
-        if cells is None:
-            break
-        if not cells:
-            continue  # a blank line
-        row = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)}
-        if len(cells) > len(header):
-            row[EXTRA] = "|".join(cells[len(header) :])
-        rows.append((first, row))
-    return rows
+    from ecert.collect.collector import resolve_type
+
+    ctype = resolve_type(cert_type, catalog)
+    table = survey(Path(records))
+    return BatchPlan(table, ctype, unknown_columns(table.columns, ctype))
+
+
+def read_rows(path: str | Path) -> list[tuple[int, Row]]:
+    """Every (line number, row) of a CSV or ``.xlsx`` table as a list (see :func:`iter_rows`, which
+    the batch itself uses row by row)."""
+    return list(iter_rows(path))
 
 
 def source_key(type_code: str, row: Row) -> str:
@@ -179,6 +223,7 @@ class _Setup:
     cert_type: CertificateType  # the type itself: a worker cannot know a department's own types by code
     out_dir: str
     at: datetime | None
+    replace: bool = False
     faces: str | None = None  # "png" or "pdf": the face beside each file (ecert.paint.write_beside)
     qr: bool = False  # the QR image beside each file
 
@@ -269,46 +314,100 @@ def _issue_rows(rows: Sequence[tuple[int, Row, str]]) -> list[Outcome]:
 def _issue_row(w: _Worker, line: int, row: Row, key: str) -> Outcome:
     from ecert.collect import collect
     from ecert.errors import CollectionError
-    from ecert.package import file_name, package
 
     reg, st = w.registry, w.setup
     if reg.find_by_source_key(key) is not None:
-        return (line, "skipped", "")
+        return (line, "skipped", "", None)
     at = st.at or datetime.now().astimezone().replace(microsecond=0)  # the office's date and year
     authority = w.authority
     allocated: tuple[str, str, str] | None = None
     try:
         probe = collect(row, st.cert_type, issuer=authority, serial="0", today=at.date())
+        held = valid_certificates_of(reg, probe.metadata.holder_code, st.cert_type.code)
+        if held and not (st.replace and len(held) == 1):
+            return (line, "rejected", _held_problem(probe, held, st.replace), row)
+        if held:
+            old = held[0]
+            draft = next_version(probe, old)
+            _issue_draft(w, draft, at, key, replaces=old.identifier, line=line)
+            return (line, "replaced", str(draft.metadata.identifier), None)
         type_code, issuer_code = probe.metadata.type_code, probe.metadata.identifier.issuer_code
         serial = reg.allocate_serial(type_code, issuer_code, period=f"{at:%Y}")
         allocated = (type_code, issuer_code, serial)
         draft = collect(row, st.cert_type, issuer=authority, serial=serial, today=at.date())
-        data = package(draft, w.issuer, at=at)
-        target = Path(st.out_dir) / file_name(draft.metadata)
-        _write_atomically(target, data)
-        try:
-            reg.record_issued(
-                draft.metadata,
-                package_digest=sm3(data).hex(),
-                signer=w.issuer.signer.certificate.subject,
-                issued_at=at,
-                file_path=str(target),
-                source_key=key,
-            )
-        except BaseException:  # not issued: no file may claim otherwise (a crash here leaves an orphan)
-            if not _recorded(reg, str(draft.metadata.identifier)):
-                target.unlink(missing_ok=True)
-            raise
-        if st.faces is not None or st.qr:
-            _write_beside(target, data, st)
-        return (line, "issued", str(draft.metadata.identifier))
+        _issue_draft(w, draft, at, key)
+        return (line, "issued", str(draft.metadata.identifier), None)
     except EcertError as exc:
         problems = "; ".join(str(p) for p in exc.problems) if isinstance(exc, CollectionError) else str(exc)
+        hints = excel_hints(row, st.cert_type)
+        if hints:
+            problems += " (hint: " + "; ".join(hints) + ")"
         if allocated is not None:
             _give_up(reg, allocated, f"row {line} failed after allocation: {problems}")
         if reg.find_by_source_key(key) is not None:
-            return (line, "skipped", "")  # another process recorded this row meanwhile
-        return (line, "rejected", problems)
+            return (line, "skipped", "", None)  # another process recorded this row meanwhile
+        return (line, "rejected", problems, row)
+
+
+def _held_problem(probe: CertificateDraft, held: Sequence[IssuedRecord], replacing: bool) -> str:
+    md = probe.metadata
+    names = ", ".join(r.identifier for r in held)
+    if replacing:  # more than one: which one this row replaces is not for the batch to guess
+        return (
+            f"holder_code: {md.holder_code} holds {len(held)} valid {md.certificate_name} ({names}); "
+            "replace one with: ecert replace RECORD --identifier ID"
+        )
+    return (
+        f"holder_code: {md.holder_code} already holds a valid {md.certificate_name} ({names}); "
+        "run with --replace to issue a new version that replaces it"
+    )
+
+
+def valid_certificates_of(reg: SQLiteRegistry, holder_code: str, type_code: str) -> tuple[IssuedRecord, ...]:
+    """The holder's certificates of that type the registry has as VALID (at most a few)."""
+    from ecert.registry.status import CertStatus
+
+    return reg.find(holder_code=holder_code, type_code=type_code, status=CertStatus.VALID, limit=10)
+
+
+def next_version(draft: CertificateDraft, old: IssuedRecord) -> CertificateDraft:
+    """``draft`` as the next version of ``old`` (GB/T 36904 版本号): same type, issuer part and serial,
+    version + 1, so that :meth:`Registry.renew` records it as the certificate replacing ``old``."""
+    from ecert.identifier import Identifier
+
+    ident = old.metadata.identifier
+    new = Identifier.build(ident.type_code, ident.issuer_code, ident.serial, ident.version + 1)
+    return evolve(draft, metadata=evolve(draft.metadata, identifier=new))
+
+
+def _issue_draft(
+    w: _Worker, draft: CertificateDraft, at: datetime, key: str, *, replaces: str | None = None, line: int = 0
+) -> None:
+    """Package, write atomically, record (or renew ``replaces``); the file goes when the record fails."""
+    from ecert.package import file_name, package
+
+    reg = w.registry
+    data = package(draft, w.issuer, at=at)
+    target = Path(w.setup.out_dir) / file_name(draft.metadata)
+    _write_atomically(target, data)
+    record: dict[str, Any] = {
+        "package_digest": sm3(data).hex(),
+        "signer": w.issuer.signer.certificate.subject,
+        "issued_at": at,
+        "file_path": str(target),
+        "source_key": key,
+    }
+    try:
+        if replaces is None:
+            reg.record_issued(draft.metadata, **record)
+        else:
+            reg.renew(replaces, draft.metadata, reason=f"replaced by batch row {line}", **record)
+    except BaseException:  # not issued: no file may claim otherwise (a crash here leaves an orphan)
+        if not _recorded(reg, str(draft.metadata.identifier)):
+            target.unlink(missing_ok=True)
+        raise
+    if w.setup.faces is not None or w.setup.qr:
+        _write_beside(target, data, w.setup)
 
 
 def _write_beside(target: Path, data: bytes, st: _Setup) -> None:
@@ -406,9 +505,15 @@ def _chunk_size(rows: int, workers: int) -> int:
     return max(1, min(MAX_CHUNK, math.ceil(rows / (4 * workers))))
 
 
-def _chunks(items: Sequence[tuple[int, Row, str]], size: int) -> Iterator[Sequence[tuple[int, Row, str]]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+def _chunks(items: Iterator[tuple[int, Row, str]], size: int) -> Iterator[list[tuple[int, Row, str]]]:
+    chunk: list[tuple[int, Row, str]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def issue_batch(
@@ -422,29 +527,46 @@ def issue_batch(
     workers: int = 1,
     at: datetime | None = None,
     progress: Callable[[BatchProgress], None] | None = None,
+    strict: bool = False,
+    replace: bool = False,
+    on_start: Callable[[BatchPlan], None] | None = None,
     faces: str | None = None,
     qr: bool = False,
 ) -> BatchResult:
-    """Issue every row of the CSV ``records`` as ``<out_dir>/<identifier>.ofd``; see the module docstring.
+    """Issue every row of the table ``records`` (CSV or ``.xlsx``) as ``<out_dir>/<identifier>.ofd``.
 
-    Usage problems (unknown type, unreadable CSV or key, wrong password, naive ``at``, a batch
-    already running into ``out_dir``) raise before anything is allocated; row problems do not raise.
-    With ``workers > 1`` the workers are *spawned*, so a calling script needs the usual
-    ``if __name__ == "__main__":`` guard.  ``at`` defaults to the time each row is issued.
-    ``cert_type`` is a :class:`~ecert.catalog.CertificateType` (a department's own type, say from
-    :func:`~ecert.catalog.load_catalog`) or a code looked up in ``catalog`` (default: the shipped types).
+    See the module docstring.  ``cert_type`` is a :class:`~ecert.catalog.CertificateType` (a
+    department's own type, say from :func:`~ecert.catalog.load_catalog`) or a code looked up in
+    ``catalog`` (default: the shipped types).  ``on_start`` receives the :class:`BatchPlan` (row
+    count, columns no field matches) before anything is issued; with ``strict`` such a column
+    refuses the batch.  ``replace`` issues a row whose holder already holds a valid certificate
+    of the type as its next version (else the row is rejected, naming the certificate).
+    ``at`` defaults to the time each row is issued.
     ``faces`` ("png" or "pdf") and ``qr`` also write each file's face and QR image beside it.
+
+    Usage problems (unknown type, unreadable input or key, wrong password, naive ``at``, a batch
+    already running into ``out_dir``) raise :class:`InputError` (or another
+    :class:`~ecert.errors.EcertError`) before anything is allocated; row problems do not raise.
+    A dead worker raises :class:`~ecert.errors.BatchInterrupted` (run again to resume).
+    With ``workers > 1`` the workers are *spawned*, so a calling script needs the usual
+    ``if __name__ == "__main__":`` guard.
     """
-    from ecert.collect.collector import resolve_type
     from ecert.registry import SQLiteRegistry
 
-    ctype = resolve_type(cert_type, catalog)
     if not 1 <= workers <= 64:
         raise InputError("workers out of range", where="workers", value=workers, expected="1..64")
     if at is not None and at.utcoffset() is None:
         raise InputError("issuing time must be timezone-aware", where="at", value=at.isoformat())
     start, started_at = time.perf_counter(), datetime.now(UTC)
-    rows = read_rows(Path(records))
+    plan = plan_batch(records, cert_type, catalog=catalog)
+    if strict and plan.unknown_columns:
+        raise InputError(
+            f"columns that name no field of {plan.cert_type.name}: {', '.join(plan.unknown_columns)}",
+            where=str(records),
+            expected="column names of the type (ecert types CODE), or run without --strict to ignore them",
+        )
+    if on_start is not None:
+        on_start(plan)
     loaded = _load_issuer(issuer)  # a wrong password is a usage error here, not a dead worker pool
     if faces is not None:
         from ecert.render import find_cjk_font
@@ -454,75 +576,143 @@ def issue_batch(
         find_cjk_font()  # no font: a usage error now, not a batch of files without faces
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with _exclusive(out):
-        with SQLiteRegistry.open(registry) as reg:
-            reg.reconcile(started_at - RECONCILE_GRACE)  # an interrupted run's allocations -> gaps
-            orphans = _set_aside_orphans(out, reg)
-            todo, skipped, rejected = _triage(ctype.code, rows, reg)
-        issued: list[str] = []
-        total = len(rows)
+    counts = {"issued": 0, "replaced": 0, "skipped": 0, "rejected": 0}
+    total = plan.table.rows
 
-        def report() -> None:
-            if progress is not None:
-                done = len(issued) + skipped + len(rejected)
-                elapsed = time.perf_counter() - start
-                progress(BatchProgress(done, total, len(issued), skipped, len(rejected), elapsed))
+    def report() -> None:
+        if progress is not None:
+            done = sum(counts.values())
+            elapsed = time.perf_counter() - start
+            c = counts
+            progress(
+                BatchProgress(done, total, c["issued"], c["skipped"], c["rejected"], elapsed, c["replaced"])
+            )
 
+    columns = [*plan.table.columns, *([EXTRA] if plan.table.has_extra else [])]
+    with (
+        _exclusive(out),
+        _Rejected(out, columns) as rejected,
+        closing(sqlite3.connect("")) as seen,
+        SQLiteRegistry.open(registry) as reg,
+    ):
+        reg.reconcile(started_at - RECONCILE_GRACE)  # an interrupted run's allocations -> gaps
+        orphans = _set_aside_orphans(out, reg)
         report()
-        setup = _Setup(issuer, str(registry), ctype, str(out), at, faces, qr)
-        with closing(_run(setup, todo, workers, loaded)) as chunks:
-            for outcomes in chunks:
-                for line, state, detail in outcomes:
-                    if state == "issued":
-                        issued.append(detail)
-                    elif state == "rejected":
-                        rejected.append((line, detail))
-                    else:
-                        skipped += 1  # recorded meanwhile by another process: not issued twice
+        todo = _triage(plan, iter_rows(plan.table.path), reg, seen, counts, rejected)
+        setup = _Setup(issuer, str(registry), plan.cert_type, str(out), at, replace, faces, qr)
+        chunks = _chunks(todo, _chunk_size(total, workers))
+        with closing(_run(setup, chunks, workers, loaded)) as results:
+            for outcomes in results:
+                for line, state, detail, row in outcomes:
+                    counts[state] += 1
+                    if state == "rejected":
+                        rejected.write(line, row or {}, detail)
                 report()
-        rejected_path = _write_rejected(out, rows, rejected)
+    report()
     elapsed = time.perf_counter() - start
-    return BatchResult(len(issued), skipped, len(rejected), rejected_path, elapsed, tuple(issued), orphans)
+    return BatchResult(
+        counts["issued"],
+        counts["skipped"],
+        counts["rejected"],
+        rejected.path,
+        elapsed,
+        orphans,
+        counts["replaced"],
+        plan.unknown_columns,
+    )
+
+
+class _Rejected:
+    """``rejected.csv`` (line, the row as read, problems), written row by row as rows are refused.
+
+    Created only when a row is rejected, and never over an earlier run's file: ``rejected-2.csv``,
+    ``rejected-3.csv``... (exclusive creation, so not even a concurrent writer is overwritten)."""
+
+    def __init__(self, out: Path, columns: Sequence[str]) -> None:
+        self.out, self.columns = out, list(columns)
+        self.path: Path | None = None
+        self._fh: TextIO | None = None
+        self._writer: Any = None
+
+    def __enter__(self) -> _Rejected:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fh is not None:
+            self._fh.close()
+
+    def _open(self) -> None:
+        stem, suffix = REJECTED_NAME.rsplit(".", 1)
+        for n in range(1, 100_000):
+            path = self.out / (REJECTED_NAME if n == 1 else f"{stem}-{n}.{suffix}")
+            try:
+                self._fh = open(path, "x", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed in __exit__
+            except FileExistsError:
+                continue
+            self.path = path
+            self._writer = csv.writer(self._fh)
+            self._writer.writerow(["line", *self.columns, "problems"])
+            return
+        raise InputError("too many rejected-N.csv files", where=str(self.out))  # pragma: no cover
+
+    def write(self, line: int, row: Row, problems: str) -> None:
+        if self._fh is None:
+            self._open()
+        self._writer.writerow([line, *(row.get(c, "") for c in self.columns), problems])
+        assert self._fh is not None
+        self._fh.flush()
 
 
 def _triage(
-    cert_type: str, rows: Sequence[tuple[int, Row]], reg: SQLiteRegistry
-) -> tuple[list[tuple[int, Row, str]], int, list[tuple[int, str]]]:
-    """Rows to issue, how many are already issued, and duplicates (rejected on every run alike)."""
-    todo: list[tuple[int, Row, str]] = []
-    rejected: list[tuple[int, str]] = []
-    skipped = 0
-    first_line: dict[str, int] = {}
+    plan: BatchPlan,
+    rows: Iterator[tuple[int, Row]],
+    reg: SQLiteRegistry,
+    seen: sqlite3.Connection,
+    counts: dict[str, int],
+    rejected: _Rejected,
+) -> Iterator[tuple[int, Row, str]]:
+    """Rows to issue, one at a time; rows already issued are counted, unreadable, garbled and repeated
+    rows rejected (alike on every run).  ``seen`` (a temporary SQLite table, on disk) remembers each
+    row's source key and line, so that a repeat is found in constant memory."""
+    seen.execute("CREATE TABLE IF NOT EXISTS seen (key BLOB PRIMARY KEY, line INTEGER) WITHOUT ROWID")
+    code = plan.cert_type.code
     for line, row in rows:
-        if UNREADABLE in row:
-            rejected.append((line, f"<row>: cannot be read as CSV ({row[UNREADABLE]})"))
+        problem = _shape_problem(row)
+        if problem:
+            rejected.write(line, row, problem)
+            counts["rejected"] += 1
             continue
-        if EXTRA in row:  # cells the header does not name: issuing would silently drop them
-            rejected.append((line, f"<row>: more cells than the header names (extra: {row[EXTRA]!r})"))
+        key = source_key(code, row)
+        earlier = seen.execute("SELECT line FROM seen WHERE key=?", (bytes.fromhex(key),)).fetchone()
+        if earlier is not None:
+            rejected.write(line, row, f"<row>: same content as line {earlier[0]}, issued once")
+            counts["rejected"] += 1
             continue
-        garbled = sorted(k for k, v in row.items() if "\ufffd" in v)  # bytes decode_csv could not read
-        if garbled:
-            rejected.append((line, "; ".join(f"{k}: not valid UTF-8 or GB18030 text" for k in garbled)))
-            continue
-        key = source_key(cert_type, row)
-        if key in first_line:
-            rejected.append((line, f"<row>: same content as line {first_line[key]}, issued once"))
-            continue
-        first_line[key] = line
+        seen.execute("INSERT INTO seen VALUES (?, ?)", (bytes.fromhex(key), line))
         if reg.find_by_source_key(key) is not None:
-            skipped += 1
+            counts["skipped"] += 1
         else:
-            todo.append((line, row, key))
-    return todo, skipped, rejected
+            yield line, row, key
+
+
+def _shape_problem(row: Row) -> str:
+    if UNREADABLE in row:
+        return f"<row>: cannot be read as CSV ({row[UNREADABLE]})"
+    if EXTRA in row:  # cells the header does not name: issuing would silently drop them
+        return f"<row>: more cells than the header names (extra: {row[EXTRA]!r})"
+    garbled = sorted(k for k, v in row.items() if "\ufffd" in v)  # bytes the decoder could not read
+    if garbled:
+        return "; ".join(f"{k}: not valid UTF-8 or GB18030 text" for k in garbled)
+    return ""
 
 
 def _run(
-    setup: _Setup, todo: Sequence[tuple[int, Row, str]], workers: int, loaded: Issuer
+    setup: _Setup, chunks: Iterator[list[tuple[int, Row, str]]], workers: int, loaded: Issuer
 ) -> Generator[list[Outcome], None, None]:
-    """Outcomes chunk by chunk, as they complete (in this process when ``workers == 1``)."""
-    if not todo:
-        return
-    chunks = list(_chunks(todo, _chunk_size(len(todo), workers)))
+    """Outcomes chunk by chunk, as they complete (in this process when ``workers == 1``).
+
+    At most ``IN_FLIGHT`` chunks per worker are queued at a time: the next rows are read only as
+    earlier ones are done, which is what keeps memory flat however long the input is."""
     if workers == 1:
         _start_worker(setup, loaded)
         try:
@@ -530,41 +720,35 @@ def _run(
         finally:
             _close_worker()
         return
+    first = next(chunks, None)
+    if first is None:
+        return
+    import itertools
     import multiprocessing
 
     with ProcessPoolExecutor(
         workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker, initargs=(setup,)
     ) as pool:
-        futures: list[Future[list[Outcome]]] = [pool.submit(_issue_rows, chunk) for chunk in chunks]
+        pending: set[Future[list[Outcome]]] = set()
         try:
-            for future in as_completed(futures):
-                try:
-                    yield future.result()
-                except BrokenProcessPool:
-                    raise BatchInterrupted(
-                        "a worker process died (killed, or out of memory); the rows it recorded are kept: "
-                        "run the batch again to resume"
-                    ) from None
+            for chunk in itertools.chain([first], chunks):
+                pending.add(pool.submit(_issue_rows, chunk))
+                while len(pending) >= IN_FLIGHT * workers:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    yield from _results(done)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from _results(done)
         finally:
             pool.shutdown(cancel_futures=True)
 
 
-def _write_rejected(
-    out: Path, rows: Sequence[tuple[int, Row]], rejected: Sequence[tuple[int, str]]
-) -> Path | None:
-    """``rejected.csv``: line, the row as read, problems; removed when nothing was rejected (not stale)."""
-    path = out / REJECTED_NAME
-    if not rejected:
-        path.unlink(missing_ok=True)
-        return None
-    by_line = dict(rows)
-    fields: list[str] = []
-    for _line, row in rows:
-        fields.extend(k for k in row if k not in fields and k != UNREADABLE)  # its reason is the problem
-    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["line", *fields, "problems"])
-        for line, problems in sorted(rejected):
-            row = by_line.get(line, {})
-            writer.writerow([line, *(row.get(f, "") for f in fields), problems])
-    return path
+def _results(done: set[Future[list[Outcome]]]) -> Iterator[list[Outcome]]:
+    for future in done:
+        try:
+            yield future.result()
+        except BrokenProcessPool:
+            raise BatchInterrupted(
+                "a worker process died (killed, or out of memory); the rows it recorded are kept: "
+                "run the batch again to resume"
+            ) from None

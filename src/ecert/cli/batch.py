@@ -1,12 +1,13 @@
-"""``ecert batch``: issue a CSV of records in parallel, resumably, with a progress bar."""
+"""``ecert batch``: issue a table of records (CSV or .xlsx) in parallel, resumably, with a progress line."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from ecert.batch import BatchProgress, IssuerFiles, issue_batch
+from ecert.batch import BatchPlan, BatchProgress, IssuerFiles, issue_batch
 from ecert.cli import EXIT_INVALID, EXIT_OK
 from ecert.cli.common import add_signer_options, add_types_option, load_types, parse_time
 from ecert.cli.faces import add_face_options
@@ -18,20 +19,29 @@ EPILOG = """example:
       --key demo-out/keys/issuer.key.pem --cert demo-out/keys/issuer.cert.pem \\
       --registry registry.db -o out/ --workers 2
 
-Rows already issued (by an earlier, perhaps interrupted, run) are skipped: after Ctrl-C or a crash,
-run the same command again. Files an interrupted run wrote but never recorded are moved to
-DIR/orphans/. Rejected rows are listed with their problems in DIR/rejected.csv.
+The input is a CSV file (UTF-8, UTF-16 or GB18030) or an .xlsx workbook (its first sheet; needs
+pip install 'ecert[xlsx]'), read row by row: any number of rows runs in the same memory.
+A column that names no field of the type is reported before anything is issued (--strict: the
+batch refuses to start). Rows already issued (by an earlier, perhaps interrupted, run) are skipped:
+after Ctrl-C or a crash, run the same command again. Files an interrupted run wrote but never
+recorded are moved to DIR/orphans/. Rejected rows are listed with their problems in
+DIR/rejected.csv (an earlier run's file is kept: the next one is rejected-2.csv, ...).
+A row whose holder already holds a valid certificate of the type is rejected, naming it; with
+--replace it is issued as the next version, and the old one is marked replaced.
 exit status: 0 every row issued, 1 some rows rejected, 2 usage error or unreadable input"""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "batch",
-        help="issue every row of a CSV file",
+        help="issue every row of a CSV or .xlsx file",
+        description="Issue a certificate for every row of a table (CSV or .xlsx), resumably, in parallel.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("csv", type=Path, metavar="CSV", help="records, one per row, with a header")
+    p.add_argument(
+        "csv", type=Path, metavar="TABLE", help="records, one per row, with a header (.csv, .xlsx)"
+    )
     p.add_argument("--type", required=True, dest="type_code", metavar="CODE", help="certificate type code")
     add_signer_options(p)
     p.add_argument(
@@ -47,6 +57,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--issuer-code", metavar="USCC", help="its 统一社会信用代码 (with --issuer-name)")
     p.add_argument("--seal-image", type=Path, metavar="PNG", help="issuer seal image (PNG)")
     p.add_argument("--at", metavar="ISO8601", help="issuing time with time zone (default: now)")
+    p.add_argument(
+        "--strict", action="store_true", help="refuse to start when a column names no field of the type"
+    )
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="issue a row whose holder already holds a valid certificate of the type as its new version",
+    )
+    p.add_argument("--json", action="store_true", help="print the final summary as JSON")
     add_types_option(p)
     add_face_options(p)
     p.set_defaults(handler=_batch)
@@ -60,9 +79,11 @@ class _Bar:
         self.last_decile = -1
 
     def __call__(self, p: BatchProgress) -> None:
-        rate = (p.issued / p.elapsed) if p.elapsed > 0 else 0.0
+        rate = ((p.issued + p.replaced) / p.elapsed) if p.elapsed > 0 else 0.0
         filled = int(30 * p.done / p.total) if p.total else 30
-        line = f"[{'#' * filled}{'.' * (30 - filled)}] {p.done}/{p.total} rows  {rate:.0f}/s"
+        eta = p.eta
+        left = "" if eta is None or p.done >= p.total else f"  ETA {_duration(eta)}"
+        line = f"[{'#' * filled}{'.' * (30 - filled)}] {p.done}/{p.total} rows  {rate:.0f}/s{left}"
         if self.tty:
             print("\r" + line, end="", file=sys.stderr, flush=True)
         else:
@@ -70,6 +91,27 @@ class _Bar:
             if decile != self.last_decile:
                 self.last_decile = decile
                 print(line, file=sys.stderr, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    s = int(seconds + 0.5)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def _announce(plan: BatchPlan) -> None:
+    """Before anything is issued: what was read, and the columns that will be ignored."""
+    t = plan.table
+    print(
+        f"{t.path}: {t.rows} rows ({t.encoding}), type {plan.cert_type.code} {plan.cert_type.name}",
+        file=sys.stderr,
+    )
+    if plan.unknown_columns:
+        print(
+            f"warning: {len(plan.unknown_columns)} column(s) name no field of {plan.cert_type.name} and are "
+            f"ignored on every row: {', '.join(plan.unknown_columns)} (misspelled? see ecert types "
+            f"{plan.cert_type.code}; --strict refuses to start)",
+            file=sys.stderr,
+        )
 
 
 def _batch(args: argparse.Namespace) -> int:
@@ -91,11 +133,18 @@ def _batch(args: argparse.Namespace) -> int:
         progress=bar,
         faces=args.faces,
         qr=args.qr,
+        strict=args.strict,
+        replace=args.replace,
+        on_start=_announce,
     )
     if bar.tty:
         print(file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return EXIT_OK if result.ok else EXIT_INVALID
+    replaced = f", {result.replaced} replaced" if result.replaced or args.replace else ""
     print(
-        f"{result.issued} issued, {result.skipped} already issued, {result.rejected} rejected "
+        f"{result.issued} issued{replaced}, {result.skipped} already issued, {result.rejected} rejected "
         f"in {result.elapsed:.1f} s"
     )
     if result.orphans:

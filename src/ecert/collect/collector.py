@@ -44,6 +44,7 @@ __all__ = [
     "check_options",
     "collect",
     "derived_serial",
+    "field_names",
     "resolve_type",
 ]
 
@@ -75,6 +76,12 @@ def resolve_type(cert_type: CertificateType | str, catalog: Catalog | None = Non
     if isinstance(cert_type, CertificateType):
         return cert_type
     return (catalog or default_catalog()).get(cert_type)
+
+
+def field_names(cert_type: CertificateType) -> Mapping[str, str]:
+    """Every input name a record may use for ``cert_type`` (compared by :func:`alias_key`), mapped to
+    the item name or core attribute it fills: what tells a misspelled column from a known one."""
+    return _field_table(cert_type)
 
 
 @lru_cache(maxsize=64)

@@ -32,11 +32,17 @@ class CollectedRow:
 
 
 def decode_csv(data: bytes) -> str:
-    """UTF-8 (BOM or not); else GB18030 (what Excel on Chinese Windows writes); never a failure.
+    """UTF-8 (BOM or not); UTF-16 (Excel's "Unicode text"); else GB18030 (what Excel on Chinese
+    Windows writes); never a failure.
 
     A file whose non-ASCII lines are UTF-8 except a few damaged ones stays UTF-8: the damaged lines
     get U+FFFD and their rows are reported, rather than the whole file being misread as GB18030.
     """
+    from ecert.collect.tables import decode_table_bytes
+
+    utf16 = decode_table_bytes(data)
+    if utf16:
+        return utf16
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
