@@ -159,9 +159,10 @@ def test_qr_with_out_prints_the_image_path(
 ) -> None:
     ofd = str(sorted(demo.glob("*.ofd"))[0])
     png = tmp_path / "qr.png"
-    assert main(["qr", ofd, "-o", str(png)]) == 0
+    keys = ["--key", str(demo / "keys" / "issuer.key.pem"), "--cert", str(demo / "keys" / "issuer.cert.pem")]
+    assert main(["qr", ofd, "-o", str(png), *keys]) == 0
     assert capsys.readouterr().out.strip() == str(png) and png.is_file()
-    assert main(["qr", ofd, "-o", str(png), "--print"]) == 0
+    assert main(["qr", ofd, "-o", str(png), "--print", "--kind", "reference"]) == 0
     assert capsys.readouterr().out.startswith("ECR1:")
 
 

@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Electronic certificates and licences (电子证照): collect, issue, sign, verify.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from ecert import __version__
+
+    parser.add_argument("--version", action="version", version=f"ecert {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in _COMMAND_MODULES:
         try:
@@ -81,6 +84,19 @@ def _tolerant_output() -> None:
                 stream.reconfigure(errors="backslashreplace")
 
 
+def _reader_left() -> int:
+    """Output piped into ``head`` that stopped reading: not an error (no "Broken pipe" message).
+
+    What is still buffered would fail again when Python flushes stdout at exit: point stdout at
+    /dev/null first (the recipe of the Python documentation, "Note on SIGPIPE")."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _tolerant_output()
     parser = build_parser()
@@ -94,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EcertError as exc:
         print(f"ecert: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        return _reader_left()
     except OSError as exc:
         print(f"ecert: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return EXIT_USAGE

@@ -9,11 +9,14 @@ from ecert.cli import EXIT_OK
 from ecert.errors import InputError
 
 EPILOG_QR = """examples:
-  ecert qr demo-out/CERT.ofd -o qr.png                      # reference payload (identifier + file digest)
-  ecert qr demo-out/CERT.ofd --kind offline --key demo-out/keys/issuer.key.pem \\
+  ecert qr demo-out/CERT.ofd --key demo-out/keys/issuer.key.pem \\
       --cert demo-out/keys/issuer.cert.pem -o qr.png         # offline payload, signed again by the issuer
-  ecert qr demo-out/CERT.ofd --print                          # print the payload text only
+  ecert qr demo-out/CERT.ofd --kind reference -o qr.png      # identifier + file digest only
+  ecert qr demo-out/CERT.ofd --key KEY.pem --cert CERT.pem --print   # print the payload text only
 
+The default (offline) code is what ecert verify --qr checks at a window without any network: it is
+signed by the issuer, so it needs --key and --cert. A reference code carries no signature: it only
+points to the file, which must be verified itself (ecert verify FILE).
 With -o the image's path is printed (with --print, the payload instead).
 The offline payload is specified in spec/qr.md."""
 
@@ -37,8 +40,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--kind",
         choices=("offline", "reference"),
-        default="reference",
-        help="reference (identifier + file digest, the default) or offline (signed metadata)",
+        default="offline",
+        help="offline (signed metadata, checkable offline: the default) or reference (identifier + digest)",
     )
     p.add_argument("--key", type=Path, metavar="KEY.pem", help="issuer key (offline payloads are signed)")
     p.add_argument("--cert", type=Path, metavar="CERT.pem", help="issuer certificate")
@@ -80,7 +83,12 @@ def _qr(args: argparse.Namespace) -> int:
     signer = None
     if args.kind == "offline":
         if args.key is None or args.cert is None:
-            raise InputError("--kind offline needs --key and --cert (the payload is signed)")
+            make_qr_payload(args.file, kind="reference")  # a file that is no certificate: say that first
+            raise InputError(
+                "an offline QR code is signed by the issuer: give --key and --cert",
+                where="ecert qr",
+                expected="--key KEY.pem --cert CERT.pem, or --kind reference (not verifiable offline)",
+            )
         signer = load_signer(args)
     payload = make_qr_payload(args.file, kind=args.kind, signer=signer, url_prefix=args.url_prefix)
     if args.out is not None:

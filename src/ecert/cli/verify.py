@@ -7,19 +7,32 @@ import json
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ecert.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from ecert.cli.common import parse_time
 from ecert.errors import EcertError, InputError
 
+if TYPE_CHECKING:
+    from ecert.verdict import Lang
+    from ecert.verify.report import VerificationReport
+
 EPILOG_VERIFY = """examples:
   ecert verify demo-out/*.ofd --trust demo-out/trust
+  ecert verify incoming/ --trust trust/ --status status-lists/ --quiet   # a folder; one list per department
   ecert verify cert.ofd --trust trust/ --status status-list.json --json
   ecert verify cert.ofd --trust trust/ --registry registry.db --lang zh
-  ecert verify --qr demo-out/qr/CERT.png --trust demo-out/trust    # department certificates in trust/issuers/
-  ecert verify --qr "EC1:..." --trust trust/ --cert other-department.cert.pem
+  ecert verify --qr demo-out/qr/CERT.png --trust demo-out/trust    # PNG, JPEG, TIFF (all pages), PDF
+  ecert verify --qr 'EC1:...' --trust trust/ --cert other-department.cert.pem
+  ecert verify --qr - --trust trust/ < scans.txt                    # payloads from stdin, one per line
 
-exit status: 0 every file valid, 1 some file not valid, 2 usage error or unreadable input"""
+The first line of each result is the verdict and whose certificate it is (type, holder, holder code,
+number, issuer, validity); a citizen ID number is masked (--unmask shows it). Put a QR payload in
+single quotes: its alphabet has '$', which double quotes would expand, or read it with --qr -.
+A USB scanner types each code and Enter: --qr - verifies line after line until end of input.
+Language: Chinese where the locale is Chinese (LANG=zh_CN...), else English; --lang chooses.
+exit status: 0 everything valid, 1 something not valid (or a payload unreadable with --qr -),
+2 usage error or unreadable input"""
 
 EPILOG_INSPECT = """example:
   ecert inspect demo-out/CERT.ofd
@@ -31,12 +44,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "verify",
         help="verify certificate files or a QR payload",
+        description="Verify certificate files (or folders of them) or QR codes: the verdict and whose it is.",
         epilog=EPILOG_VERIFY,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("files", nargs="*", type=Path, metavar="FILE", help="OFD files to verify")
+    p.add_argument("files", nargs="*", type=Path, metavar="FILE", help="OFD files or folders of them")
     p.add_argument(
-        "--qr", metavar="TEXT|IMAGE", help="verify a QR payload (its text, or a PNG/JPEG to decode)"
+        "--qr",
+        metavar="TEXT|IMAGE|-",
+        help="verify a QR payload: its text, a scan (PNG, JPEG, TIFF, PDF), or - (one per line of stdin)",
     )
     p.add_argument(
         "--trust",
@@ -56,7 +72,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     group = p.add_mutually_exclusive_group()
     group.add_argument(
-        "--status", type=Path, metavar="FILE", help="a signed status list (offline revocation)"
+        "--status",
+        type=Path,
+        action="append",
+        metavar="FILE|DIR",
+        help="signed status lists (offline revocation): a file or a folder of them; repeatable",
     )
     group.add_argument("--registry", type=Path, metavar="DB", help="a certificate registry (online status)")
     p.add_argument(
@@ -67,7 +87,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--at", metavar="ISO8601", help="verification time with time zone (default: now)")
     p.add_argument("--json", action="store_true", help="print the reports as JSON")
-    p.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the text report")
+    p.add_argument(
+        "--lang", choices=("en", "zh"), help="language of the text (default: zh in a Chinese locale, else en)"
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="print only what is not valid")
+    p.add_argument("--unmask", action="store_true", help="show citizen ID numbers in full")
     p.set_defaults(handler=_verify)
 
     i = sub.add_parser(
@@ -82,32 +106,88 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from ecert.app import known_certificates, load_status_source, load_trust, verify_files, verify_qr_input
+    from ecert.app import (
+        known_certificates,
+        load_status_lists,
+        load_status_source,
+        load_trust,
+        verify_files,
+        verify_qr_input,
+    )
+    from ecert.verdict import default_lang
 
     if not args.files and args.qr is None:
         print("ecert verify: give FILE(s) or --qr", file=sys.stderr)
         return EXIT_USAGE
+    lang = args.lang or default_lang()
     at = parse_time(args.at, "--at")
     trust = load_trust(args.trust)
     max_age = _days(args.status_max_age)
-    try:
-        status = load_status_source(
-            status_list=args.status, registry=args.registry, trust=trust, at=at, max_age=max_age
-        )
-    except EcertError as exc:
-        if args.status is None:  # the registry's errors name the registry file already
-            raise
-        raise InputError(f"{args.status}: {exc}") from None  # untrusted, stale, tampered: which file
-    reports = []
-    if args.qr is not None:
-        certificates = known_certificates(args.trust, args.cert)
-        reports.append(verify_qr_input(args.qr, trust=trust, certificates=certificates, at=at, status=status))
-    reports.extend(verify_files(args.files, trust=trust, at=at, status=status))
-    if args.json:
-        print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2))
+    status: Any
+    if args.status:
+        status = load_status_lists(args.status, trust=trust, at=at, max_age=max_age)
     else:
-        print("\n\n".join(r.to_text(args.lang) for r in reports))
-    return EXIT_OK if all(r.ok for r in reports) else EXIT_INVALID
+        status = load_status_source(status_list=None, registry=args.registry, trust=trust, at=at)
+    out = _Printer(args.json, args.quiet, lang, not args.unmask)
+    if args.qr == "-":
+        certificates = known_certificates(args.trust, args.cert)
+        for number, line in enumerate(sys.stdin, start=1):
+            text = line.strip()
+            if not text:
+                continue
+            try:
+                report = verify_qr_input(text, trust=trust, certificates=certificates, at=at, status=status)
+            except EcertError as exc:  # one unreadable line: say so and go on with the next
+                out.problem(f"stdin line {number}: {exc}")
+                continue
+            out.show(report)
+    elif args.qr is not None:
+        certificates = known_certificates(args.trust, args.cert)
+        out.show(verify_qr_input(args.qr, trust=trust, certificates=certificates, at=at, status=status))
+    if args.files:
+        for report in verify_files(args.files, trust=trust, at=at, status=status):
+            out.show(report)
+    return out.finish()
+
+
+class _Printer:
+    """Prints each result as it comes (a scanner's user sees each verdict at once), then the summary."""
+
+    def __init__(self, as_json: bool, quiet: bool, lang: Lang, mask: bool) -> None:
+        self.as_json, self.quiet, self.lang, self.mask = as_json, quiet, lang, mask
+        self.reports: list[VerificationReport] = []
+        self.problems = 0
+
+    def show(self, report: VerificationReport) -> None:
+        from ecert.verdict import verdict_line
+
+        self.reports.append(report)
+        if self.as_json or (self.quiet and report.ok):
+            return
+        if len(self.reports) + self.problems > 1:
+            print()
+        print(verdict_line(report, self.lang, mask=self.mask))
+        print(report.to_text(self.lang), flush=True)
+
+    def problem(self, message: str) -> None:
+        self.problems += 1
+        print(f"ecert verify: {message}", file=sys.stderr, flush=True)
+
+    def finish(self) -> int:
+        from ecert.verdict import summary_line
+
+        if self.as_json:
+            print(json.dumps([r.to_dict() for r in self.reports], ensure_ascii=False, indent=2))
+        elif len(self.reports) + self.problems > 1:
+            line = summary_line(self.reports, self.lang)
+            if self.problems:
+                line += (
+                    f"，{self.problems} 个无法读取" if self.lang == "zh" else f", {self.problems} unreadable"
+                )
+            if not self.quiet or not all(r.ok for r in self.reports) or self.problems:
+                print(("\n" if not self.quiet else "") + line)
+        ok = all(r.ok for r in self.reports) and not self.problems
+        return EXIT_OK if ok else EXIT_INVALID
 
 
 def _days(value: float | None) -> timedelta | None:
