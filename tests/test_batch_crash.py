@@ -386,9 +386,11 @@ def _check(db: Path, out: Path, source: Path, final_start: datetime) -> tuple[se
     for name in orphans:
         ident = Identifier.parse(name)
         assert name not in identifiers and states[ident.serial] == "gap", name
-    # no temporary file left behind; the two invalid rows, and only they, in rejected.csv
+    # no temporary file left behind; the two invalid rows, and only they, in the last run's rejected
+    # file (an interrupted run's rejected.csv is kept, the next run writes rejected-2.csv, ...)
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
-    with open(out / "rejected.csv", encoding="utf-8-sig", newline="") as fh:
+    latest = max(out.glob("rejected*.csv"), key=lambda p: p.stat().st_mtime_ns)
+    with open(latest, encoding="utf-8-sig", newline="") as fh:
         assert [int(r["line"]) for r in csv.DictReader(fh)] == BAD_LINES
     return {str(Identifier.build(type_code, issuer_code, g.serial)) for g in gaps}, orphans
 
