@@ -29,6 +29,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "VerificationReport": ("ecert.verify", "VerificationReport"),
     "qr": ("ecert.qr", None),
     "issue_batch": ("ecert.batch", "issue_batch"),
+    "verify_file": ("ecert.app", "verify_file"),  # ecert.verify takes bytes; this one a path
+    "verify_qr": ("ecert.app", "verify_qr_input"),  # a QR payload's text, or a scan of it
 }
 
 __all__ = [*_error_names, *_LAZY, "__version__", "collect", "package", "render", "verify"]

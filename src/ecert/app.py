@@ -44,6 +44,23 @@ MAX_SCAN_PAGES = 50  # pages of a multi-page TIFF or PDF searched for the code
 PDF_DPI = 200  # a scanned page rasterised at this resolution: QR modules of ~0.5 mm are 4 px
 
 
+def write_private_file(path: Path, data: bytes) -> None:
+    """Write a private key (or anything secret) readable by its owner only (mode 0600), also when
+    the file existed with wider permissions: a key readable by every user of the machine is a key
+    every user can sign with."""
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fd = -1
+            fh.write(data)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
 def read_input(path: Path, what: str = "file") -> bytes:
     """Read a user-given file with a size limit (errors name the file)."""
     try:
@@ -521,7 +538,7 @@ def inspect_file(path: Path) -> dict[str, Any]:
     info: dict[str, Any] = {
         "file": str(path),
         "sm3": sm3(data).hex(),
-        "verified": False,
+        "note": "what the file says about itself, not checked (ecert verify checks it)",
         "entries": list(package.names()),
         "custom_datas": custom_datas,
         "signatures": signatures,

@@ -25,6 +25,7 @@ DEPARTMENT = "示例市政务服务数据管理局"
 # A fictional department's 统一社会信用代码: authority 1 (机构编制), category 1 (机关), region 330100,
 # organisation code MB0123457; both check characters computed per GB 11714 and GB 32100.
 DEPARTMENT_CODE = "11330100MB01234570"
+_KEEP = ("keys/issuer.key.pem", "keys/issuer.cert.pem", "trust/root.cert.pem")  # replaced only with force
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +83,20 @@ def run_demo(
     algorithm: str = "sm2",
     at: datetime | None = None,
     records: Sequence[Path] | None = None,
+    force: bool = False,
 ) -> list[DemoRow]:
-    """Issue and verify the sample certificates into ``out``; see the module docstring."""
-    from ecert.app import KNOWN_CERTIFICATES_DIR, decode_qr_image, known_certificates, load_trust
+    """Issue and verify the sample certificates into ``out``; see the module docstring.
+
+    Keys and trust anchors already in ``out`` are not replaced unless ``force``: new ones would
+    silently leave everything issued with the old ones unverifiable (:class:`InputError`).
+    """
+    from ecert.app import (
+        KNOWN_CERTIFICATES_DIR,
+        decode_qr_image,
+        known_certificates,
+        load_trust,
+        write_private_file,
+    )
     from ecert.collect import collect
     from ecert.metadata import Authority
     from ecert.package import Issuer, file_name, package
@@ -94,6 +106,14 @@ def run_demo(
     from ecert.verify import verify
 
     when = at or datetime.now(UTC).replace(microsecond=0)
+    existing = [p for p in _KEEP if (out / p).exists()]
+    if existing and not force:
+        raise InputError(
+            f"{', '.join(existing)} already there: new demo keys would leave everything issued with "
+            "them unverifiable",
+            where=str(out),
+            expected="another --out, or --force to replace them",
+        )
     out.mkdir(parents=True, exist_ok=True)
     for sub in ("trust", f"trust/{KNOWN_CERTIFICATES_DIR}", "keys", "qr", "faces"):
         (out / sub).mkdir(exist_ok=True)
@@ -101,7 +121,7 @@ def run_demo(
         algorithm, department=DEPARTMENT, department_code=DEPARTMENT_CODE, now=when
     )
     (out / "trust" / "root.cert.pem").write_bytes(hierarchy.root_cert.to_pem())
-    (out / "keys" / "issuer.key.pem").write_bytes(save_private_key(hierarchy.issuer_key))
+    write_private_file(out / "keys" / "issuer.key.pem", save_private_key(hierarchy.issuer_key))
     (out / "keys" / "issuer.cert.pem").write_bytes(
         hierarchy.issuer_cert.to_pem() + hierarchy.root_cert.to_pem()
     )

@@ -17,6 +17,7 @@ import contextlib
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from ecert.errors import EcertError
 
@@ -67,7 +68,21 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
+    _describe(sub)
     return parser
+
+
+def _describe(sub: argparse._SubParsersAction[Any]) -> None:
+    """Every command's ``--help`` opens with a description line: its one-line help where it has
+    no description of its own (argparse shows ``help=`` only in the parent's list), at every level."""
+    helps = {a.dest: a.help for a in sub._choices_actions}
+    for name, parser in sub.choices.items():
+        if not parser.description and helps.get(name):
+            text = str(helps[name])
+            parser.description = text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _describe(action)
 
 
 def _tolerant_output() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,16 +54,37 @@ def load_signer(args: argparse.Namespace) -> Signer:
     return Signer.load(args.key, args.cert, password=password)
 
 
-def parse_time(text: str | None, option: str) -> datetime | None:
-    """An aware datetime from ISO 8601 text (None stays None)."""
+CHINA_TIME = timezone(timedelta(hours=8), "UTC+08:00")
+
+
+def parse_time(text: str | None, option: str, *, day_end: bool = False) -> datetime | None:
+    """An aware datetime from ISO 8601 text (None stays None).
+
+    A plain date (``2026-11-24``) is that day in China time (UTC+8), as certificate dates are:
+    its start, or with ``day_end`` its last second (``verify --at DAY``: valid on that day,
+    whenever that day it was signed).  A date and time without a zone is refused: which zone
+    was meant cannot be guessed.
+    """
     if text is None:
         return None
     try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        pass
+    else:
+        clock = time(23, 59, 59) if day_end else time(0, 0)
+        return datetime.combine(day, clock, CHINA_TIME)
+    try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise InputError("not an ISO 8601 time", where=option, value=text) from None
+        raise InputError(
+            "not an ISO 8601 time", where=option, value=text, expected="2026-11-25 or 2026-11-25T10:00+08:00"
+        ) from None
     if when.tzinfo is None:
         raise InputError(
-            "the time needs a time zone", where=option, value=text, expected="e.g. 2026-11-25T10:00+08:00"
+            "the time needs a time zone",
+            where=option,
+            value=text,
+            expected="e.g. 2026-11-25T10:00+08:00, or a plain date 2026-11-25 (China time)",
         )
     return when

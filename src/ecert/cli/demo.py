@@ -15,7 +15,9 @@ Writes demo-out/trust/root.cert.pem (the anchor), demo-out/trust/issuers/issuer.
 department certificate a QR verifier looks up), demo-out/keys/issuer.{key,cert}.pem, one signed OFD
 file per sample record (demo-out/<identifier>.ofd), its QR code (demo-out/qr/) and face image
 (demo-out/faces/), verifies the written files and decoded QR images with demo-out/trust as a service
-window would, and prints a table. Exit status 0 when all verified."""
+window would, and prints a table. Exit status 0 when all verified.
+Keys and trust anchors already in DIR are kept: the demo refuses to run over them (new keys would
+leave every file issued with the old ones unverifiable) unless --force."""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,6 +40,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--records", type=Path, metavar="DIR", help="folder of sample JSON records")
     p.add_argument("--at", metavar="ISO8601", help="issuing time with time zone (default: now)")
+    p.add_argument(
+        "--force", action="store_true", help="replace keys and trust anchors already in DIR (see above)"
+    )
     p.set_defaults(handler=_demo)
 
 
@@ -45,7 +50,9 @@ def _demo(args: argparse.Namespace) -> int:
     from ecert.demo import find_sample_records, run_demo
 
     records = find_sample_records(args.records) if args.records else None
-    rows = run_demo(args.out, algorithm=args.alg, at=parse_time(args.at, "--at"), records=records)
+    rows = run_demo(
+        args.out, algorithm=args.alg, at=parse_time(args.at, "--at"), records=records, force=args.force
+    )
     print(f"{'type':<16} {'holder':<20} {'file':<5} {'QR':<5} identifier")
     for r in rows:
         print(

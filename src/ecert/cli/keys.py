@@ -168,8 +168,10 @@ def _keygen(args: argparse.Namespace) -> int:
             "file exists; a private key is not overwritten", where=str(args.out), expected="--force"
         )
     password = _password(args)
+    from ecert.app import write_private_file
+
     key = generate_private_key(args.alg)
-    args.out.write_bytes(save_private_key(key, password))
+    write_private_file(args.out, save_private_key(key, password))
     print(f"{args.out}: {key.kind.value} key, public key SHA-256 {key.public_key().fingerprint()}")
     return EXIT_OK
 
@@ -194,6 +196,16 @@ def _issuer(args: argparse.Namespace) -> int:
     from ecert.crypto.keys import load_private_key
     from ecert.crypto.x509 import load_certificate
 
+    if args.org_id is not None:
+        from ecert.codes import uscc
+        from ecert.errors import EcertError, InputError
+
+        try:
+            uscc.validate(args.org_id)
+        except EcertError as exc:
+            raise InputError(
+                f"not a valid 统一社会信用代码 ({exc})", where="--org-id", value=args.org_id
+            ) from None
     ca_cert = load_certificate(_read(args.ca_cert))
     cert = make_issuer_certificate(
         _key(args.ca_key, args),
@@ -210,6 +222,24 @@ def _issuer(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# names for the OIDs a certificate shows (display only; the OIDs themselves live in ecert.crypto.oids)
+_OID_NAMES = {
+    "1.2.156.10197.1.501": "SM2 with SM3",
+    "1.2.840.10045.4.3.2": "ECDSA with SHA-256",
+    "1.2.840.10045.4.3.3": "ECDSA with SHA-384",
+    "1.3.101.112": "Ed25519",
+    "1.2.840.113549.1.1.11": "RSA with SHA-256",
+}
+_NAME_OIDS = {"2.5.4.97": "organizationIdentifier", "2.5.4.5": "serialNumber", "2.5.4.15": "businessCategory"}
+
+
+def _named(name: str) -> str:
+    """``2.5.4.97=11330100MB01234570`` as ``organizationIdentifier=11330100MB01234570``."""
+    for oid, label in _NAME_OIDS.items():
+        name = name.replace(f"{oid}=", f"{label}=")
+    return name
+
+
 def _show(args: argparse.Namespace) -> int:
     from ecert.crypto.x509 import load_certificates
     from ecert.errors import InputError
@@ -220,9 +250,12 @@ def _show(args: argparse.Namespace) -> int:
             "no certificate in the file", where=str(args.file), expected="PEM or DER certificates"
         )
     for cert in certs:
-        print(f"subject:    {cert.subject}\nissuer:     {cert.issuer}\nserial:     {cert.serial_number:x}")
+        print(f"subject:    {_named(cert.subject)}\nissuer:     {_named(cert.issuer)}")
+        print(f"serial:     {cert.serial_number:x}")
         print(f"valid:      {cert.not_before.isoformat()} .. {cert.not_after.isoformat()}")
-        print(f"key:        {cert.public_key.kind.value}\nsignature:  {cert.signature_algorithm_oid}")
+        oid = cert.signature_algorithm_oid
+        name = _OID_NAMES.get(oid)
+        print(f"key:        {cert.public_key.kind.value}\nsignature:  {f'{name} ({oid})' if name else oid}")
         print(f"CA:         {cert.is_ca}\nkey usage:  {', '.join(sorted(cert.key_usage or ())) or '-'}")
         print(f"SHA-256:    {cert.fingerprint_sha256()}\n")
     return EXIT_OK

@@ -85,7 +85,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="DAYS",
         help="refuse a status list that promises no next update once older than this (default 7)",
     )
-    p.add_argument("--at", metavar="ISO8601", help="verification time with time zone (default: now)")
+    p.add_argument(
+        "--at",
+        metavar="WHEN",
+        help="verification time: a date (China time, end of that day) or ISO 8601 with zone (default: now)",
+    )
     p.add_argument("--json", action="store_true", help="print the reports as JSON")
     p.add_argument(
         "--lang", choices=("en", "zh"), help="language of the text (default: zh in a Chinese locale, else en)"
@@ -120,7 +124,7 @@ def _verify(args: argparse.Namespace) -> int:
         print("ecert verify: give FILE(s) or --qr", file=sys.stderr)
         return EXIT_USAGE
     lang = args.lang or default_lang()
-    at = parse_time(args.at, "--at")
+    at = parse_time(args.at, "--at", day_end=True)
     trust = load_trust(args.trust)
     max_age = _days(args.status_max_age)
     status: Any
