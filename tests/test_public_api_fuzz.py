@@ -1025,6 +1025,7 @@ def files(tmp_path: Path) -> Path:
     (tmp_path / "root.pem").write_bytes(hierarchy().root_cert.to_pem())
     (tmp_path / "cert.ofd").write_bytes(issued_file())
     (tmp_path / "broken.png").write_bytes(_broken_png())
+    (tmp_path / "empty-folder").mkdir()
     assert main(["registry", "init", "--registry", str(tmp_path / "r.db")]) == 0
     return tmp_path
 
@@ -1050,7 +1051,8 @@ CLI_BAD_INPUT = [
     (["verify", "{d}/bin.dat", "--trust", "{d}/root.pem"], 1),
     (["verify", "{d}/empty.json", "--trust", "{d}/root.pem"], 1),
     (["verify", "{d}/missing.ofd", "--trust", "{d}/root.pem"], 2),
-    (["verify", "{d}", "--trust", "{d}/root.pem"], 2),
+    (["verify", "{d}", "--trust", "{d}/root.pem"], 0),  # a folder: its *.ofd files (cert.ofd, valid)
+    (["verify", "{d}/empty-folder", "--trust", "{d}/root.pem"], 2),  # no *.ofd in the folder
     (["verify", "{d}/cert.ofd", "--trust", "{d}/bin.dat"], 2),
     (["verify", "{d}/cert.ofd", "--trust", "{d}/root.pem", "--at", "2026"], 2),
     (["verify", "{d}/cert.ofd", "--trust", "{d}/root.pem", "--status", "{d}/bin.dat"], 2),
