@@ -399,23 +399,7 @@ def test_bad_curves_refused() -> None:
         Curve("cofactor", c.p, c.a, c.b, c.n // 2 + 1, c.gx, c.gy)
 
 
-# --- interop: gmssl, ofdrw, OpenSSL ----------------------------------------------------------
-
-
-def test_gmssl_cross_check() -> None:
-    from gmssl import func
-    from gmssl import sm2 as gsm2
-
-    for _ in range(2):
-        key = SM2PrivateKey.generate()
-        pub_hex = key.public_key().to_bytes()[1:].hex()
-        g = gsm2.CryptSM2(private_key=key.to_bytes().hex(), public_key=pub_hex)
-        message = secrets.token_bytes(secrets.randbelow(100))
-        assert g.verify_with_sm3(key.sign_raw(message).hex(), message)
-        theirs = g.sign_with_sm3(message, func.random_hex(g.para_len))
-        key.public_key().verify_raw(bytes.fromhex(theirs), message)
-        with pytest.raises(InvalidSignature):
-            key.public_key().verify_raw(bytes.fromhex(theirs), message + b"x")
+# --- interop: ofdrw, OpenSSL (gmssl: test_sm2_gmssl.py) ------------------------------------
 
 
 def test_ofdrw_digital_signature() -> None:
