@@ -8,9 +8,12 @@ operation costs more than the arithmetic itself in CPython.
 * doubling: ``dbl-2001-b`` (3M+5S) when ``a = p - 3`` (sm2p256v1), ``dbl-2007-bl`` otherwise;
 * mixed addition (Jacobian + affine): ``madd`` with the doubling / infinity cases handled;
 * ``k*G``: a fixed-base table of 8-bit windows (32 rows x 255 affine points for 256-bit
-  scalars, built once per curve on first use), so ``k*G`` is at most 32 mixed additions and no
-  doubling;
-* ``k*P``: width-5 wNAF with affine odd multiples (one batched inversion).
+  scalars, 1.5 MB), so ``k*G`` is at most 32 mixed additions and no doubling.  Building it costs
+  about 80 plain multiplications, so it is built at the ``_BASE_TABLE_AFTER``-th use of G in the
+  process: a command verifying one file or signing one certificate uses wNAF instead;
+* ``k*P``: width-5 wNAF with affine odd multiples (one batched inversion); a public key used often
+  gets a fixed-window table of its own, under the admission and memory policy of
+  :mod:`ecert.crypto.tablecache` (budget: :func:`set_key_table_budget`).
 
 None of this is constant-time: Python integers take time that depends on their values.
 The curve must have cofactor 1 (checked by :class:`Curve`), so every point on it has order ``n``
@@ -22,9 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import isqrt
 
+from ecert.crypto.tablecache import DEFAULT_BUDGET_BYTES, TableCache
 from ecert.errors import InputError
 
-__all__ = ["Affine", "Curve", "Jacobian", "batch_to_affine", "wnaf"]
+__all__ = ["Affine", "Curve", "Jacobian", "batch_to_affine", "key_tables", "set_key_table_budget", "wnaf"]
 
 Affine = tuple[int, int]
 Jacobian = tuple[int, int, int]
@@ -33,16 +37,35 @@ _WINDOW = 8  # fixed-base window width in bits: 2^8 - 1 = 255 points per row
 _WNAF_WIDTH = 5  # variable-base wNAF width: odd multiples 1P, 3P, ..., 15P
 _KEY_WINDOW = 5  # window of the tables kept for frequently used public keys (52 rows x 31 points)
 _KEY_TABLE_AFTER = 8  # build such a table at the 8th use of a point (costs about 7 plain verifications)
-_KEY_TABLES = 8  # keep at most this many (about 0.3 MB each)
+_KEY_TABLE_BYTES = 306_000  # one such table for a 256-bit curve (its objects: 306 KB)
+_BASE_TABLE_AFTER = 32  # build G's table at its 32nd use in the process (it costs about 80 uses)
 _INFINITY: Jacobian = (1, 1, 0)
+
+_KEY_TABLES: TableCache[tuple[Curve, int, int], list[list[Affine]]] = TableCache(
+    table_bytes=_KEY_TABLE_BYTES, budget_bytes=DEFAULT_BUDGET_BYTES, admit_after=_KEY_TABLE_AFTER
+)
+
+
+def set_key_table_budget(nbytes: int) -> None:
+    """Memory for per-key tables, shared by every curve in the process (default 32 MiB, ~100 keys).
+
+    0 turns them off.  A service verifying certificates of many departments and CAs wants room for
+    every key it sees often; ``key_tables()`` tells how many are held.
+    """
+    _KEY_TABLES.budget_bytes = nbytes
+
+
+def key_tables() -> TableCache[tuple[Curve, int, int], list[list[Affine]]]:
+    """The process-wide per-key table cache (for inspection, tests and benchmarks)."""
+    return _KEY_TABLES
 
 
 @dataclass(frozen=True, slots=True)
 class Curve:
     """A curve y^2 = x^3 + ax + b over GF(p) with base point G = (gx, gy) of prime order n.
 
-    The fixed-base table for G is built on first use and kept with the curve (it is not part of
-    equality or hashing).
+    The fixed-base table for G is built once G has been used ``_BASE_TABLE_AFTER`` times and kept
+    with the curve (it is not part of equality or hashing).
     """
 
     name: str
@@ -89,9 +112,21 @@ class Curve:
             self._cache["base"] = table
         return table  # type: ignore[return-value]
 
+    def _base_table_if_earned(self) -> list[list[Affine]] | None:
+        """G's table once G has been used often enough to pay for it (counting this use), else None."""
+        table = self._cache.get("base")
+        if table is not None:
+            return table  # type: ignore[return-value]
+        uses = int(self._cache.get("base_uses", 0)) + 1  # type: ignore[call-overload]
+        self._cache["base_uses"] = uses
+        return self.base_table() if uses >= _BASE_TABLE_AFTER else None
+
     def mul_base(self, k: int) -> Jacobian:
-        """``k * G`` in Jacobian coordinates (fixed-base table, no doubling)."""
-        return _add_fixed(self, _INFINITY, k % self.n, self.base_table(), _WINDOW)
+        """``k * G`` in Jacobian coordinates (fixed-base table, no doubling; wNAF until it is built)."""
+        table = self._base_table_if_earned()
+        if table is None:
+            return _mul_wnaf(self, k % self.n, self.gx, self.gy)
+        return _add_fixed(self, _INFINITY, k % self.n, table, _WINDOW)
 
     def mul(self, k: int, x: int, y: int) -> Jacobian:
         """``k * P`` for a point P = (x, y) on the curve, in Jacobian coordinates (wNAF)."""
@@ -101,34 +136,18 @@ class Curve:
         """``s * G + t * P`` (P on the curve): wNAF for P, then the fixed-base table for G.
 
         A point used often (a CA's or a department's key verifying many signatures) gets its own
-        fixed-window table after ``_KEY_TABLE_AFTER`` uses, so ``t * P`` costs additions only; at
-        most ``_KEY_TABLES`` such tables are kept (least recently used dropped).
+        fixed-window table, so ``t * P`` costs additions only; which points get one, and how many
+        are kept, is the policy of :mod:`ecert.crypto.tablecache`.
         """
-        table = self._point_table(x, y)
+        table = _KEY_TABLES.get((self, x, y), lambda: _fixed_base_table(self, x, y, _KEY_WINDOW))
         if table is None:
             acc = _mul_wnaf(self, t % self.n, x, y)
         else:
             acc = _add_fixed(self, _INFINITY, t % self.n, table, _KEY_WINDOW)
-        return _add_fixed(self, acc, s % self.n, self.base_table(), _WINDOW)
-
-    def _point_table(self, x: int, y: int) -> list[list[Affine]] | None:
-        uses = self._cache.setdefault("uses", {})
-        tables = self._cache.setdefault("points", {})
-        assert isinstance(uses, dict) and isinstance(tables, dict)
-        key = (x, y)
-        table = tables.pop(key, None)
-        if table is None:
-            count = uses.pop(key, 0) + 1
-            if count < _KEY_TABLE_AFTER:
-                uses[key] = count
-                while len(uses) > 4 * _KEY_TABLES:
-                    del uses[next(iter(uses))]
-                return None
-            table = _fixed_base_table(self, x, y, _KEY_WINDOW)
-        tables[key] = table  # re-inserted last: most recently used
-        while len(tables) > _KEY_TABLES:
-            del tables[next(iter(tables))]
-        return table  # type: ignore[no-any-return]
+        base = self._base_table_if_earned()
+        if base is None:
+            return self.add(acc, _mul_wnaf(self, s % self.n, self.gx, self.gy))
+        return _add_fixed(self, acc, s % self.n, base, _WINDOW)
 
     def to_affine(self, point: Jacobian) -> Affine | None:
         """The affine form of a Jacobian point, ``None`` for infinity."""
