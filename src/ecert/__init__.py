@@ -3,14 +3,14 @@
 Data flows one way: a source record -> :func:`collect` -> ``CertificateDraft`` ->
 :func:`package` -> signed OFD bytes -> :func:`verify` -> ``VerificationReport``.
 
-Names below are imported lazily so that ``import ecert`` stays cheap and a
-script that only checks codes does not load the OFD or crypto layers.
+Names below are imported lazily (on first use) so that ``import ecert`` stays cheap and a
+script that only checks codes does not load the OFD, crypto or image layers.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecert.errors import *  # noqa: F403  (the hierarchy is part of the top-level API)
 from ecert.errors import __all__ as _error_names
@@ -36,7 +36,21 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 __all__ = [*_error_names, *_LAZY, "__version__", "collect", "package", "render", "verify"]
 
 
+# ``collect``, ``package``, ``render`` and ``verify`` are submodules that are also the functions users
+# call (``ecert.verify(data, trust=...)``): each makes itself callable (``ecert._callable``), so the
+# attribute is the module however it was reached, imported on first use like the names above.
+_CALLABLE_MODULES = frozenset({"collect", "package", "render", "verify"})
+
+if TYPE_CHECKING:  # what a type checker sees: the functions (calling the module calls them)
+    from ecert.collect import collect as collect
+    from ecert.package import package as package
+    from ecert.render import render as render
+    from ecert.verify import verify as verify
+
+
 def __getattr__(name: str) -> Any:
+    if name in _CALLABLE_MODULES:
+        return importlib.import_module(f"ecert.{name}")  # the import binds the attribute
     target = _LAZY.get(name)
     if target is None:
         raise AttributeError(f"module 'ecert' has no attribute {name!r}")
@@ -47,11 +61,5 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-
-# ``collect``, ``package``, ``render`` and ``verify`` are both submodules and the functions users
-# call (``ecert.verify(data, trust=...)``).  Importing a submodule sets the package attribute to the
-# module, so these four are imported here, once, and the names rebound to the functions.
-from ecert.collect import collect  # noqa: E402
-from ecert.package import package  # noqa: E402
-from ecert.render import render  # noqa: E402
-from ecert.verify import verify  # noqa: E402
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
+from ecert._callable import make_callable
 from ecert.collect import CertificateDraft
 from ecert.crypto import cms
 from ecert.crypto.algorithms import SignatureAlgorithm
@@ -318,3 +319,7 @@ def package(
         payload = make_offline(draft.metadata, issuer.signer, at=at)
     unsigned = _unsigned(draft, qr_payload=payload, photo=photo, seal_image=issuer.seal_image)
     return sign_package(unsigned, issuer, at=at)
+
+
+# ``ecert.package(...)`` calls package() whether ``ecert.package`` was reached as the module or the function.
+make_callable(__name__, package)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageDraw, ImageFont
 
+from ecert._callable import make_callable
 from ecert.errors import FontNotFound, InputError
 from ecert.layout import FaceLayout, ImageKind, TextBox
 
@@ -211,3 +212,7 @@ def render(
         )
     data = build_unsigned(draft, qr_payload=qr_payload, photo=photo, seal_image=seal)
     return render_ofd(data, dpi=dpi, font=font)[0]
+
+
+# ``ecert.render(...)`` calls render() whether ``ecert.render`` was reached as the module or the function.
+make_callable(__name__, render)

@@ -37,6 +37,27 @@ _COMMAND_MODULES = (
     "ecert.cli.window",
 )
 
+# command -> the module that registers it: ``ecert id check`` imports only ecert.cli.ids (and what it
+# needs), not every group's library layers; ``--help`` and unknown commands still build them all.
+# tests/test_cli_startup.py keeps this table equal to what the modules register.
+_COMMANDS = {
+    "demo": "ecert.cli.demo",
+    "id": "ecert.cli.ids",
+    "code": "ecert.cli.ids",
+    "types": "ecert.cli.catalog",
+    "collect": "ecert.cli.collect",
+    "keygen": "ecert.cli.keys",
+    "cert": "ecert.cli.keys",
+    "crypto": "ecert.cli.keys",
+    "issue": "ecert.cli.issue",
+    "verify": "ecert.cli.verify",
+    "inspect": "ecert.cli.verify",
+    "qr": "ecert.cli.qr",
+    "render": "ecert.cli.qr",
+    "registry": "ecert.cli.registry",
+    "batch": "ecert.cli.batch",
+}
+
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -50,7 +71,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _modules_for(argv: Sequence[str] | None) -> tuple[str, ...]:
+    """The command-group modules needed to parse ``argv``: the command's own, or all of them."""
+    if not argv:  # None or empty: the help lists every command
+        return _COMMAND_MODULES
+    # the top level has no option but --help (every command again); a command comes first
+    module = _COMMANDS.get(argv[0])
+    return (module,) if module is not None and module in _COMMAND_MODULES else _COMMAND_MODULES
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv`` (every command when ``argv`` is None); see ``_COMMANDS``."""
     parser = _Parser(
         prog="ecert",
         description="Electronic certificates and licences (电子证照): collect, issue, sign, verify.",
@@ -60,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"ecert {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in _COMMAND_MODULES:
+    for name in _modules_for(argv):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:  # a command group not built yet
@@ -114,7 +145,9 @@ def _reader_left() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _tolerant_output()
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:

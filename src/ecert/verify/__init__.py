@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ecert._callable import make_callable
 from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate
 from ecert.errors import EcertError, InputError
@@ -251,3 +252,7 @@ def _check_coverage(
         report.passed(
             "coverage", "every file in the package is protected by a signature", "包内每个文件都受签名保护"
         )
+
+
+# ``ecert.verify(...)`` calls verify() whether ``ecert.verify`` was reached as the module or the function.
+make_callable(__name__, verify)
