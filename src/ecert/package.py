@@ -20,7 +20,6 @@ randomness of SM2/ECDSA signatures.
 from __future__ import annotations
 
 import dataclasses
-import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +42,7 @@ from ecert.ofd.namespaces import OFD_NS
 from ecert.ofd.reader import OFDPackage
 from ecert.ofd.signatures import Provider, prepare_signature
 from ecert.ofd.writer import build_zip, document_entries
+from ecert.png import png_bytes
 from ecert.qr.offline import make_offline
 from ecert.verify.content import ATTACHMENT_NAME
 
@@ -131,9 +131,7 @@ def _png(img: object) -> bytes:
     from PIL import Image
 
     assert isinstance(img, Image.Image)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False)
-    return buf.getvalue()
+    return png_bytes(img)
 
 
 def build_unsigned(

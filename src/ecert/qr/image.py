@@ -18,6 +18,7 @@ import zxingcpp
 from PIL import Image
 
 from ecert.errors import InvalidQRPayload
+from ecert.png import png_bytes
 
 __all__ = [
     "MAX_SCAN_BYTES",
@@ -91,9 +92,7 @@ def qr_image(payload: str, *, module_px: int = 8, max_version: int = MAX_VERSION
 
 def qr_png(payload: str, *, module_px: int = 8, max_version: int = MAX_VERSION) -> bytes:
     """The PNG bytes of :func:`qr_image`."""
-    buf = io.BytesIO()
-    qr_image(payload, module_px=module_px, max_version=max_version).save(buf, format="PNG", optimize=True)
-    return buf.getvalue()
+    return png_bytes(qr_image(payload, module_px=module_px, max_version=max_version), optimize=True)
 
 
 # Limits for pictures of a QR code sent by anyone (a phone photo, a screenshot, a webcam frame).
