@@ -1,0 +1,110 @@
+"""Start-up: whole processes of the quick commands against ``python -c pass``, in the same run.
+
+Run: python benchmarks/bench_startup.py [--repeat N] [--json]
+
+Each command runs N times (default 15) as a fresh ``python -m ecert ...`` process with this
+checkout's ``src`` first on the path, interleaved with the baseline ``python -c pass``; the best
+(minimum) wall time of each is kept, because other load on a shared machine only ever adds time.
+Also printed: the median, and the CPU time (user + system) of the best run.  Bytecode is compiled
+first (an installed package has its ``.pyc`` files; ``PYTHONDONTWRITEBYTECODE`` would otherwise
+make every run compile every module).  Goals (issue 18): ``ecert id check`` and ``ecert code
+check`` <= 0.06 s, ``ecert verify FILE`` <= 0.15 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+
+GOOD_ID = "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U"
+GOOD_USCC = "91350100M000100Y43"
+GOALS = {"id check": 0.06, "code check": 0.06, "verify FILE": 0.15}
+
+
+def _verify_args(folder: Path) -> list[str]:
+    """A certificate file and its trust anchor, issued with the library (tests/certs.py)."""
+    from tests import certs
+
+    data = folder / "one.ofd"
+    data.write_bytes(certs.issued_file())
+    trust = folder / "trust"
+    trust.mkdir()
+    (trust / "root.pem").write_bytes(certs.hierarchy().root_cert.to_pem())
+    return ["verify", str(data), "--trust", str(trust), "--at", certs.NOW.isoformat()]
+
+
+def _run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{argv} failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--repeat", type=int, default=15, help="runs of each process (default 15)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    compileall.compile_dir(str(ROOT / "src"), quiet=1)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    with tempfile.TemporaryDirectory() as tmp:
+        cases = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "import ecert": [sys.executable, "-c", "import ecert"],
+            "id check": [sys.executable, "-m", "ecert", "id", "check", GOOD_ID],
+            "code check": [sys.executable, "-m", "ecert", "code", "check", GOOD_USCC],
+            "verify FILE": [sys.executable, "-m", "ecert", *_verify_args(Path(tmp))],
+        }
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+        for cmd in cases.values():
+            _run(cmd, env)  # warm the file cache
+        for _ in range(args.repeat):
+            for name, cmd in cases.items():
+                runs[name].append(_run(cmd, env))
+    base = min(w for w, _ in runs["python -c pass"])
+    results = {}
+    for name, figures in runs.items():
+        best = min(figures)
+        results[name] = {
+            "best_s": best[0],
+            "median_s": statistics.median(w for w, _ in figures),
+            "cpu_of_best_s": best[1],
+            "over_baseline_s": best[0] - base,
+            "ratio_to_baseline": best[0] / base,
+        }
+    load = os.getloadavg()
+    if args.json:
+        print(json.dumps({"results": results, "goals_s": GOALS, "loadavg": load}, indent=2))
+        return 0
+    print(f"best of {args.repeat} processes each; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"{'process':<16}{'best s':>9}{'median s':>10}{'CPU s':>8}{'- baseline':>12}{'ratio':>8}  goal")
+    for name, r in results.items():
+        goal = GOALS.get(name)
+        verdict = "" if goal is None else f"<= {goal:.2f} s: {'met' if r['best_s'] <= goal else 'NOT met'}"
+        print(
+            f"{name:<16}{r['best_s']:>9.3f}{r['median_s']:>10.3f}{r['cpu_of_best_s']:>8.3f}"
+            f"{r['over_baseline_s']:>12.3f}{r['ratio_to_baseline']:>7.2f}x  {verdict}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
