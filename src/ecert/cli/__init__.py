@@ -52,6 +52,7 @@ _COMMANDS = {
     "issue": "ecert.cli.issue",
     "verify": "ecert.cli.verify",
     "inspect": "ecert.cli.verify",
+    "annotate": "ecert.cli.annotate",
     "qr": "ecert.cli.qr",
     "render": "ecert.cli.qr",
     "registry": "ecert.cli.registry",
