@@ -7,6 +7,7 @@ derive new package bytes from an existing package (to add signatures, §18).
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import zipfile
@@ -80,7 +81,9 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 _IMAGE_EXT = {"PNG": "png", "JPEG": "jpg"}
 
 
+@functools.lru_cache(maxsize=4096)
 def _num(value: float) -> str:
+    """A coordinate in at most 4 decimals (remembered: a face page writes ~370, mostly repeats)."""
     text = f"{value:.4f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
