@@ -57,6 +57,7 @@ _COMMANDS = {
     "render": "ecert.cli.qr",
     "registry": "ecert.cli.registry",
     "batch": "ecert.cli.batch",
+    "window": "ecert.cli.window",
 }
 
 EXIT_OK = 0
