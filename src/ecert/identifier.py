@@ -245,8 +245,9 @@ class Identifier:
             position = len(prefix) + len(parts[0]) + len(parts[1]) + len(parts[2]) + 2
             raise _error("serial contains '.'", text, "serial", position, "letters and digits only")
         type_code, issuer_code, serial, version_text, check = parts
-        version = _check_fields(type_code, issuer_code, serial, version_text, check, text)
-        identifier = cls(type_code, issuer_code, serial, version, check)
+        # the constructor checks every field once, with positions in the same text (the parts
+        # joined again are ``text``); checking them here as well did the work twice
+        identifier = cls(type_code, issuer_code, serial, version_text, check)  # type: ignore[arg-type]
         if strict and not identifier.check_ok:
             raise _error(
                 "check character does not match",
