@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -359,3 +360,55 @@ def test_damaged_page_content_gives_a_drawing_or_an_ecert_error(data: st.DataObj
     except EcertError:
         return
     assert pages
+
+
+# --- the README's face ---------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _red_share(img: Image.Image) -> float:
+    raw = img.convert("RGB").tobytes()
+    red = sum(1 for i in range(0, len(raw), 3) if raw[i] > 180 and raw[i + 1] < 90 and raw[i + 2] < 90)
+    return red / (len(raw) // 3)
+
+
+def test_the_readme_face_commands_run_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's issue + render commands, run from a folder with examples/ and demo-out/."""
+    import re
+    import shlex
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("A signed 营业执照", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [shlex.split(c.split("#")[0]) for c in block.replace("\\\n", " ").splitlines() if c.strip()]
+    assert [c[:2] for c in commands] == [["ecert", "issue"], ["ecert", "render"]]
+    os.symlink(ROOT / "examples", tmp_path / "examples")
+    assert main(["demo", "--out", str(tmp_path / "demo-out")]) == 0
+    capsys.readouterr()
+    here = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        assert main(commands[0][1:]) == 0
+        ofd = Path(capsys.readouterr().out.split()[0])
+        render = [ofd.as_posix() if re.fullmatch(r"out/<identifier>\.ofd", a) else a for a in commands[1][1:]]
+        assert main(render) == 0
+        capsys.readouterr()
+        assert main(["verify", str(ofd), "--trust", "demo-out/trust"]) == 0
+    finally:
+        os.chdir(here)
+    ofd = tmp_path / ofd
+    with Image.open(tmp_path / "face.png") as face:
+        assert _red_share(face) > 0.002  # the seal (the border is a darker red)
+        assert [r.text for r in zxingcpp.read_barcodes(face.convert("L"))] == [
+            qr_payload_of(ofd.read_bytes())
+        ]
+
+
+def test_the_readme_picture_shows_a_seal_and_a_readable_qr_code() -> None:
+    with (
+        Image.open(ROOT / "docs" / "img" / "face.png") as face,
+        Image.open(ROOT / "docs" / "img" / "qr.png") as qr,
+    ):
+        assert _red_share(face) > 0.002
+        on_face = [r.text for r in zxingcpp.read_barcodes(face.convert("L"))]
+        assert on_face and on_face == [r.text for r in zxingcpp.read_barcodes(qr.convert("L"))]
