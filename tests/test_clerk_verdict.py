@@ -186,3 +186,19 @@ def test_several_status_lists_or_a_folder(
     empty.mkdir()
     assert main(["verify", ofd, *trust, "--status", str(empty)]) == 2
     assert "no status list" in capsys.readouterr().err
+
+
+def test_a_department_not_in_the_trust_directory_cannot_be_checked_here(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not a forgery: the verdict says what to add, and the summary counts it apart from 'not valid'."""
+    empty = tmp_path / "trust"
+    empty.mkdir()
+    files = [str(p) for p in sorted(demo.glob("*.ofd"))[:2]]
+    assert main(["verify", *files, "--trust", str(empty), "--lang", "zh"]) == 1
+    out = capsys.readouterr().out
+    first = out.splitlines()[0]
+    assert first.startswith("无法在此核验：") and "加入信任目录" in first and "无效" not in first
+    assert out.rstrip().endswith("共核验 2 份：有效 0 份，无效 0 份，无法在此核验 2 份")
+    assert main(["verify", files[0], "--trust", str(empty), "--lang", "en"]) == 1
+    assert capsys.readouterr().out.startswith("CANNOT BE CHECKED HERE: ")

@@ -17,7 +17,14 @@ if TYPE_CHECKING:
     from ecert.metadata import CoreMetadata
     from ecert.verify.report import VerificationReport
 
-__all__ = ["Lang", "default_lang", "mask_holder_code", "summary_line", "verdict_line"]
+__all__ = [
+    "Lang",
+    "cannot_be_checked_here",
+    "default_lang",
+    "mask_holder_code",
+    "summary_line",
+    "verdict_line",
+]
 
 Lang = Literal["en", "zh"]
 CITIZEN_ID_TYPE = "111"  # 持证主体代码类型: 公民身份号码 (GB/T 36903)
@@ -49,24 +56,38 @@ def verdict_line(report: VerificationReport, lang: Lang = "zh", *, mask: bool = 
     md = report.metadata
     zh = lang == "zh"
     verdict = ("有效" if report.ok else "无效") if zh else ("VALID" if report.ok else "NOT VALID")
+    missing = () if report.ok else report.cannot_be_checked_here
+    if missing and cannot_be_checked_here(report):
+        verdict = "无法在此核验" if zh else "CANNOT BE CHECKED HERE"
+    advice = ""
+    if missing:
+        joined = "；".join(m.advice_zh for m in missing) if zh else "; ".join(m.advice for m in missing)
+        advice = f"（{joined}）" if zh else f" ({joined})"
     if md is None:
         reason = next(iter(report.failures), None)
         why = (reason.message_zh if zh else reason.message) if reason else ""
         what = report.identifier or report.source
-        return f"{verdict}{'：' if zh else ': '}{what}" + (
-            f"{'（' if zh else ' ('}{why}{'）' if zh else ')'}" if why else ""
-        )
+        detail = (f"（{why}）" if zh else f" ({why})") if why and not advice else ""
+        return f"{verdict}{'：' if zh else ': '}{what}{detail}{advice}"
     code = mask_holder_code(md.holder_code, md.holder_code_type_code) if mask else md.holder_code
     validity = _validity(md, zh)
     if zh:
         return (
             f"{verdict}：{md.certificate_name}，持证主体 {md.holder_name}（{md.holder_code_type} {code}），"
-            f"证照编号 {md.number}，颁发机构 {md.issuer_name}，有效期 {validity}"
+            f"证照编号 {md.number}，颁发机构 {md.issuer_name}，有效期 {validity}{advice}"
         )
     return (
         f"{verdict}: {md.certificate_name} of {md.holder_name} ({code}), number {md.number}, "
-        f"issued by {md.issuer_name}, valid {validity}"
+        f"issued by {md.issuer_name}, valid {validity}{advice}"
     )
+
+
+def cannot_be_checked_here(report: VerificationReport) -> bool:
+    """Not valid only because a signer's certificate chains to nothing this verifier trusts: not a
+    forgery finding, a certificate to add (:attr:`VerificationReport.cannot_be_checked_here` says which)."""
+    if report.ok or not report.cannot_be_checked_here:
+        return False
+    return all(c.name == "signer_trust" for c in report.failures)
 
 
 def _validity(md: CoreMetadata, zh: bool) -> str:
@@ -86,6 +107,10 @@ def _validity(md: CoreMetadata, zh: bool) -> str:
 def summary_line(reports: list[VerificationReport], lang: Lang = "zh") -> str:
     """``3 checked: 2 valid, 1 not valid`` (what a clerk reads after a folder of files)."""
     valid = sum(1 for r in reports if r.ok)
+    unknown = sum(1 for r in reports if cannot_be_checked_here(r))
+    invalid = len(reports) - valid - unknown
     if lang == "zh":
-        return f"共核验 {len(reports)} 份：有效 {valid} 份，无效 {len(reports) - valid} 份"
-    return f"{len(reports)} checked: {valid} valid, {len(reports) - valid} not valid"
+        line = f"共核验 {len(reports)} 份：有效 {valid} 份，无效 {invalid} 份"
+        return line + (f"，无法在此核验 {unknown} 份" if unknown else "")
+    line = f"{len(reports)} checked: {valid} valid, {invalid} not valid"
+    return line + (f", {unknown} cannot be checked here" if unknown else "")
