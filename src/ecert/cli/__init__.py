@@ -50,6 +50,7 @@ _COMMANDS = {
     "cert": "ecert.cli.keys",
     "crypto": "ecert.cli.keys",
     "issue": "ecert.cli.issue",
+    "replace": "ecert.cli.issue",
     "verify": "ecert.cli.verify",
     "inspect": "ecert.cli.verify",
     "annotate": "ecert.cli.annotate",
