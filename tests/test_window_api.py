@@ -161,6 +161,11 @@ def test_page_and_assets_come_from_ecert(client: TestClient) -> None:
         assert client.get(f"/{asset}").status_code == 200
         assert f'"{asset}"' in page.text
     assert "http://" not in page.text and "https://" not in page.text
+    from ecert.render import find_cjk_font
+
+    font = client.get("/static/cjk-font")  # the face's font, for a window PC without a Chinese one
+    assert font.status_code == 200 and font.headers["content-type"].startswith("font/")
+    assert font.content == find_cjk_font().read_bytes()
 
 
 def test_settings_refuse_nonsense(cases: WindowCases, tmp_path: Path) -> None:

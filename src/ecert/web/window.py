@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import logging
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import anyio
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ecert.errors import EcertError, FontNotFound, InputError, InvalidQRPayload
@@ -72,6 +73,7 @@ _STATIC = {
     "window.js": "text/javascript; charset=utf-8",
     "window.css": "text/css; charset=utf-8",
 }
+_FONT_TYPES = {".ttc": "font/collection", ".ttf": "font/ttf", ".otf": "font/otf"}
 _SECURITY_HEADERS = {
     # everything from this server, nothing else; pictures as data: URLs (the face) and camera blobs
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
@@ -112,6 +114,7 @@ def window_router(settings: WindowSettings) -> APIRouter:
     router = APIRouter()
     page = _asset("index.html")
     assets = {name: _asset(name) for name in _STATIC}
+    font = _page_font(settings)
 
     async def run(request: Request, limit: int, work: Any) -> Response:
         try:
@@ -127,6 +130,18 @@ def window_router(settings: WindowSettings) -> APIRouter:
     @router.get("/", include_in_schema=False)
     async def index() -> Response:
         return Response(page, media_type="text/html; charset=utf-8", headers=_SECURITY_HEADERS)
+
+    @router.get("/static/cjk-font", include_in_schema=False)
+    async def cjk_font() -> Response:
+        """The CJK font the face is drawn with, for a window PC without one (the page lists it last:
+        a browser with a Chinese system font never downloads it)."""
+        if font is None:
+            status, code, text = _NOT_FOUND
+            return _json(status, {"ok": False, "error": {"code": code, "message": text}})
+        kind = _FONT_TYPES.get(font.suffix.lower(), "application/octet-stream")
+        return FileResponse(
+            font, media_type=kind, headers={**_SECURITY_HEADERS, "Cache-Control": "max-age=86400"}
+        )
 
     @router.get("/static/{name}", include_in_schema=False)
     async def static(name: str) -> Response:
@@ -182,6 +197,17 @@ def create_window_app(settings: WindowSettings) -> FastAPI:
         return _error_response(exc)
 
     return app
+
+
+def _page_font(settings: WindowSettings) -> Path | None:
+    """The CJK font ecert draws faces with (``settings.font`` or the one found on this machine)."""
+    from ecert.render import find_cjk_font
+
+    try:
+        return find_cjk_font(settings.font)
+    except FontNotFound:
+        log.warning("window: no CJK font on this machine; the page relies on the browser's fonts")
+        return None
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
