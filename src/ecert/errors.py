@@ -17,9 +17,17 @@ from datetime import UTC, datetime
 from cryptography.exceptions import InvalidSignature as _CryptographyInvalidSignature
 
 __all__ = [
+    "AuthenticationFailed",
     "BatchInterrupted",
+    "CertificateEnded",
     "CertificateError",
+    "CertificateExpired",
+    "CertificateSuspended",
     "CollectionError",
+    "DownloadRefused",
+    "DownloadTicketExpired",
+    "DownloadTicketUnknown",
+    "DownloadTicketUsed",
     "EcertError",
     "FieldProblem",
     "FontNotFound",
@@ -38,10 +46,24 @@ __all__ = [
     "InvalidQRPayload",
     "InvalidSignature",
     "InvalidTypeDefinition",
+    "KeyRevoked",
+    "LibraryUnavailable",
+    "MissingField",
+    "PermissionDenied",
+    "RateLimited",
+    "RecordNotFound",
     "RegistryError",
+    "ReplayedRequest",
+    "RequestExpired",
+    "RequestTooLarge",
+    "ShareError",
     "StaleStatusList",
+    "TokenProfileDisabled",
+    "TooManyRows",
     "TrustError",
+    "TypeNotPublished",
     "UnknownType",
+    "UnknownOperation",
     "UnsafePackage",
     "UnsupportedAlgorithm",
 ]
@@ -286,6 +308,101 @@ class BatchInterrupted(EcertError):
 
 class RegistryError(EcertError):
     """The certificate registry refused an operation or is inconsistent."""
+
+
+class RecordNotFound(RegistryError):
+    """The library has no such record (certificate, application, published type, file)."""
+
+
+class DownloadRefused(RegistryError):
+    """A one-time download ticket is unknown, already used or expired (``reason`` says which)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason  # unknown | used | expired
+
+
+class LibraryUnavailable(RegistryError):
+    """The library's database server cannot be reached (the operation did not happen; retry later)."""
+
+
+# --- the share service (GB/T 36906): refusals a caller handles differently, each with its own code ---
+
+
+class ShareError(EcertError):
+    """The share service refused a request (``ecert.share.codes`` maps each subclass to its code)."""
+
+
+class AuthenticationFailed(ShareError):
+    """The request is not authenticated: no or a bad signature, an unknown application or token."""
+
+
+class RequestExpired(AuthenticationFailed):
+    """The request's timestamp is outside the accepted window (±5 minutes by default)."""
+
+
+class ReplayedRequest(AuthenticationFailed):
+    """The request's nonce was seen before: a replay."""
+
+
+class KeyRevoked(AuthenticationFailed):
+    """The application's key is revoked: every request of it is refused."""
+
+
+class TokenProfileDisabled(AuthenticationFailed):
+    """The token profile is disabled by the operator, or not allowed for this application."""
+
+
+class PermissionDenied(ShareError):
+    """The application has no right to this operation on this certificate type."""
+
+
+class RateLimited(ShareError):
+    """The application sent more requests than the operator allows per minute."""
+
+
+class TooManyRows(ShareError):
+    """A search would return more rows than the service hands out at once (500)."""
+
+
+class UnknownOperation(ShareError):
+    """The service offers no such operation (path)."""
+
+
+class TypeNotPublished(ShareError):
+    """The certificate type is not published in the library's catalogue."""
+
+
+class CertificateEnded(ShareError):
+    """The certificate is revoked, cancelled or replaced: its file is not handed out for use."""
+
+
+class CertificateExpired(ShareError):
+    """The certificate's validity period has ended."""
+
+
+class CertificateSuspended(ShareError):
+    """The certificate is suspended (暂扣): it may not be used for now."""
+
+
+class DownloadTicketUsed(ShareError):
+    """A one-time download URL was used already."""
+
+
+class DownloadTicketExpired(ShareError):
+    """A one-time download URL is older than its 10 minutes."""
+
+
+class DownloadTicketUnknown(ShareError):
+    """No one-time download URL with that id exists."""
+
+
+class MissingField(InputError):
+    """A required request field (a use reason, an identifier...) is missing or empty."""
+
+
+class RequestTooLarge(InputError):
+    """A request body is larger than the service accepts."""
 
 
 CertificateError = InvalidCertificate  # short alias used in messages and docs

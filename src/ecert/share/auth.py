@@ -1,0 +1,136 @@
+"""Who is calling: a signed request (the full profile) or a short-lived token (the weaker one).
+
+The signed profile checks, in this order: the four headers are there and well-formed, the
+timestamp is within the window, the application exists and its key is not revoked, the signature
+verifies over the canonical request (:mod:`ecert.share.signing`), and only then the nonce is new
+(so that nobody can burn another application's nonces).  Nonces are kept by the library, so every
+server worker sees the same ones.  The token profile trusts a bearer token obtained by one signed
+request: no per-request integrity and no replay protection (spec/share-service.md says when to use it).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from datetime import datetime
+
+from ecert.crypto.keys import PublicKey, load_public_key
+from ecert.errors import (
+    AuthenticationFailed,
+    EcertError,
+    KeyRevoked,
+    RateLimited,
+    RecordNotFound,
+    ReplayedRequest,
+    RequestExpired,
+    TokenProfileDisabled,
+)
+from ecert.registry.base import Application, Registry
+from ecert.share.settings import ShareSettings
+from ecert.share.signing import SignedHeaders, parse_timestamp
+
+__all__ = ["TOKEN_PATTERN", "Authenticator"]
+
+TOKEN_PATTERN = r"[A-Za-z0-9_-]{16,128}"
+_KEY_CACHE_SIZE = 256
+
+
+class Authenticator:
+    """Checks requests against the library's applications; holds a small cache of parsed keys."""
+
+    def __init__(self, library: Registry, settings: ShareSettings) -> None:
+        self._library = library
+        self._settings = settings
+        self._keys: dict[str, PublicKey] = {}
+        self._calls: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _application(self, app_id: str) -> Application:
+        try:
+            app = self._library.application(app_id)
+        except RecordNotFound:
+            raise AuthenticationFailed(f"unknown application {app_id}") from None
+        if app.key_status != "active":
+            raise KeyRevoked(f"the key of application {app_id} is revoked")
+        return app
+
+    def _key(self, app: Application) -> PublicKey:
+        pem = app.public_key
+        if not pem:
+            raise AuthenticationFailed(f"application {app.app_id} has no key to sign with")
+        key = self._keys.get(pem)
+        if key is None:
+            try:
+                key = load_public_key(pem.encode("ascii"))
+            except (EcertError, UnicodeEncodeError):
+                raise AuthenticationFailed(f"the registered key of {app.app_id} is unusable") from None
+            with self._lock:
+                if len(self._keys) >= _KEY_CACHE_SIZE:
+                    self._keys.clear()
+                self._keys[pem] = key
+        return key
+
+    def signed(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[Application, str]:
+        """The application that signed this request and its nonce; else an AuthenticationFailed subclass."""
+        signed = SignedHeaders.from_headers(headers)
+        now = self._settings.now()
+        when = parse_timestamp(signed.timestamp)
+        if abs(now - when) > self._settings.clock_skew:
+            raise RequestExpired(
+                f"request timestamp {signed.timestamp} is more than "
+                f"{int(self._settings.clock_skew.total_seconds())} s from the service's time"
+            )
+        app = self._application(signed.app_id)
+        signed.verify(self._key(app), method, path, body)
+        keep_after = now - 2 * self._settings.clock_skew  # older nonces fail the timestamp check anyway
+        if not self._library.remember_nonce(app.app_id, signed.nonce, at=now, keep_after=keep_after):
+            raise ReplayedRequest(f"nonce {signed.nonce} of {app.app_id} was used before")
+        self._count(app.app_id)
+        return app, signed.nonce
+
+    def bearer(self, token: str) -> Application:
+        """The application a token was given to; refused when the profile is off or the token is not valid."""
+        if not self._settings.token_profile:
+            raise TokenProfileDisabled("the token profile is disabled on this service; sign each request")
+        try:
+            app_id = self._library.token_app(token, at=self._settings.now())
+        except EcertError:  # a malformed token
+            app_id = None
+        if app_id is None:
+            raise AuthenticationFailed("unknown or expired token")
+        app = self._application(app_id)
+        if not app.token_allowed:
+            raise TokenProfileDisabled(f"application {app_id} may not use the token profile")
+        self._count(app_id)
+        return app
+
+    def issue_token(self, app: Application) -> tuple[str, datetime]:
+        """A new token for an application that just signed a request, and when it expires."""
+        if not self._settings.token_profile:
+            raise TokenProfileDisabled("the token profile is disabled on this service; sign each request")
+        if not app.token_allowed:
+            raise TokenProfileDisabled(f"application {app.app_id} may not use the token profile")
+        now = self._settings.now()
+        token = secrets.token_urlsafe(32)
+        expires = now + self._settings.token_ttl
+        self._library.add_token(token, app.app_id, issued_at=now, expires_at=expires)
+        return token, expires
+
+    def _count(self, app_id: str) -> None:
+        """A sliding one-minute window per application, in this worker (a simple brake, not a quota)."""
+        limit = self._settings.rate_limit
+        if limit is None:
+            return
+        now = time.monotonic()
+        with self._lock:
+            calls = self._calls.setdefault(app_id, deque())
+            while calls and now - calls[0] > 60.0:
+                calls.popleft()
+            if len(calls) >= limit:
+                raise RateLimited(f"application {app_id} sent more than {limit} requests in a minute")
+            calls.append(now)
