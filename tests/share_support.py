@@ -78,13 +78,15 @@ APPS: dict[str, dict[str, Any]] = {
     # the tax bureau: every operation on every type, sensitive fields included
     "tax": {"department": "示例市税务局", "rights": [Right(op, "*", True) for op in ALL_OPS]},
     # a district office: get business licences only, no sensitive fields, no download
-    "district": {"department": "示例区政务服务中心", "rights": [Right("get", BUSINESS), Right("search", BUSINESS),
-                                                            Right("verify_data", BUSINESS)]},
+    "district": {
+        "department": "示例区政务服务中心",
+        "rights": [Right("get", BUSINESS), Right("search", BUSINESS), Right("verify_data", BUSINESS)],
+    },
     # the holders' portal: the usage view
     "portal": {"department": "示例市一网通办门户", "rights": [Right("usage", "*")]},
     # a script that cannot sign every request: the token profile
     "kiosk": {"department": "示例市自助终端", "rights": [Right("get", "*")], "token": True},
-}  # fmt: skip
+}
 
 
 def populate(library: Any) -> None:
@@ -104,14 +106,22 @@ def populate(library: Any) -> None:
             library.add(cert.metadata, cert.content)
         else:
             library.record_issued(
-                cert.metadata, package_digest=sm3(cert.content).hex(), signer="test", issued_at=SIGNED_AT,
-                content=cert.content, cert_type=catalog.get(cert.metadata.type_code),
-            )  # fmt: skip
+                cert.metadata,
+                package_digest=sm3(cert.content).hex(),
+                signer="test",
+                issued_at=SIGNED_AT,
+                content=cert.content,
+                cert_type=catalog.get(cert.metadata.type_code),
+            )
     for app_id, spec in APPS.items():
         library.add_application(
-            app_id, name=f"{app_id} app", department=spec["department"], public_key=public_pem(app_id),
-            rights=spec["rights"], token_allowed=spec.get("token", False),
-        )  # fmt: skip
+            app_id,
+            name=f"{app_id} app",
+            department=spec["department"],
+            public_key=public_pem(app_id),
+            rights=spec["rights"],
+            token_allowed=spec.get("token", False),
+        )
 
 
 def _sensitive(item: Any) -> Any:

@@ -62,18 +62,38 @@ class FakeLibrary:
             for i in cert_type.items
         )
         published = PublishedType(
-            cert_type.code, 1, cert_type.name, "a", "b", "c", "given", "default", "{}", "0" * 64,
-            datetime.now(UTC), fields,
-        )  # fmt: skip
+            cert_type.code,
+            1,
+            cert_type.name,
+            "a",
+            "b",
+            "c",
+            "given",
+            "default",
+            "{}",
+            "0" * 64,
+            datetime.now(UTC),
+            fields,
+        )
         self.types[cert_type.code] = published
         return published
 
     def add(self, md: CoreMetadata, content: bytes, status: CertStatus = CertStatus.VALID) -> IssuedRecord:
         digest = sm3(content).hex()
         record = IssuedRecord(
-            str(md.identifier), md, digest, "signer", datetime.now(UTC), None, None, status, None,
-            datetime.now(UTC), None, None,
-        )  # fmt: skip
+            str(md.identifier),
+            md,
+            digest,
+            "signer",
+            datetime.now(UTC),
+            None,
+            None,
+            status,
+            None,
+            datetime.now(UTC),
+            None,
+            None,
+        )
         self.records[record.identifier] = record
         self.files[(record.identifier, "original")] = (content, "application/ofd")
         return record
@@ -106,15 +126,23 @@ class FakeLibrary:
         md = self.get(identifier).metadata
         return (Holder(md.holder_name, md.holder_code, md.holder_code_type, md.holder_code_type_code),)
 
-    def search(self, *, holder_code: str, holder_code_type_code: str | None = None, type_code: str | None = None,
-               number: str | None = None, limit: int = 500) -> tuple[IssuedRecord, ...]:  # fmt: skip
+    def search(
+        self,
+        *,
+        holder_code: str,
+        holder_code_type_code: str | None = None,
+        type_code: str | None = None,
+        number: str | None = None,
+        limit: int = 500,
+    ) -> tuple[IssuedRecord, ...]:
         out = [
-            r for r in self.records.values()
+            r
+            for r in self.records.values()
             if r.metadata.holder_code == holder_code
             and (holder_code_type_code is None or r.metadata.holder_code_type_code == holder_code_type_code)
             and (type_code is None or r.metadata.type_code == type_code)
             and (number is None or r.metadata.number == number)
-        ]  # fmt: skip
+        ]
         return tuple(out[:limit])
 
     def published_type(self, type_code: str, catalog_version: int | None = None) -> PublishedType:
@@ -145,17 +173,40 @@ class FakeLibrary:
         self.usages.append(rec)
         return rec
 
-    def usage(self, *, identifier: str | None = None, app_id: str | None = None, after: int = 0,
-              limit: int = 1000) -> tuple[UsageRecord, ...]:  # fmt: skip
-        rows = [u for u in self.usages if (identifier is None or u.usage.identifier == identifier)
-                and (app_id is None or u.usage.app_id == app_id) and u.seq > after]  # fmt: skip
+    def usage(
+        self, *, identifier: str | None = None, app_id: str | None = None, after: int = 0, limit: int = 1000
+    ) -> tuple[UsageRecord, ...]:
+        rows = [
+            u
+            for u in self.usages
+            if (identifier is None or u.usage.identifier == identifier)
+            and (app_id is None or u.usage.app_id == app_id)
+            and u.seq > after
+        ]
         return tuple(rows[:limit])
 
-    def add_application(self, app_id: str, *, name: str, department: str, public_key: str | None,
-                        rights: Sequence[Right], department_code: str | None = None,
-                        token_allowed: bool = False) -> Application:  # fmt: skip
-        app = Application(app_id, name, department, department_code, public_key, "active", token_allowed,
-                          frozenset(rights), datetime.now(UTC))  # fmt: skip
+    def add_application(
+        self,
+        app_id: str,
+        *,
+        name: str,
+        department: str,
+        public_key: str | None,
+        rights: Sequence[Right],
+        department_code: str | None = None,
+        token_allowed: bool = False,
+    ) -> Application:
+        app = Application(
+            app_id,
+            name,
+            department,
+            department_code,
+            public_key,
+            "active",
+            token_allowed,
+            frozenset(rights),
+            datetime.now(UTC),
+        )
         self.apps[app_id] = app
         return app
 
@@ -186,8 +237,16 @@ class FakeLibrary:
             return None
         return item[0]
 
-    def add_ticket(self, ticket: str, identifier: str, kind: str, app_id: str, *, created_at: datetime,
-                   expires_at: datetime) -> None:  # fmt: skip
+    def add_ticket(
+        self,
+        ticket: str,
+        identifier: str,
+        kind: str,
+        app_id: str,
+        *,
+        created_at: datetime,
+        expires_at: datetime,
+    ) -> None:
         self.tickets[ticket] = [identifier, kind, app_id, expires_at, None]
 
     def redeem_ticket(self, ticket: str, *, at: datetime) -> tuple[str, str, str]:

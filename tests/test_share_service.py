@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ecert.crypto.digests import sm3
 from ecert.errors import (
     CertificateEnded,
     CertificateSuspended,
@@ -24,7 +25,6 @@ from ecert.errors import (
 )
 from ecert.qr.offline import make_offline
 from ecert.qr.payload import ReferencePayload
-from ecert.crypto.digests import sm3
 from ecert.registry.status import CertStatus
 from ecert.share import (
     Caller,
@@ -270,9 +270,12 @@ def test_data_verification_of_sensitive_fields_needs_the_right(service: ShareSer
     assert service.verify_data(district, WHY, DataCheckRequest(BUSINESS, given)).result == 0
     with pytest.raises(PermissionDenied):
         service.verify_data(district, WHY, DataCheckRequest(BUSINESS, _given(business, KZ_FDDBR="张三")))
-    assert service.verify_data(
-        caller(library, "tax"), WHY, DataCheckRequest(BUSINESS, {**given, "KZ_FDDBR": "张三"})
-    ).result == 0
+    assert (
+        service.verify_data(
+            caller(library, "tax"), WHY, DataCheckRequest(BUSINESS, {**given, "KZ_FDDBR": "张三"})
+        ).result
+        == 0
+    )
 
 
 # --- file verification --------------------------------------------------------------------------

@@ -35,6 +35,8 @@ _COMMAND_MODULES = (
     "ecert.cli.registry",
     "ecert.cli.batch",
     "ecert.cli.window",
+    "ecert.cli.serve",
+    "ecert.cli.share",
 )
 
 # command -> the module that registers it: ``ecert id check`` imports only ecert.cli.ids (and what it

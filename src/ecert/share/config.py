@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from ecert.app import known_certificates
 from ecert.crypto.keys import load_private_key
 from ecert.crypto.signer import Signer
 from ecert.crypto.trust import TrustStore

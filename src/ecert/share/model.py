@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
 from ecert.errors import InputError, MissingField
-from ecert.registry.base import Application, PublishedType
+from ecert.registry.base import OPERATIONS, Application, PublishedType, Right
 
 if TYPE_CHECKING:
     from ecert.verify import VerificationReport
@@ -44,6 +44,8 @@ __all__ = [
     "UsageEntry",
     "UsageRequest",
     "UsageView",
+    "format_right",
+    "parse_right",
 ]
 
 MAX_REASON = 200  # 用证事由, as real share services limit it
@@ -354,3 +356,25 @@ class UsageEntry:
 class UsageView:
     identifier: str
     entries: tuple[UsageEntry, ...]
+
+
+def parse_right(text: str) -> Right:
+    """``operation[:type_code[:sensitive]]`` (type ``*`` or left out: any), for ``ecert share app add``."""
+    if not isinstance(text, str):
+        raise InputError("a right is text", where="right", value=type(text).__name__)
+    parts = text.split(":")
+    if not 1 <= len(parts) <= 3 or parts[0] not in OPERATIONS:
+        raise InputError(
+            "not a right",
+            where="right",
+            value=text,
+            expected=f"OPERATION[:TYPE|*[:sensitive]] with OPERATION one of {', '.join(sorted(OPERATIONS))}",
+        )
+    type_code = parts[1] if len(parts) > 1 and parts[1] else "*"
+    if len(parts) == 3 and parts[2] != "sensitive":
+        raise InputError("the third part of a right can only be 'sensitive'", where="right", value=text)
+    return Right(parts[0], type_code, len(parts) == 3)
+
+
+def format_right(right: Right) -> str:
+    return f"{right.operation}:{right.type_code}" + (":sensitive" if right.sensitive else "")
