@@ -62,8 +62,8 @@ __all__ = [
     "TooManyRows",
     "TrustError",
     "TypeNotPublished",
-    "UnknownType",
     "UnknownOperation",
+    "UnknownType",
     "UnsafePackage",
     "UnsupportedAlgorithm",
 ]
