@@ -6,9 +6,11 @@ of tests/certs.py); the service key is a second department certificate under its
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -89,18 +91,27 @@ APPS: dict[str, dict[str, Any]] = {
 }
 
 
+def published_types() -> dict[str, Any]:
+    """The sample types as published here: 营业执照 with 法定代表人 flagged sensitive."""
+    catalog = default_catalog()
+    out = {}
+    for code in sorted({c.metadata.type_code for c in certificates()}):
+        cert_type = catalog.get(code)
+        if code == BUSINESS:
+            items = tuple(replace(i, sensitive=True) if i.name in SENSITIVE else i for i in cert_type.items)
+            cert_type = replace(cert_type, items=items)
+        out[code] = cert_type
+    return out
+
+
 def populate(library: Any) -> None:
     """Publish the sample types, record the certificates, register the applications."""
-    catalog = default_catalog()
-    for code in {c.metadata.type_code for c in certificates()}:
-        cert_type = catalog.get(code)
+    types = published_types()
+    for code, cert_type in types.items():
         if hasattr(library, "publish"):  # the in-memory stand-in
             library.publish(cert_type, SENSITIVE if code == BUSINESS else ())
         else:
-            items = tuple(i if i.name not in SENSITIVE else _sensitive(i) for i in cert_type.items)
-            from dataclasses import replace
-
-            library.publish_type(replace(cert_type, items=items) if code == BUSINESS else cert_type)
+            library.publish_type(cert_type)
     for cert in certificates():
         if hasattr(library, "add"):
             library.add(cert.metadata, cert.content)
@@ -111,7 +122,7 @@ def populate(library: Any) -> None:
                 signer="test",
                 issued_at=SIGNED_AT,
                 content=cert.content,
-                cert_type=catalog.get(cert.metadata.type_code),
+                cert_type=types[cert.metadata.type_code],
             )
     for app_id, spec in APPS.items():
         library.add_application(
@@ -124,12 +135,6 @@ def populate(library: Any) -> None:
         )
 
 
-def _sensitive(item: Any) -> Any:
-    from dataclasses import replace
-
-    return replace(item, sensitive=True)
-
-
 def set_status(library: Any, identifier: str, status: CertStatus) -> None:
     if hasattr(library, "set_status") and hasattr(library, "add"):
         library.set_status(identifier, status)
@@ -140,3 +145,52 @@ def set_status(library: Any, identifier: str, status: CertStatus) -> None:
 
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def library_backends() -> list[str]:
+    """The library implementations to test against: the real ones once they exist."""
+    import ecert.registry
+
+    if not hasattr(ecert.registry, "open_registry"):
+        return ["memory"]  # until the library's implementation is on main
+    backends = ["sqlite"]
+    if postgres_url() is not None:
+        backends.append("postgresql")
+    return backends
+
+
+def postgres_url() -> str | None:
+    import os
+
+    return os.environ.get("ECERT_TEST_POSTGRES") or None
+
+
+@contextlib.contextmanager
+def open_test_library(backend: str, tmp_path: Path) -> Iterator[Any]:
+    if backend == "memory":
+        from .sharefake import FakeLibrary
+
+        yield FakeLibrary()
+        return
+    import ecert.registry
+
+    location = str(tmp_path / "library.db") if backend == "sqlite" else fresh_postgres_database()
+    library = ecert.registry.open_registry(location)  # type: ignore[attr-defined]
+    try:
+        yield library
+    finally:
+        library.close()
+
+
+def fresh_postgres_database() -> str:
+    """A new, empty database on the test PostgreSQL server (ECERT_TEST_POSTGRES), its URL."""
+    import uuid
+
+    import psycopg
+
+    base = postgres_url()
+    assert base is not None
+    name = f"share_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return base.rsplit("/", 1)[0] + "/" + name

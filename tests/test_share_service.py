@@ -3,7 +3,9 @@ use reasons, usage records, one-time downloads, data and file verification."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,8 +43,17 @@ from ecert.share import (
 )
 
 from .certs import NOW, hierarchy, signer, trust_store
-from .share_support import BUSINESS, ENGINEER, cert_of, certificates, populate, service_signer, set_status
-from .sharefake import FakeLibrary
+from .share_support import (
+    BUSINESS,
+    ENGINEER,
+    cert_of,
+    certificates,
+    library_backends,
+    open_test_library,
+    populate,
+    service_signer,
+    set_status,
+)
 
 WHY = Purpose(reason="办理企业开办登记，核验营业执照")
 
@@ -55,11 +66,11 @@ class Clock:
         return self.at
 
 
-@pytest.fixture
-def library() -> Any:
-    lib = FakeLibrary()
-    populate(lib)
-    return lib
+@pytest.fixture(params=library_backends())
+def library(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    with open_test_library(request.param, tmp_path) as lib:
+        populate(lib)
+        yield lib
 
 
 @pytest.fixture

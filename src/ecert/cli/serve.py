@@ -52,6 +52,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--max-body", type=int, default=16 * 1024 * 1024, metavar="BYTES", help="request body limit"
     )
+    p.add_argument("--ticket-seconds", type=int, default=600, help="life of a one-time download URL (600)")
+    p.add_argument("--max-rows", type=int, default=500, help="most rows a search returns (500)")
     p.set_defaults(handler=_serve)
 
 
@@ -68,6 +70,8 @@ def _serve(args: argparse.Namespace) -> int:
         rate_limit=args.rate_limit,
         max_body=args.max_body,
         threads=args.threads,
+        ticket_seconds=args.ticket_seconds,
+        max_rows=args.max_rows,
     )
     config.service()  # fail here, with one message, rather than in every worker
     try:

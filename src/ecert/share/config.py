@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from ecert.app import known_certificates
 from ecert.crypto.keys import load_private_key
 from ecert.crypto.signer import Signer
 from ecert.crypto.trust import TrustStore
@@ -52,6 +53,8 @@ class ServeConfig:
     rate_limit: int | None = None
     max_body: int = 16 * 1024 * 1024
     threads: int = 4
+    ticket_seconds: int = 600  # a one-time URL's life (the specification's 10 minutes; tests shorten it)
+    max_rows: int = 500
 
     def __post_init__(self) -> None:
         if (self.key is None) == (self.key_env is None):
@@ -72,6 +75,8 @@ class ServeConfig:
             "RATE_LIMIT": None if self.rate_limit is None else str(self.rate_limit),
             "MAX_BODY": str(self.max_body),
             "THREADS": str(self.threads),
+            "TICKET_SECONDS": str(self.ticket_seconds),
+            "MAX_ROWS": str(self.max_rows),
         }
         return {_PREFIX + k: v for k, v in values.items() if v is not None}
 
@@ -95,6 +100,8 @@ class ServeConfig:
                 rate_limit=None if rate is None else int(rate),
                 max_body=int(get("MAX_BODY") or 16 * 1024 * 1024),
                 threads=int(get("THREADS") or 4),
+                ticket_seconds=int(get("TICKET_SECONDS") or 600),
+                max_rows=int(get("MAX_ROWS") or 500),
             )
         except ValueError as exc:
             raise InputError(f"a share service setting is not a number: {exc}") from None
@@ -115,12 +122,15 @@ class ServeConfig:
 
     def settings(self) -> ShareSettings:
         trust = TrustStore.from_directory(self.trust) if self.trust else None
+        known = known_certificates(Path(self.trust)) if self.trust else ()
         return ShareSettings(
             trust=trust,
+            certificates=known,
             token_profile=self.token_profile,
             rate_limit=self.rate_limit,
             max_body=self.max_body,
-            ticket_ttl=timedelta(minutes=10),
+            ticket_ttl=timedelta(seconds=self.ticket_seconds),
+            max_rows=self.max_rows,
         )
 
     def service(self) -> ShareService:
