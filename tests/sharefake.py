@@ -18,6 +18,7 @@ from ecert.errors import DownloadRefused, RecordNotFound, RegistryError
 from ecert.metadata import CoreMetadata
 from ecert.registry.base import (
     Application,
+    CopyRecord,
     Holder,
     IssuedRecord,
     PublishedField,
@@ -43,6 +44,7 @@ class FakeLibrary:
         self.nonces: set[tuple[str, str]] = set()
         self.tokens: dict[str, tuple[str, datetime, datetime]] = {}
         self.tickets: dict[str, list[object]] = {}
+        self.copy_records: list[CopyRecord] = []
         self.lock = threading.RLock()
 
     @contextlib.contextmanager
@@ -248,6 +250,12 @@ class FakeLibrary:
         expires_at: datetime,
     ) -> None:
         self.tickets[ticket] = [identifier, kind, app_id, expires_at, None]
+
+    def record_copy(self, record: CopyRecord, content: bytes, *, operator: str, at: datetime) -> CopyRecord:
+        self.get(record.identifier)
+        self.files[(record.copy_id, "copy")] = (content, "application/ofd")
+        self.copy_records.append(record)
+        return record
 
     def redeem_ticket(self, ticket: str, *, at: datetime) -> tuple[str, str, str]:
         with self.lock:

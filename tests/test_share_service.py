@@ -4,13 +4,14 @@ use reasons, usage records, one-time downloads, data and file verification."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ecert.crypto.digests import sm3
+from ecert.crypto.trust import TrustStore
 from ecert.errors import (
     CertificateEnded,
     CertificateSuspended,
@@ -41,6 +42,7 @@ from ecert.share import (
     ShareSettings,
     UsageRequest,
 )
+from ecert.verify import verify
 
 from .certs import NOW, hierarchy, signer, trust_store
 from .share_support import (
@@ -228,8 +230,34 @@ def test_download_refuses_ended_suspended_and_unauthorised(service: ShareService
         service.download(caller(library, "tax"), WHY, DownloadRequest(business.identifier))
     with pytest.raises(PermissionDenied):
         service.download(caller(library, "district"), WHY, DownloadRequest(business.identifier))
-    with pytest.raises(UnknownOperation):
+    with pytest.raises(CertificateEnded):
         service.download(caller(library, "tax"), WHY, DownloadRequest(business.identifier, kind="copy"))
+
+
+def test_download_an_annotated_copy_made_for_the_stated_use(service: ShareService, library: Any) -> None:
+    cert = cert_of(ENGINEER)
+    until = date(2026, 12, 20)
+    made = service.download(
+        caller(library, "tax"), WHY, DownloadRequest(cert.identifier, kind="copy", copy_valid_until=until)
+    )
+    assert made.copy_id is not None and made.content is not None and made.content != cert.content
+    both = TrustStore.from_certificates(hierarchy().root_cert, service_signer().chain[-1])
+    report = verify(made.content, trust=both, at=NOW)
+    assert report.ok, report.to_text()
+    assert {c.name for c in report.checks} >= {"copy_original", "copy_metadata", "copy_watermark"}
+    assert report.identifier == cert.identifier
+    [use] = [u for u in uses(library, cert.identifier) if u.copy_id]
+    assert (use.copy_id, use.result, use.reason) == (made.copy_id, "annotated copy made", WHY.reason)
+    late = service.download(
+        caller(library, "tax"), WHY, DownloadRequest(cert.identifier, kind="copy", delivery="url")
+    )
+    assert late.ticket is not None and service.redeem(late.ticket).content.startswith(b"PK")
+    with pytest.raises(InputError):  # a copy lives at most 90 days
+        service.download(
+            caller(library, "tax"),
+            WHY,
+            DownloadRequest(cert.identifier, kind="copy", copy_valid_until=date(2027, 12, 1)),
+        )
 
 
 # --- data verification --------------------------------------------------------------------------

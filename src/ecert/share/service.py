@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TypeVar
 
+from ecert.annotate import annotate
+from ecert.crypto.digests import sm3
 from ecert.crypto.signer import Signer
 from ecert.errors import (
     CertificateEnded,
@@ -36,7 +39,7 @@ from ecert.errors import (
 from ecert.metadata.elements import ELEMENTS
 from ecert.qr.offline import verify_offline
 from ecert.qr.payload import OFFLINE_PREFIX, parse_reference
-from ecert.registry.base import IssuedRecord, PublishedType, Registry, Usage
+from ecert.registry.base import CopyRecord, IssuedRecord, PublishedType, Registry, Usage, UsageRecord
 from ecert.registry.status import CertStatus
 from ecert.share.auth import Authenticator
 from ecert.share.datacheck import check_data
@@ -76,6 +79,7 @@ _ENDED = frozenset({CertStatus.REVOKED, CertStatus.CANCELLED, CertStatus.REPLACE
 _SIGNATURE_CHECKS = frozenset(
     {"signature_value", "signer_trust", "signing_time", "seal", "seal_maker", "issuer_binding"}
 )
+COPY_DAYS = timedelta(days=30)  # an annotated copy's default life (at most 90: CopyLimits)
 _FILE_TYPES = {"original": "application/ofd", "face": "image/png", "copy": "application/ofd"}
 
 
@@ -104,8 +108,8 @@ class ShareService:
         result: str,
         identifier: str | None = None,
         copy_id: str | None = None,
-    ) -> None:
-        self.library.record_usage(
+    ) -> UsageRecord:
+        return self.library.record_usage(
             Usage(
                 app_id=caller.app_id,
                 department=caller.application.department,
@@ -268,8 +272,6 @@ class ShareService:
         A file carries every field, so a type with sensitive fields is handed out only to an
         application granted them; a certificate not valid today is refused with its own code.
         """
-        if request.kind == "copy":
-            raise UnknownOperation("annotated copies (加注件) are not offered by this service yet")
         now = self.settings.now()
 
         def body() -> DownloadResult:
@@ -292,35 +294,81 @@ class ShareService:
                     caller, purpose, "download", f"refused: {type(refusal).__name__}", request.identifier
                 )
                 raise _Recorded(refusal)
-            stored = self.library.stored_file(request.identifier, request.kind)
-            if stored is None:
-                self._use(
-                    caller, purpose, "download", f"not found: no {request.kind} file", request.identifier
-                )
-                raise _Recorded(
-                    RecordNotFound(f"the library keeps no {request.kind} file of {request.identifier}")
-                )
-            content_type = stored.content_type or _FILE_TYPES[request.kind]
+            if request.kind == "copy":
+                stored_as, copy_id = self._annotated_copy(caller, purpose, record, request, now)
+                content_type = "application/ofd"
+            else:
+                stored = self.library.stored_file(request.identifier, request.kind)
+                if stored is None:
+                    self._use(
+                        caller, purpose, "download", f"not found: no {request.kind} file", request.identifier
+                    )
+                    raise _Recorded(
+                        RecordNotFound(f"the library keeps no {request.kind} file of {request.identifier}")
+                    )
+                stored_as, copy_id = request.identifier, None
+                content_type = stored.content_type or _FILE_TYPES[request.kind]
             if request.delivery == "url":
                 ticket = secrets.token_urlsafe(32)
                 expires = now + self.settings.ticket_ttl
                 self.library.add_ticket(
-                    ticket,
+                    ticket, stored_as, request.kind, caller.app_id, created_at=now, expires_at=expires
+                )
+                if copy_id is None:
+                    self._use(
+                        caller, purpose, "download", f"one-time URL ({request.kind})", request.identifier
+                    )
+                return DownloadResult(
                     request.identifier,
                     request.kind,
-                    caller.app_id,
-                    created_at=now,
+                    content_type,
+                    ticket=ticket,
                     expires_at=expires,
+                    copy_id=copy_id,
                 )
-                self._use(caller, purpose, "download", f"one-time URL ({request.kind})", request.identifier)
-                return DownloadResult(
-                    request.identifier, request.kind, content_type, ticket=ticket, expires_at=expires
-                )
-            content = self.library.read_file(request.identifier, request.kind)
-            self._use(caller, purpose, "download", f"sent ({request.kind})", request.identifier)
-            return DownloadResult(request.identifier, request.kind, content_type, content=content)
+            content = self.library.read_file(stored_as, request.kind)
+            if copy_id is None:
+                self._use(caller, purpose, "download", f"sent ({request.kind})", request.identifier)
+            return DownloadResult(
+                request.identifier, request.kind, content_type, content=content, copy_id=copy_id
+            )
 
         return self._atomic(body)
+
+    def _annotated_copy(
+        self, caller: Caller, purpose: Purpose, record: IssuedRecord, request: DownloadRequest, now: datetime
+    ) -> tuple[str, str]:
+        """Make an annotated copy (加注件) of the original for this use, sign it with the service key,
+        record the use and the copy; (where its file is kept, its copy id)."""
+        reason = purpose.reason or f"事项 {purpose.item_code} 办件 {purpose.case_number}"
+        maker = f"{caller.application.department}（{caller.operator}）"
+        until = request.copy_valid_until or china_date(now) + COPY_DAYS
+        original = self.library.read_file(record.identifier, "original")
+        made = annotate(
+            original,
+            self.signer,
+            reason=reason[:200],
+            maker=maker[:100],
+            until=until,
+            at=now,
+            trust=self.settings.trust,
+        )
+        md = made.metadata
+        use = self._use(caller, purpose, "download", "annotated copy made", record.identifier, md.copy_id)
+        copy = CopyRecord(
+            md.copy_id,
+            record.identifier,
+            md.level.value,
+            md.made_at,
+            md.maker,
+            md.reason,
+            md.valid_until,
+            sm3(made.data).hex(),
+            caller.app_id,
+            use.seq,
+        )
+        self.library.record_copy(copy, made.data, operator=caller.operator, at=now)
+        return md.copy_id, md.copy_id
 
     def _unusable(self, record: IssuedRecord) -> EcertError | None:
         if record.status in _ENDED:

@@ -18,7 +18,7 @@ import logging
 import os
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 import anyio
 from fastapi import FastAPI, Request, Response
@@ -330,8 +330,13 @@ def create_share_app(
 
     @route(f"{API_PREFIX}/download", s.DownloadBody, s.DownloadData, "the file: base64 or a one-time URL")
     def _download(caller: Caller, body: s.DownloadBody) -> dict[str, Any]:
-        delivery = "url" if body.contentType == "http" else "base64"
-        request = DownloadRequest(body.certIdentifier, _KINDS[body.fileType], delivery)  # type: ignore[arg-type]
+        delivery: Literal["base64", "url"] = "url" if body.contentType == "http" else "base64"
+        request = DownloadRequest(
+            body.certIdentifier,
+            _KINDS[body.fileType],  # type: ignore[arg-type]
+            delivery,
+            body.copyValidUntil,
+        )
         result = svc.download(caller, _purpose(body), request)
         if result.ticket is not None:
             content = f"{FILES_PATH}{result.ticket}"
@@ -344,6 +349,7 @@ def create_share_app(
             "mimeType": result.content_type,
             "content": content,
             "expiresAt": _iso(result.expires_at),
+            "copyId": result.copy_id,
         }
 
     @route(f"{API_PREFIX}/verify-data", s.VerifyDataBody, s.ResultData, "data verification (数据核验), 0-6")

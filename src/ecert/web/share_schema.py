@@ -7,6 +7,7 @@ checked by :mod:`ecert.share.model`, so these models only say the shape.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -75,6 +76,9 @@ class DownloadBody(_Accountable):
     certIdentifier: str = Field(max_length=128)
     fileType: Literal["ofd", "png", "copy"] = Field("ofd", description="ofd: signed original; png: face")
     contentType: Literal["base64", "http"] = Field("base64", description="inline, or a one-time URL (10 min)")
+    copyValidUntil: date | None = Field(
+        None, description="for a copy: its last valid day (加注件有效期截止时间; default in 30 days)"
+    )
 
 
 class VerifyDataBody(_Accountable):
@@ -158,6 +162,7 @@ class DownloadData(BaseModel):
     mimeType: str
     content: str = Field(description="base64 of the file, or the one-time URL")
     expiresAt: str | None = None
+    copyId: str | None = Field(None, description="an annotated copy's identifier (加注件标识)")
 
 
 class ResultData(BaseModel):
