@@ -374,3 +374,64 @@ def test_the_catalogue_lists_published_types_and_writes_no_usage(service: ShareS
     business = next(t for t in types if t.type_code == BUSINESS)
     assert business.sensitive_keys == frozenset({"KZ_FDDBR"})
     assert uses(library) == []
+
+
+# --- authentication (the HTTP layer hands over method, path, headers and body) -------------------
+
+
+def _signed(app_id: str, body: bytes, at: datetime, nonce: str | None = None) -> dict[str, str]:
+    from ecert.share.signing import request_headers
+
+    from .share_support import app_key
+
+    return request_headers(app_key(app_id), app_id, "POST", "/share/v1/get", body, at=at, nonce=nonce)
+
+
+def test_signed_requests_are_checked_in_order(service: ShareService, library: Any, clock: Clock) -> None:
+    from ecert.errors import AuthenticationFailed, KeyRevoked, ReplayedRequest, RequestExpired
+
+    body = b'{"operator":"x"}'
+    headers = _signed("tax", body, NOW)
+    app, nonce = service.auth.signed("POST", "/share/v1/get", headers, body)
+    assert (app.app_id, nonce) == ("tax", headers["X-Ecert-Nonce"])
+    with pytest.raises(ReplayedRequest):
+        service.auth.signed("POST", "/share/v1/get", headers, body)
+    with pytest.raises(AuthenticationFailed, match="does not verify"):
+        service.auth.signed("POST", "/share/v1/get", _signed("tax", body, NOW), body + b" ")
+    with pytest.raises(AuthenticationFailed, match="does not verify"):
+        service.auth.signed("POST", "/share/v1/download", _signed("tax", body, NOW), body)
+    with pytest.raises(RequestExpired):
+        service.auth.signed(
+            "POST", "/share/v1/get", _signed("tax", body, NOW - timedelta(minutes=5, seconds=1)), body
+        )
+    assert service.auth.signed(
+        "POST", "/share/v1/get", _signed("tax", body, NOW + timedelta(minutes=4)), body
+    )
+    library.set_application_key("tax", public_key=None, key_status="revoked")
+    with pytest.raises(KeyRevoked):
+        service.auth.signed("POST", "/share/v1/get", _signed("tax", body, NOW), body)
+
+
+def test_tokens_and_the_rate_limit(library: Any, clock: Clock) -> None:
+    from ecert.errors import RateLimited, TokenProfileDisabled
+
+    service = ShareService(library, service_signer(), ShareSettings(rate_limit=3, clock=clock))
+    kiosk = library.application("kiosk")
+    token, expires = service.auth.issue_token(kiosk)
+    assert expires - NOW == timedelta(minutes=30)
+    assert service.auth.bearer(token).app_id == "kiosk"
+    with pytest.raises(TokenProfileDisabled):
+        service.auth.issue_token(library.application("tax"))
+    clock.at = expires
+    from ecert.errors import AuthenticationFailed
+
+    with pytest.raises(AuthenticationFailed, match="expired"):
+        service.auth.bearer(token)
+    clock.at = NOW
+    service.auth.bearer(token)
+    service.auth.bearer(token)
+    with pytest.raises(RateLimited):  # the fourth accepted call within a minute
+        service.auth.bearer(token)
+    strict = ShareService(library, service_signer(), ShareSettings(token_profile=False, clock=clock))
+    with pytest.raises(TokenProfileDisabled):
+        strict.auth.bearer(token)

@@ -39,8 +39,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     key.add_argument("--key", metavar="PEM", help="the service's private key file")
     key.add_argument("--key-env", metavar="NAME", help="or the environment variable holding it (PEM)")
     p.add_argument("--trust", metavar="DIR", help="trusted roots (and issuers/) for file and QR verification")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8600)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8600, help="port (default 8600)")
     p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     p.add_argument("--threads", type=int, default=4, help="library calls at once per worker (default 4)")
     p.add_argument(

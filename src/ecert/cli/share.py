@@ -34,6 +34,44 @@ exit status: 0 done (verify-*: result 0), 1 a verification result other than 0,
              2 usage error, unreadable input or a refusal of the service (its code and message printed)"""
 
 
+_CLIENT = (
+    "--server http://127.0.0.1:8600 --app-id tax-bureau --key tax.key.pem --service-cert share.cert.pem "
+    "--operator 王经办 --reason 办理企业开办登记"
+)
+_ID = "1.2.156.3005.2.11100000MB0143028R001.11330100MB01234570.0000000001.001.Z"
+_EXAMPLES = {
+    "app": "ecert share app list --registry registry.db",
+    "app add": "ecert share app add tax-bureau --name 税务登记系统 --department 示例市税务局 "
+    "--public-key tax.pub.pem --right search --right get --right download:*:sensitive --registry registry.db",
+    "app list": "ecert share app list --registry registry.db --json",
+    "app revoke-key": "ecert share app revoke-key tax-bureau --registry registry.db",
+    "app set-key": "ecert share app set-key tax-bureau --public-key tax2.pub.pem --registry registry.db",
+    "search": "ecert share search --holder-code 91110108MA01B2C344 --holder-type 001 "
+    f"--type 11100000MB0143028R001 {_CLIENT}",
+    "get": f"ecert share get {_ID} --fields ZZBH,CZZT {_CLIENT}",
+    "get-by-qr": f"ecert share get-by-qr 'ECR1:{_ID}:<64 hex digits>' {_CLIENT}",
+    "download": f"ecert share download {_ID} -o licence.ofd {_CLIENT}",
+    "verify-data": f"ecert share verify-data --type 11100000MB0143028R001 --field ZZBS={_ID} "
+    f"--field CZZT=北京示例科技有限公司 {_CLIENT}",
+    "verify-file": f"ecert share verify-file licence.ofd {_CLIENT}",
+    "usage": f"ecert share usage {_ID} --holder-code 91110108MA01B2C344 {_CLIENT}",
+    "catalogue": "ecert share catalogue --server http://127.0.0.1:8600 --app-id tax-bureau --key tax.key.pem "
+    "--service-cert share.cert.pem",
+}
+
+
+def _sub(
+    parent: argparse._SubParsersAction[argparse.ArgumentParser], name: str, key: str, text: str
+) -> argparse.ArgumentParser:
+    return parent.add_parser(
+        name,
+        help=text,
+        description=text,
+        epilog=f"example:\n  {_EXAMPLES[key]}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "share",
@@ -51,11 +89,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _register_app(ops: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    app = ops.add_parser("app", help="register applications and their rights (operator)")
+    app = _sub(ops, "app", "app", "register applications and their rights (operator)")
     sub = app.add_subparsers(dest="app_command", metavar="COMMAND", required=True)
-    add = sub.add_parser("add", help="register an application with its public key and rights")
-    add.add_argument("app_id")
-    add.add_argument("--name", required=True)
+    add = _sub(sub, "add", "app add", "register an application with its public key and rights")
+    add.add_argument("app_id", help="the application's id (1-64 of A-Z a-z 0-9 . _ -)")
+    add.add_argument("--name", required=True, help="the application's name")
     add.add_argument("--department", required=True, help="the department it works for (用证单位)")
     add.add_argument("--department-code", help="the department's USCC")
     add.add_argument(
@@ -70,15 +108,15 @@ def _register_app(ops: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     add.add_argument("--token", action="store_true", help="may use the weaker token profile")
     add.set_defaults(handler=_app_add)
-    lst = sub.add_parser("list", help="list the registered applications")
-    lst.add_argument("--json", action="store_true")
+    lst = _sub(sub, "list", "app list", "list the registered applications")
+    lst.add_argument("--json", action="store_true", help="print JSON")
     lst.set_defaults(handler=_app_list)
-    revoke = sub.add_parser("revoke-key", help="revoke an application's key: every request refused")
-    revoke.add_argument("app_id")
+    revoke = _sub(sub, "revoke-key", "app revoke-key", "revoke an application's key: every request refused")
+    revoke.add_argument("app_id", help="the application")
     revoke.set_defaults(handler=_app_revoke)
-    rotate = sub.add_parser("set-key", help="give an application a new key (and make it active)")
-    rotate.add_argument("app_id")
-    rotate.add_argument("--public-key", required=True, metavar="PEM")
+    rotate = _sub(sub, "set-key", "app set-key", "give an application a new key (and make it active)")
+    rotate.add_argument("app_id", help="the application")
+    rotate.add_argument("--public-key", required=True, metavar="PEM", help="its new public key (PEM)")
     rotate.set_defaults(handler=_app_set_key)
     for parser in (add, lst, revoke, rotate):
         parser.add_argument(
@@ -157,7 +195,7 @@ def _app_set_key(args: argparse.Namespace) -> int:
 
 def _client_options(p: argparse.ArgumentParser, accountable: bool = True) -> None:
     p.add_argument("--server", required=True, metavar="URL", help="e.g. http://127.0.0.1:8600")
-    p.add_argument("--app-id", required=True)
+    p.add_argument("--app-id", required=True, help="this application's id, as the operator registered it")
     p.add_argument("--key", required=True, metavar="PEM", help="the application's private key")
     p.add_argument(
         "--service-cert", required=True, metavar="PEM", help="the service certificate (answers checked)"
@@ -170,41 +208,43 @@ def _client_options(p: argparse.ArgumentParser, accountable: bool = True) -> Non
 
 
 def _register_client(ops: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    search = ops.add_parser("search", help="search a holder's certificates (证照检索)")
-    search.add_argument("--holder-code", required=True)
+    search = _sub(ops, "search", "search", "search a holder's certificates (证照检索)")
+    search.add_argument("--holder-code", required=True, help="持证主体代码")
     search.add_argument("--holder-type", required=True, help="持证主体代码类型代码: 001, 111...")
     search.add_argument("--type", required=True, help="证照类型代码")
     search.add_argument("--number", help="证照编号")
     search.set_defaults(
         handler=lambda a: _call(a, lambda c, p: c.search(a.holder_code, a.holder_type, a.type, a.number, **p))
     )
-    get = ops.add_parser("get", help="get a certificate's metadata (证照查询)")
-    get.add_argument("identifier")
+    get = _sub(ops, "get", "get", "get a certificate's metadata (证照查询)")
+    get.add_argument("identifier", help="证照标识")
     get.add_argument("--fields", help="only these fields, comma-separated (ZZBH,CZZT,KZ_...)")
     get.set_defaults(handler=lambda a: _call(a, lambda c, p: c.get(a.identifier, _fields(a.fields), **p)))
-    qr = ops.add_parser("get-by-qr", help="get the certificate a QR code's text names")
-    qr.add_argument("payload")
+    qr = _sub(ops, "get-by-qr", "get-by-qr", "get the certificate a QR code's text names")
+    qr.add_argument("payload", help="the QR code's text (EC1:... or ...ECR1:...)")
     qr.set_defaults(handler=lambda a: _call(a, lambda c, p: c.get_by_qr(a.payload, **p)))
-    download = ops.add_parser("download", help="download the signed file or its face")
-    download.add_argument("identifier")
-    download.add_argument("--png", action="store_true", help="the face image instead of the signed OFD")
+    download = _sub(ops, "download", "download", "download the signed file, its face or an annotated copy")
+    download.add_argument("identifier", help="证照标识")
+    kind = download.add_mutually_exclusive_group()
+    kind.add_argument("--png", action="store_true", help="the face image instead of the signed OFD")
+    kind.add_argument("--copy", action="store_true", help="an annotated copy (加注件) made for this use")
     download.add_argument("--url", action="store_true", help="ask for a one-time URL (printed, not fetched)")
     download.add_argument("-o", "--output", metavar="FILE", help="where to write the file")
     download.set_defaults(handler=_download)
-    data = ops.add_parser("verify-data", help="data verification (数据核验): result 0-6")
-    data.add_argument("--type", required=True)
+    data = _sub(ops, "verify-data", "verify-data", "data verification (数据核验): result 0-6")
+    data.add_argument("--type", required=True, help="证照类型代码")
     data.add_argument(
         "--field", action="append", default=[], metavar="KEY=VALUE", help="ZZBS=..., CZZTDM=..."
     )
     data.set_defaults(handler=_verify_data)
-    vf = ops.add_parser("verify-file", help="file verification (文件核验): result 0-2 and the report")
-    vf.add_argument("file")
+    vf = _sub(ops, "verify-file", "verify-file", "file verification (文件核验): result 0-2 and the report")
+    vf.add_argument("file", help="the OFD file")
     vf.set_defaults(handler=_verify_file)
-    usage = ops.add_parser("usage", help="who used a certificate (the holder's view)")
-    usage.add_argument("identifier")
-    usage.add_argument("--holder-code", required=True)
+    usage = _sub(ops, "usage", "usage", "who used a certificate (the holder's view)")
+    usage.add_argument("identifier", help="证照标识")
+    usage.add_argument("--holder-code", required=True, help="the holder's code: the view is the holder's own")
     usage.set_defaults(handler=lambda a: _call(a, lambda c, p: c.usage(a.identifier, a.holder_code, **p)))
-    catalogue = ops.add_parser("catalogue", help="the published types and their fields")
+    catalogue = _sub(ops, "catalogue", "catalogue", "the published types and their fields")
     catalogue.set_defaults(handler=lambda a: _call(a, lambda c, p: c.catalogue(), accountable=False))
     for parser in (search, get, qr, download, data, vf, usage):
         _client_options(parser)
@@ -246,13 +286,13 @@ def _call(args: argparse.Namespace, fn: Any, accountable: bool = True) -> int:
 
 
 def _download(args: argparse.Namespace) -> int:
-    kind = "png" if args.png else "ofd"
+    kind = "png" if args.png else "copy" if args.copy else "ofd"
     with _client(args) as client:
         if args.url:
             print(client.download_url(args.identifier, kind, **_purpose(args)))
             return EXIT_OK
         content = client.download(args.identifier, kind, **_purpose(args))
-    target = Path(args.output or f"{args.identifier}.{kind}")
+    target = Path(args.output or f"{args.identifier}.{'png' if kind == 'png' else 'ofd'}")
     target.write_bytes(content)
     print(f"{target} ({len(content)} bytes)")
     return EXIT_OK
