@@ -1,4 +1,4 @@
-"""The web layer: pages and HTTP endpoints over the library (a layer above ``share``, ``verify``, ``registry``, ``qr``).
+"""The web layer: pages and HTTP endpoints over the library (above ``share``, ``verify``, ``registry``).
 
 Only the ASGI apps (:mod:`ecert.web.window`, :mod:`ecert.web.share`) import FastAPI, which comes with
 the optional ``ecert[server]`` extra; they only translate HTTP to the library's typed calls and back.
