@@ -276,3 +276,16 @@ def test_cli_refusals(cases: WindowCases, tmp_path: Path, capsys: pytest.Capture
     bad.write_text("not a list", encoding="utf-8")
     assert main(["window", "--trust", str(cases.trust), "--status", str(bad)]) == 2
     assert "status.json" in capsys.readouterr().err
+
+
+def test_a_department_this_window_does_not_know(cases: WindowCases, tmp_path: Path) -> None:
+    """A trust directory without the demo root: not a forgery, 无法在此核验 with what to add."""
+    from ecert.crypto.hierarchy import DemoHierarchy
+
+    trust = tmp_path / "other-trust"
+    trust.mkdir()
+    (trust / "root.cert.pem").write_bytes(DemoHierarchy.create("sm2", department="别处").root_cert.to_pem())
+    with TestClient(create_window_app(WindowSettings.from_paths(trust)), raise_server_exceptions=False) as c:
+        r = _result(c, "upload", cases.valid.read_bytes())
+    assert (r["verdict"]["kind"], r["verdict"]["label"]) == ("unchecked", "无法在此核验")
+    assert r["verdict"]["detail"] and r["face"] is None

@@ -14,12 +14,13 @@ from typing import Literal
 
 from ecert.errors import EcertError
 from ecert.times import china_date
+from ecert.verdict import cannot_be_checked_here
 from ecert.verify.report import CHECK_LABELS_ZH, Outcome, VerificationReport
 from ecert.verify.status import StatusSource
 
 __all__ = ["Verdict", "VerdictKind", "check_label_zh", "verdict_of"]
 
-VerdictKind = Literal["valid", "copy", "invalid", "revoked", "expired", "reference"]
+VerdictKind = Literal["valid", "copy", "invalid", "revoked", "expired", "reference", "unchecked"]
 
 # failures that leave the certificate genuine but not usable now; any other failure makes it 无效
 _LIFECYCLE_CHECKS = frozenset({"status", "validity_period", "copy_expired"})
@@ -67,6 +68,9 @@ def verdict_of(report: VerificationReport, status: StatusSource | None = None) -
             "无法仅凭二维码核验",
             "这是引用型二维码，不含签名：请提交其指向的证照文件核验",
         )
+    if cannot_be_checked_here(report):  # a department certificate this window lacks: not a forgery
+        advice = "；".join(m.advice_zh for m in report.cannot_be_checked_here)
+        return Verdict("unchecked", "无法在此核验", advice, failing)
     others = [n for n in failing_names if n not in _LIFECYCLE_CHECKS]
     missing = [n for n in report.missing_required if n not in failing_names]
     if others == ["original"] and not missing and report.original is not None:

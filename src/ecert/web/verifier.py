@@ -380,12 +380,14 @@ def _png(image: Any) -> bytes:
 
 
 def _fields(md: CoreMetadata, report: VerificationReport) -> tuple[tuple[str, str], ...]:
+    """The main fields; a citizen ID number masked (110105********0014), as on every screen ecert shows."""
     from ecert.face import validity_text
+    from ecert.verdict import mask_holder_code
 
     fields = [
         ("证照名称", md.certificate_name),
         ("持证主体", md.holder_name),
-        (md.holder_code_type or "持证主体代码", md.holder_code),
+        (md.holder_code_type or "持证主体代码", mask_holder_code(md.holder_code, md.holder_code_type_code)),
         ("证照编号", md.number),
         ("颁发机构", f"{md.issuer_name}（{md.issuer_code}）"),
         ("颁发日期", f"{md.issue_date:%Y-%m-%d}"),
