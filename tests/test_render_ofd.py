@@ -19,7 +19,7 @@ from ecert.collect import CertificateDraft, collect
 from ecert.crypto.keys import save_private_key
 from ecert.errors import EcertError, InputError, InvalidPackage, UnsafePackage
 from ecert.metadata import Authority
-from ecert.ofd.page import MAX_DEPTH, read_pages
+from ecert.ofd.page import MAX_DEPTH, MAX_PAGES, read_pages
 from ecert.ofd.reader import OFDPackage
 from ecert.ofd.writer import replace_entries
 from ecert.package import Issuer, package
@@ -412,3 +412,24 @@ def test_the_readme_picture_shows_a_seal_and_a_readable_qr_code() -> None:
         assert _red_share(face) > 0.002
         on_face = [r.text for r in zxingcpp.read_barcodes(face.convert("L"))]
         assert on_face and on_face == [r.text for r in zxingcpp.read_barcodes(qr.convert("L"))]
+
+
+def _pages(count: int) -> bytes:
+    """helloworld.ofd with its one page listed ``count`` times."""
+    hello = (OFDRW / "helloworld.ofd").read_bytes()
+    doc = OFDPackage.open(hello).read("Doc_0/Document.xml").decode()
+    page = '<ofd:Page ID="1" BaseLoc="Pages/Page_0/Content.xml"/>'
+    assert page in doc
+    return replace_entries(hello, {"Doc_0/Document.xml": doc.replace(page, page * count).encode()})
+
+
+def test_too_many_pages_are_refused() -> None:
+    with pytest.raises(UnsafePackage, match="too many pages"):
+        read_pages(OFDPackage.open(_pages(MAX_PAGES + 1)))
+
+
+def test_pages_beyond_the_memory_budget_at_this_resolution_are_an_input_error() -> None:
+    data = _pages(30)  # 30 A4 pages at 300 dpi: 261 million pixels held at once
+    with pytest.raises(InputError, match="lower the dpi"):
+        render_ofd(data, dpi=300)
+    assert len(render_ofd(data, dpi=30)) == 30

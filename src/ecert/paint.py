@@ -26,6 +26,7 @@ from ecert.render import Fonts, find_cjk_font
 
 __all__ = [
     "MAX_CANVAS_PIXELS",
+    "MAX_DOCUMENT_PIXELS",
     "PRINT_DPI",
     "draw_page",
     "pdf_bytes",
@@ -39,6 +40,7 @@ __all__ = [
 
 PRINT_DPI = 300
 MAX_CANVAS_PIXELS = 80_000_000  # A4 at 600 dpi is 35 Mpx
+MAX_DOCUMENT_PIXELS = 200_000_000  # every page is held in memory (3 bytes a pixel): 23 A4 pages at 300 dpi
 MAX_IMAGE_PIXELS = 25_000_000
 _MISSING = (200, 200, 200)
 
@@ -73,6 +75,16 @@ def render_ofd(
     """
     scale = _check_dpi(dpi) / 25.4
     pages = read_pages(_package(data), stamps=stamps)
+    for page in pages:
+        _check_canvas(page, scale)
+    pixels = sum(round(p.width * scale) * round(p.height * scale) for p in pages)
+    if pixels > MAX_DOCUMENT_PIXELS:
+        raise InputError(
+            "too many pages to draw at this resolution",
+            where=f"{len(pages)} pages",
+            value=f"{pixels} pixels",
+            expected=f"at most {MAX_DOCUMENT_PIXELS} pixels in all (lower the dpi)",
+        )
     fonts = Fonts(find_cjk_font(font))
     return tuple(draw_page(page, scale=scale, fonts=fonts) for page in pages)
 
@@ -93,8 +105,7 @@ def pdf_bytes(images: Sequence[Image.Image], *, dpi: float) -> bytes:
     return buf.getvalue()
 
 
-def draw_page(page: PageView, *, scale: float, fonts: Fonts) -> Image.Image:
-    """One page on a white canvas; ``scale`` is pixels per millimetre."""
+def _check_canvas(page: PageView, scale: float) -> tuple[int, int]:
     size = (max(1, round(page.width * scale)), max(1, round(page.height * scale)))
     if size[0] * size[1] > MAX_CANVAS_PIXELS:
         raise InputError(
@@ -103,6 +114,12 @@ def draw_page(page: PageView, *, scale: float, fonts: Fonts) -> Image.Image:
             value=f"{page.width:g} x {page.height:g} mm",
             expected=f"at most {MAX_CANVAS_PIXELS} pixels (lower the dpi)",
         )
+    return size
+
+
+def draw_page(page: PageView, *, scale: float, fonts: Fonts) -> Image.Image:
+    """One page on a white canvas; ``scale`` is pixels per millimetre."""
+    size = _check_canvas(page, scale)
     canvas = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(canvas)
     for item in page.items:

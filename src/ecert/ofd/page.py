@@ -53,6 +53,8 @@ Point = tuple[float, float]
 
 MAX_DEPTH = 8  # page blocks, composite objects and templates nested in one another
 MAX_ITEMS = 50_000  # drawable objects per page
+MAX_PAGES = 1_000  # pages read from one document
+MAX_DOCUMENT_ITEMS = 500_000  # drawable objects over all pages (a template repeated on every page)
 MAX_GLYPHS = 200_000  # characters per page
 MAX_POINTS = 500_000  # path points per page, after flattening curves
 MAX_COORD = 100_000.0  # mm: 100 m, far beyond any page
@@ -217,8 +219,12 @@ class _Resources:
         self.spaces: dict[str, str] = {}
         self.images: dict[str, tuple[str, str]] = {}  # id -> (entry, format)
         self.units: dict[str, tuple[str, etree._Element]] = {}  # id -> (entry, Content element)
+        self.added: set[str] = set()
 
     def add(self, entry: str) -> None:
+        if entry in self.added:  # a page resource file shared by many pages is read once
+            return
+        self.added.add(entry)
         root = self.pkg.xml(entry)
         base = resolve(entry, root.get("BaseLoc") or ".") + "/_" if root.get("BaseLoc") else entry
         for font in root.iterfind(f"{q('Fonts')}/{q('Font')}"):
@@ -529,8 +535,13 @@ def read_pages(pkg: OFDPackage, doc_index: int = 0, *, stamps: bool = True) -> t
     annotations = _annotations(pkg, lookup, doc_root, child_text(root, "Annotations"))
     seals = _seals(pkg, doc_index) if stamps else {}
     pages_el = root.find(q("Pages"))
-    views = []
-    for page_el in [] if pages_el is None else pages_el.iterfind(q("Page")):
+    page_els = [] if pages_el is None else list(pages_el.iterfind(q("Page")))
+    if len(page_els) > MAX_PAGES:
+        raise UnsafePackage("too many pages", where=doc_root, value=len(page_els), expected=f"<= {MAX_PAGES}")
+    parsed: dict[str, etree._Element] = {}  # templates, read once however many pages use them
+    views: list[PageView] = []
+    total = 0
+    for page_el in page_els:
         page_id = page_el.get("ID", "")
         entry = lookup.need(doc_root, page_el.get("BaseLoc"), "Page")
         page_root = pkg.xml(entry)
@@ -541,26 +552,33 @@ def read_pages(pkg: OFDPackage, doc_index: int = 0, *, stamps: bool = True) -> t
         refs = list(page_root.iterfind(q("Template")))
         behind = [r for r in refs if r.get("ZOrder", "Background") == "Background"]
         for ref in behind:
-            _template(page, pkg, templates.get(ref.get("TemplateID", "")))
+            _template(page, pkg, templates.get(ref.get("TemplateID", "")), parsed)
         for layer in _layers(page_root.find(q("Content"))):
             page.block(layer, _IDENTITY, 1)
         for ref in refs:
             if ref not in behind:
-                _template(page, pkg, templates.get(ref.get("TemplateID", "")))
+                _template(page, pkg, templates.get(ref.get("TemplateID", "")), parsed)
         for appearance in annotations.get(page_id, ()):
             page.block(appearance, _object_matrix(appearance, _IDENTITY, f"{entry} Appearance"), 1)
         for box, picture, fmt in seals.get(page_id, ()):
             page.stamp(box, picture, fmt)
+        total += len(page.items)
+        if total > MAX_DOCUMENT_ITEMS:
+            raise UnsafePackage(
+                "too many objects in the document", where=doc_root, expected=f"<= {MAX_DOCUMENT_ITEMS}"
+            )
         views.append(PageView(page_id, size[0], size[1], tuple(page.items)))
     if not views:
         raise InvalidPackage("document has no pages", where=doc_root)
     return tuple(views)
 
 
-def _template(page: _Page, pkg: OFDPackage, entry: str | None) -> None:
+def _template(page: _Page, pkg: OFDPackage, entry: str | None, parsed: dict[str, etree._Element]) -> None:
     if entry is None:
         return
-    for layer in _layers(pkg.xml(entry).find(q("Content"))):
+    if entry not in parsed:
+        parsed[entry] = pkg.xml(entry)
+    for layer in _layers(parsed[entry].find(q("Content"))):
         page.block(layer, _IDENTITY, 2)
 
 
