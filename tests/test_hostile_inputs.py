@@ -231,3 +231,13 @@ def test_unreadable_entry_flags_are_refused(bit: int, local: bool, central: bool
 def test_harmless_flag_bits_stay_accepted(bit: int) -> None:
     data = _set_flag(issued_file(), bit, local=True, central=True)
     assert verify(data, trust=trust_store(), at=NOW).ok
+
+
+def test_every_xml_reader_is_bounded_by_default() -> None:
+    """The metadata XML, custom tags and other parts parsed outside the package reader meet the
+    same node bound (a 1.2 MB metadata document of empty elements would take about 35 MB)."""
+    from ecert.errors import InvalidMetadata
+    from ecert.metadata.xmlform import safe_parse
+
+    with pytest.raises(InvalidMetadata, match="too many elements"):
+        safe_parse(b"<a>" + b"<b/>" * 300_000 + b"</a>", "certificate xml")

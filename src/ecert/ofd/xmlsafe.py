@@ -13,7 +13,7 @@ from lxml import etree
 
 from ecert.errors import InvalidPackage, UnsafePackage
 
-__all__ = ["parse_xml"]
+__all__ = ["MAX_XML_NODES", "parse_xml"]
 
 # A DOCTYPE or ENTITY declaration anywhere before/inside the prolog.  Checked on the raw bytes
 # (in the usual encodings) before lxml sees them, and again on the parsed tree.
@@ -34,8 +34,12 @@ def _parser() -> etree.XMLParser:
     )
 
 
+MAX_XML_NODES = 200_000
+"""Default bound on the ``<`` and ``=`` of one XML part (see :func:`parse_xml`)."""
+
+
 def parse_xml(
-    data: bytes, where: str, *, max_size: int | None = None, max_nodes: int | None = None
+    data: bytes, where: str, *, max_size: int | None = None, max_nodes: int | None = MAX_XML_NODES
 ) -> etree._Element:
     """Parse one XML part of a package; raise ``UnsafePackage``/``InvalidPackage`` naming ``where``.
 
