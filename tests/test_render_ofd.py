@@ -433,3 +433,33 @@ def test_pages_beyond_the_memory_budget_at_this_resolution_are_an_input_error() 
     with pytest.raises(InputError, match="lower the dpi"):
         render_ofd(data, dpi=300)
     assert len(render_ofd(data, dpi=30)) == 30
+
+
+def test_turned_translucent_text_is_drawn_turned_and_blended() -> None:
+    """A watermark: text turned 90° by its CTM, at Alpha 96 (as ecert annotate writes it)."""
+    code = '<ofd:TextCode X="0" Y="5" DeltaX="g 9 5">此件仅供办理开户时使用</ofd:TextCode>'
+    fill = '<ofd:FillColor Value="200 30 30" Alpha="96"/>'
+    body = _text(code, attrs='CTM="0 1 -1 0 5 0"', inner=fill).replace(
+        'Boundary="10 10 100 10"', 'Boundary="40 40 5 60"'
+    )
+    (img,) = render_ofd(_with_content(body), dpi=100)
+    ink = ImageChops.invert(img.convert("L")).point(lambda v: 255 if v > 20 else 0)
+    left, top, right, bottom = ink.getbbox() or (0, 0, 0, 0)
+    assert bottom - top > 4 * (right - left) > 0  # a column, not a row
+    raw = img.crop((left, top, right, bottom)).tobytes()
+    reds = {raw[i : i + 3] for i in range(0, len(raw), 3)}
+    assert bytes((200, 30, 30)) not in reds  # blended into the white page, never the full colour
+    assert any(r > g + 40 for r, g, _ in reds)  # but red
+
+
+def test_a_turned_glyph_is_turned_itself() -> None:
+    """一 (a horizontal stroke) under a 90° CTM is drawn as a vertical stroke."""
+    code = '<ofd:TextCode X="0" Y="8">一</ofd:TextCode>'
+    body = _text(code, attrs='CTM="0 1 -1 0 10 0" Size="10"').replace('Size="5" ', "")
+    (img,) = render_ofd(
+        _with_content(body.replace('Boundary="10 10 100 10"', 'Boundary="40 40 10 10"')), dpi=100
+    )
+    left, top, right, bottom = ImageChops.invert(img.convert("L")).point(
+        lambda v: 255 if v > 60 else 0
+    ).getbbox() or (0, 0, 0, 0)
+    assert bottom - top > 3 * (right - left) > 0

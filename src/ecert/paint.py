@@ -124,7 +124,7 @@ def draw_page(page: PageView, *, scale: float, fonts: Fonts) -> Image.Image:
     draw = ImageDraw.Draw(canvas)
     for item in page.items:
         if isinstance(item, TextItem):
-            _text(draw, fonts, item, scale, size[1])
+            _text(canvas, draw, fonts, item, scale)
         elif isinstance(item, PathItem):
             _path(draw, item, scale)
         else:
@@ -132,13 +132,25 @@ def draw_page(page: PageView, *, scale: float, fonts: Fonts) -> Image.Image:
     return canvas
 
 
-def _text(draw: ImageDraw.ImageDraw, fonts: Fonts, item: TextItem, scale: float, height: int) -> None:
+def _text(canvas: Image.Image, draw: ImageDraw.ImageDraw, fonts: Fonts, item: TextItem, scale: float) -> None:
+    height = canvas.height
     pixels = round(item.size * scale)
     if item.fill[3] == 0 or pixels < 1 or pixels > 2 * height:  # invisible, or bigger than the page
         return
     font = fonts.get(item.bold, pixels)
+    if item.angle == 0 and item.fill[3] == 255:
+        for g in item.glyphs:
+            draw.text((g.x * scale, g.y * scale), g.char, fill=item.fill[:3], font=font, anchor="ls")
+        return
+    # turned or translucent text (a watermark): each glyph drawn on its own layer, turned about its
+    # origin and blended in
+    c = 2 * pixels
     for g in item.glyphs:
-        draw.text((g.x * scale, g.y * scale), g.char, fill=item.fill[:3], font=font, anchor="ls")
+        layer = Image.new("RGBA", (2 * c, 2 * c), (0, 0, 0, 0))
+        ImageDraw.Draw(layer).text((c, c), g.char, fill=item.fill, font=font, anchor="ls")
+        if item.angle:
+            layer = layer.rotate(-item.angle, resample=Image.Resampling.BICUBIC, center=(c, c))
+        canvas.paste(layer, (round(g.x * scale) - c, round(g.y * scale) - c), layer)
 
 
 def _path(draw: ImageDraw.ImageDraw, item: PathItem, scale: float) -> None:

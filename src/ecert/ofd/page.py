@@ -81,6 +81,7 @@ class TextItem:
     font_name: str
     bold: bool
     fill: RGBA
+    angle: float = 0.0  # degrees the baseline turns clockwise on the page (a CTM with a rotation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +337,8 @@ class _Page:
                     x += _advance(ch) * size
             self.glyphs += len(text)
         if glyphs:
-            self._add(TextItem(tuple(glyphs), size * _scale(m), font.name, bold, fill))
+            angle = math.degrees(math.atan2(m[1], m[0])) if (m[0] or m[1]) else 0.0
+            self._add(TextItem(tuple(glyphs), size * _scale(m), font.name, bold, fill, round(angle, 3)))
 
     def path(self, el: etree._Element, m: Matrix, where: str) -> None:
         stroke = fill = None
