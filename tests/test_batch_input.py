@@ -174,3 +174,20 @@ def test_summary_as_json_and_progress_with_eta(
     assert "ETA" in captured.err  # the progress line (one per 10 % in a log)
     assert BatchProgress(10, 40, 10, 0, 0, 5.0).eta == 15.0
     assert BatchProgress(0, 40, 0, 0, 0, 0.0).eta is None
+
+
+def test_ecert_collect_reads_xlsx_and_utf16_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    header, rows = _rows(write_rows(tmp_path / "rows.csv", 2))
+    rows[1]["名称"] = ""
+    book = openpyxl.Workbook()
+    book.active.append(header)
+    for row in rows:
+        book.active.append([row[h] for h in header])
+    book.save(tmp_path / "rows.xlsx")
+    utf16 = _write(tmp_path / "rows16.csv", header, rows, "utf-16")
+    for source in (tmp_path / "rows.xlsx", utf16):
+        assert main(["collect", str(source), "--csv", "--type", TYPE]) == 1
+        out = capsys.readouterr().out.splitlines()
+        assert out[0].startswith("{") and "示例批量第0号有限公司" in out[0]
+        assert out[1].startswith("line 3: holder_name")

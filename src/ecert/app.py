@@ -594,6 +594,10 @@ def make_qr_payload(path: Path, *, kind: str, signer: Signer | None = None, url_
 
 
 def write_qr_png(payload: str, out: Path, *, module_px: int = 8) -> None:
+    """Write the QR symbol of ``payload`` as a PNG (``module_px`` pixels per module; folders made).
+
+    Raises :class:`~ecert.errors.InvalidQRPayload` for a payload no QR code can hold.
+    """
     from ecert.qr.image import qr_png
 
     out.parent.mkdir(parents=True, exist_ok=True)

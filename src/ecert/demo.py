@@ -30,6 +30,8 @@ _KEEP = ("keys/issuer.key.pem", "keys/issuer.cert.pem", "trust/root.cert.pem")  
 
 @dataclass(frozen=True, slots=True)
 class DemoRow:
+    """One sample certificate of the demo: what was issued, where its files are, what verified."""
+
     record: str
     type_name: str
     holder: str

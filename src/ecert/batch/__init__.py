@@ -400,6 +400,7 @@ class _Rejected:
         raise InputError("too many rejected-N.csv files", where=str(self.out))  # pragma: no cover
 
     def write(self, line: int, row: Row, problems: str) -> None:
+        """One rejected row, flushed (a killed batch leaves every row it refused listed)."""
         if self._fh is None:
             self._open()
         self._writer.writerow([line, *(row.get(c, "") for c in self.columns), problems])

@@ -34,6 +34,7 @@ def load_types(args: argparse.Namespace) -> Catalog:
 
 
 def add_signer_options(p: argparse.ArgumentParser) -> None:
+    """``--key``, ``--cert`` and ``--password-file``: the issuing department, as issuing commands take it."""
     p.add_argument("--key", required=True, type=Path, metavar="KEY.pem", help="issuer private key")
     p.add_argument(
         "--cert",
@@ -46,6 +47,7 @@ def add_signer_options(p: argparse.ArgumentParser) -> None:
 
 
 def load_signer(args: argparse.Namespace) -> Signer:
+    """The signer the options name (:meth:`Signer.load` raises for a wrong password or key)."""
     from ecert.crypto.signer import Signer
 
     password = None

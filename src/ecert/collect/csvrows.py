@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from ecert.catalog import CertificateType
 from ecert.collect.collector import OPTIONS, check_options, collect, resolve_type
 from ecert.collect.draft import CertificateDraft
+from ecert.collect.tables import XLSX_SUFFIXES
 from ecert.errors import CollectionError, EcertError, FieldProblem, InputError
 
 __all__ = ["CollectedRow", "collect_csv", "decode_csv"]
@@ -69,8 +70,9 @@ def collect_csv(
 ) -> Iterator[CollectedRow]:
     """Collect every row of a CSV file with a header; a bad row never stops the others.
 
-    ``source`` is a path (``str`` or ``Path``; UTF-8 with or without BOM, GB18030 fallback) or an
-    open text stream.  ``options`` are :func:`collect`'s.  The type is resolved at once, so an
+    ``source`` is a path (``str`` or ``Path``; UTF-8 with or without BOM, UTF-16, GB18030 fallback;
+    an ``.xlsx`` workbook's first sheet, with openpyxl) or an open text stream.  ``options`` are
+    :func:`collect`'s.  The type is resolved at once, so an
     unknown type raises here rather than at the first row.
     """
     unknown = sorted(set(options) - OPTIONS)
@@ -80,6 +82,11 @@ def collect_csv(
         options.get("issuer"), options.get("serial"), options.get("issue_date"), options.get("today")
     )
     ctype = resolve_type(cert_type, options.pop("catalog", None))
+    if isinstance(source, (str, Path)) and Path(source).suffix.lower() in XLSX_SUFFIXES:
+        from ecert.collect.tables import survey
+
+        survey(Path(source))  # unreadable, no header, no openpyxl: raised here, not at the first row
+        return _sheet_rows(Path(source), ctype, options)
     if isinstance(source, (str, Path)):
         try:
             data = Path(source).read_bytes()
@@ -104,6 +111,27 @@ def collect_csv(
             expected="a path (str or Path) or a text stream",
         )
     return _rows(io.StringIO(text.removeprefix("\ufeff"), newline=""), ctype, options)
+
+
+def _sheet_rows(path: Path, ctype: CertificateType, options: dict[str, Any]) -> Iterator[CollectedRow]:
+    """The rows of a workbook's first sheet, collected as CSV rows are (cells as their text)."""
+    from ecert.collect.tables import EXTRA, iter_rows
+
+    for line, row in iter_rows(path):
+        shape = (
+            [FieldProblem("<row>", f"more cells than the header names ({row.pop(EXTRA)!r})")]
+            if EXTRA in row
+            else []
+        )
+        try:
+            draft = collect(row, ctype, **options)
+        except CollectionError as exc:
+            yield CollectedRow(line, row, None, (*shape, *exc.problems))
+            continue
+        except EcertError as exc:
+            yield CollectedRow(line, row, None, (*shape, FieldProblem("<row>", str(exc))))
+            continue
+        yield CollectedRow(line, row, None if shape else draft, tuple(shape))
 
 
 def _rows(stream: TextIO, ctype: CertificateType, options: dict[str, Any]) -> Iterator[CollectedRow]:
