@@ -138,3 +138,9 @@ def test_top_level_file_and_qr_verification(tmp_path: Path) -> None:
 
     qr = out / "qr" / f"{ofd.stem}.png"
     assert ecert.verify_qr(str(qr), trust=trust, certificates=known_certificates(out / "trust")).ok
+
+
+def test_outcomes_compare_equal_to_their_strings() -> None:
+    from ecert.verify.report import Outcome
+
+    assert Outcome.PASS == "pass" and Outcome("fail") is Outcome.FAIL and f"{Outcome.WARN}" == "warn"

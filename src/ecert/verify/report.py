@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 __all__ = ["Check", "MissingTrust", "Outcome", "ReportBuilder", "SignerSummary", "VerificationReport"]
 
 
-class Outcome(enum.Enum):
+class Outcome(enum.StrEnum):
+    """A check's outcome; equal to its text (``Outcome.PASS == "pass"``), as scripts compare it."""
+
     PASS = "pass"
     FAIL = "fail"
     WARN = "warn"
