@@ -144,3 +144,11 @@ def test_outcomes_compare_equal_to_their_strings() -> None:
     from ecert.verify.report import Outcome
 
     assert Outcome.PASS == "pass" and Outcome("fail") is Outcome.FAIL and f"{Outcome.WARN}" == "warn"
+
+
+def test_verify_given_a_path_says_to_use_verify_file(tmp_path: Path) -> None:
+    from ecert.crypto.trust import TrustStore
+
+    for given in (tmp_path / "cert.ofd", str(tmp_path / "cert.ofd")):
+        report = ecert.verify(given, trust=TrustStore([]))
+        assert not report.ok and "ecert.verify_file(path" in report.failures[0].message

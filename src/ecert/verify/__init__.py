@@ -9,6 +9,7 @@ passed.  Nothing is trusted because it came inside the file: the caller says wha
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 from ecert._callable import make_callable
@@ -52,6 +53,14 @@ def verify(
         raise InputError("status must be a status source (a registry or a status list)", where="status",
                          value=type(status).__name__)
     report = ReportBuilder(source, REQUIRED_CHECKS, when)
+    if isinstance(data, str | os.PathLike):  # a path where the bytes belong: say so, and what to call
+        report.fail(
+            "package",
+            "ecert.verify takes the file's bytes, not a path: use ecert.verify_file(path, trust=...) "
+            "or pass Path(...).read_bytes()",
+            "ecert.verify 需要文件内容（bytes），不是路径：请用 ecert.verify_file(path, trust=...)",
+        )
+        return report.build()
     try:
         package = OFDPackage.open(data)
         bodies = package.doc_bodies()
