@@ -467,7 +467,7 @@ def test_registry_crash_between_allocation_and_record_never_reissues(tmp_path: P
         assert reg.reconcile(datetime.now(UTC) + timedelta(seconds=1)) == 1
         md = _md(identifier=Identifier.build(TYPE, DEPARTMENT_CODE, lost))
         with pytest.raises(RegistryError, match="gap"):
-            reg.record_issued(md, package_digest="00", signer="s", issued_at=NOW)
+            reg.record_issued(md, package_digest="00" * 32, signer="s", issued_at=NOW)
         fresh = reg.allocate_serial(TYPE, DEPARTMENT_CODE, period="2026")
         assert fresh != lost
         assert reg.serial_states(TYPE, DEPARTMENT_CODE) == {lost: "gap", fresh: "allocated"}
@@ -478,9 +478,9 @@ def test_registry_refuses_a_second_record_of_one_identifier_and_status_of_varian
     with SQLiteRegistry.open(tmp_path / "reg.db") as reg:
         serial = reg.allocate_serial(TYPE, DEPARTMENT_CODE, period="2026")
         md = _md(identifier=Identifier.build(TYPE, DEPARTMENT_CODE, serial))
-        reg.record_issued(md, package_digest="00", signer="s", issued_at=NOW)
+        reg.record_issued(md, package_digest="00" * 32, signer="s", issued_at=NOW)
         with pytest.raises(RegistryError):
-            reg.record_issued(md, package_digest="01", signer="s", issued_at=NOW)
+            reg.record_issued(md, package_digest="01" * 32, signer="s", issued_at=NOW)
         text = str(md.identifier)
         wrong = text[:-1] + ("A" if text[-1] != "A" else "B")
         for variant in (wrong, str(md.identifier.with_version(2)), text.lower()):
@@ -496,10 +496,10 @@ def test_registry_as_status_source_for_qr_replaced_and_unknown(tmp_path: Path) -
     with SQLiteRegistry.open(tmp_path / "reg.db") as reg:
         payload = make_offline(md, signer(), at=SIGNED_AT)
         assert _verify(payload, status=reg).failed("status")  # not in the registry: unknown fails
-        reg.record_issued(md, package_digest="00", signer="s", issued_at=SIGNED_AT)
+        reg.record_issued(md, package_digest="00" * 32, signer="s", issued_at=SIGNED_AT)
         assert _verify(payload, status=reg).ok
         v2 = dataclasses.replace(md, identifier=md.identifier.with_version(2))
-        reg.renew(str(md.identifier), v2, package_digest="01", signer="s", issued_at=NOW)
+        reg.renew(str(md.identifier), v2, package_digest="01" * 32, signer="s", issued_at=NOW)
         report = _verify(payload, status=reg)
         assert not report.ok and "replaced" in report.check("status")[0].message
         assert _verify(make_offline(v2, signer(), at=NOW), status=reg).ok
@@ -509,7 +509,7 @@ def test_registry_imported_serial_never_handed_out_again(tmp_path: Path) -> None
     """Attack: a certificate imported with serial 2026000002; the counter must not hand that serial out."""
     with SQLiteRegistry.open(tmp_path / "reg.db") as reg:
         md = _md(identifier=Identifier.build(TYPE, DEPARTMENT_CODE, "2026000002"))
-        reg.record_issued(md, package_digest="00", signer="s", issued_at=NOW)
+        reg.record_issued(md, package_digest="00" * 32, signer="s", issued_at=NOW)
         first = reg.allocate_serial(TYPE, DEPARTMENT_CODE, period="2026")
         assert first == "2026000001"
         try:
@@ -523,7 +523,7 @@ def test_registry_allocation_skips_a_serial_taken_by_an_imported_certificate(tmp
     """Attack: import a legacy certificate whose serial lies ahead of the counter, then keep issuing."""
     with SQLiteRegistry.open(tmp_path / "reg.db") as reg:
         md = _md(identifier=Identifier.build(TYPE, DEPARTMENT_CODE, "2026000002"))
-        reg.record_issued(md, package_digest="00", signer="s", issued_at=NOW)
+        reg.record_issued(md, package_digest="00" * 32, signer="s", issued_at=NOW)
         serials = [reg.allocate_serial(TYPE, DEPARTMENT_CODE, period="2026") for _ in range(3)]
         assert "2026000002" not in serials and len(set(serials)) == 3
 
@@ -544,7 +544,7 @@ def test_registry_export_for_a_department_lists_its_revocations_whatever_the_ide
     md = dataclasses.replace(md0, identifier=Identifier.build(md0.type_code, "340100", "2026000001"))
     assert md.issuer_code == DEPARTMENT_CODE
     with SQLiteRegistry.open(tmp_path / "reg.db") as reg:
-        reg.record_issued(md, package_digest="00", signer="s", issued_at=SIGNED_AT)
+        reg.record_issued(md, package_digest="00" * 32, signer="s", issued_at=SIGNED_AT)
         reg.revoke(str(md.identifier), reason="吊销", by="clerk", at=NOW)
         data = reg.export_status_list(signer(), issued_at=NOW, next_update=WEEK, issuer_code=DEPARTMENT_CODE)
     listed = StatusList.load(data, trust=_trust(), at=NOW)
@@ -557,7 +557,7 @@ def test_registry_export_without_issuer_filter_lists_division_code_identifiers(t
     md0 = draft().metadata
     md = dataclasses.replace(md0, identifier=Identifier.build(md0.type_code, "340100", "2026000001"))
     with SQLiteRegistry.open(tmp_path / "reg.db") as reg:
-        reg.record_issued(md, package_digest="00", signer="s", issued_at=SIGNED_AT)
+        reg.record_issued(md, package_digest="00" * 32, signer="s", issued_at=SIGNED_AT)
         reg.revoke(str(md.identifier), reason="吊销", by="clerk", at=NOW)
         data = reg.export_status_list(signer(), issued_at=NOW, next_update=WEEK)
     listed = StatusList.load(data, trust=_trust(), at=NOW)
@@ -595,7 +595,7 @@ def test_cli_revocation_via_registry_and_unknown_identifier(tmp_path: Path) -> N
     db = tmp_path / "reg.db"
     md = draft().metadata
     with SQLiteRegistry.open(db) as reg:
-        reg.record_issued(md, package_digest="00", signer="s", issued_at=SIGNED_AT)
+        reg.record_issued(md, package_digest="00" * 32, signer="s", issued_at=SIGNED_AT)
     text = str(md.identifier)
     wrong = text[:-1] + ("A" if text[-1] != "A" else "B")
     at = ["--at", NOW.isoformat()]
@@ -627,7 +627,7 @@ def test_qr_reusing_a_registered_identifier_for_another_holder_fails_status(tmp_
     registry knows what it issued under that identifier, so the status check fails."""
     md = draft().metadata
     with SQLiteRegistry.open(tmp_path / "r.db") as reg:
-        reg.record_issued(md, package_digest="00", signer="s", issued_at=SIGNED_AT)
+        reg.record_issued(md, package_digest="00" * 32, signer="s", issued_at=SIGNED_AT)
         genuine = _verify(make_offline(md, signer(), at=SIGNED_AT), status=reg)
         assert genuine.ok, genuine.to_text()
         other = _md(holder_name="冒名顶替有限公司")

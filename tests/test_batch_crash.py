@@ -206,7 +206,7 @@ def _look(db: Path, out: Path, members: Sequence[int] = ()) -> Frozen:
     if Path(f"{db}-shm").exists():
         read_only = f"file:{db}?mode=ro"
         with suppress(sqlite3.Error), closing(sqlite3.connect(read_only, uri=True, timeout=0)) as con:
-            serials = con.execute("SELECT type_code, issuer_code, serial, state FROM serials").fetchall()
+            serials = con.execute("SELECT type_code, issuer_part, serial, state FROM serials").fetchall()
             recorded = frozenset(r[0] for r in con.execute("SELECT identifier FROM certificates"))
             readable = True
     allocated = frozenset(str(Identifier.build(t, i, s)) for t, i, s, st in serials if st == "allocated")
@@ -337,8 +337,8 @@ def _check(db: Path, out: Path, source: Path, final_start: datetime) -> tuple[se
     assert len(valid_keys) == VALID
 
     with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
-        spaces = con.execute("SELECT DISTINCT type_code, issuer_code, period FROM serials").fetchall()
-        counters = con.execute("SELECT type_code, issuer_code, period, next FROM counters").fetchall()
+        spaces = con.execute("SELECT DISTINCT type_code, issuer_part, period FROM serials").fetchall()
+        counters = con.execute("SELECT type_code, issuer_part, period, next FROM counters").fetchall()
         young = con.execute(
             "SELECT serial FROM serials WHERE state='allocated' AND allocated_at >= ?",
             (final_start.isoformat(timespec="microseconds"),),

@@ -57,7 +57,7 @@ def test_revocation_through_the_cli(demo: Path, tmp_path: Path, capsys: pytest.C
     with SQLiteRegistry.open(db) as reg:
         from datetime import UTC, datetime
 
-        reg.record_issued(md, package_digest="0", signer="demo", issued_at=datetime.now(UTC))
+        reg.record_issued(md, package_digest="0" * 64, signer="demo", issued_at=datetime.now(UTC))
     ident = str(md.identifier)
     assert main(["registry", "revoke", ident, "--reason", "以欺骗手段取得", "--registry", str(db)]) == 0
     assert main(["registry", "revoke", ident, "--reason", "again", "--registry", str(db)]) == 1

@@ -23,14 +23,14 @@ def db(tmp_path: Path) -> tuple[Path, str, str]:
     path = tmp_path / "reg.db"
     assert main(["registry", "init", "--registry", str(path)]) == 0
     with SQLiteRegistry.open(path) as reg:
-        a = reg.record_issued(metadata("2026000001"), package_digest="00", signer="s", issued_at=NOW)
+        a = reg.record_issued(metadata("2026000001"), package_digest="00" * 32, signer="s", issued_at=NOW)
         b = reg.record_issued(
-            metadata("2026000002", holder=OTHER_HOLDER), package_digest="00", signer="s", issued_at=NOW
+            metadata("2026000002", holder=OTHER_HOLDER), package_digest="00" * 32, signer="s", issued_at=NOW
         )
         reg.renew(
             b.identifier,
             metadata("2026000002", 2, holder=OTHER_HOLDER),
-            package_digest="01",
+            package_digest="01" * 32,
             signer="s",
             issued_at=NOW,
         )

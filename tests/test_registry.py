@@ -116,7 +116,7 @@ def test_allocation_skips_serials_taken_by_imported_certificates(reg: SQLiteRegi
     """Imported certificates ahead of the counter are stepped over, in one allocation, never handed out."""
     taken = {"2026000002", "2026000003", "2026000004", "2026000007", "20260000051"}  # the last: another shape
     for serial in taken:
-        reg.record_issued(metadata(serial), package_digest="00", signer="s", issued_at=NOW)
+        reg.record_issued(metadata(serial), package_digest="00" * 32, signer="s", issued_at=NOW)
     got = [reg.allocate_serial(TYPE, ISSUER, period="2026") for _ in range(5)]
     assert got == ["2026000001", "2026000005", "2026000006", "2026000008", "2026000009"]
     states = reg.serial_states(TYPE, ISSUER)
@@ -125,7 +125,7 @@ def test_allocation_skips_serials_taken_by_imported_certificates(reg: SQLiteRegi
 
 def test_allocation_skipping_to_the_end_of_the_width_is_exhaustion(reg: SQLiteRegistry) -> None:
     for serial in ("A8", "A9"):
-        reg.record_issued(metadata(serial), package_digest="00", signer="s", issued_at=NOW)
+        reg.record_issued(metadata(serial), package_digest="00" * 32, signer="s", issued_at=NOW)
     assert [reg.allocate_serial(TYPE, ISSUER, period="a", width=2) for _ in range(7)][-1] == "A7"
     with pytest.raises(RegistryError, match="exhausted"):
         reg.allocate_serial(TYPE, ISSUER, period="A", width=2)
@@ -163,7 +163,7 @@ def test_bad_serial_argument_types_are_refused(
 
 def test_gaps_explicit_and_reconciled(reg: SQLiteRegistry) -> None:
     a, b, c = (reg.allocate_serial(TYPE, ISSUER, period="2026") for _ in range(3))
-    reg.record_issued(metadata(b), package_digest="00", signer="s", issued_at=NOW)
+    reg.record_issued(metadata(b), package_digest="00" * 32, signer="s", issued_at=NOW)
     reg.record_gap(TYPE, ISSUER, a, "printer jammed; file discarded")
     with pytest.raises(RegistryError, match="not an open allocation"):
         reg.record_gap(TYPE, ISSUER, a, "again")
@@ -179,7 +179,7 @@ def test_gaps_explicit_and_reconciled(reg: SQLiteRegistry) -> None:
     ]
     assert all(g.allocated_at <= g.closed_at for g in gaps)
     with pytest.raises(RegistryError, match="gap"):  # a late writer cannot issue an abandoned serial
-        reg.record_issued(metadata(c), package_digest="00", signer="s", issued_at=NOW)
+        reg.record_issued(metadata(c), package_digest="00" * 32, signer="s", issued_at=NOW)
 
 
 # --- records --------------------------------------------------------------------------------------
@@ -203,10 +203,10 @@ def test_record_and_get(reg: SQLiteRegistry) -> None:
     assert got.file_path == "out/x.ofd" and got.signer == "CN=发证" and got.replaced_by is None
     assert reg.find_by_source_key("k1") == got and reg.find_by_source_key("k2") is None
     with pytest.raises(RegistryError, match="already recorded"):
-        reg.record_issued(md, package_digest="00", signer="s", issued_at=NOW)
+        reg.record_issued(md, package_digest="00" * 32, signer="s", issued_at=NOW)
     other = metadata(reg.allocate_serial(TYPE, ISSUER, period="2026"))
     with pytest.raises(RegistryError, match="source key"):
-        reg.record_issued(other, package_digest="00", signer="s", issued_at=NOW, source_key="k1")
+        reg.record_issued(other, package_digest="00" * 32, signer="s", issued_at=NOW, source_key="k1")
     with pytest.raises(RegistryError, match="no certificate"):
         reg.get("1.2.156.3005.2.unknown")
 
@@ -214,19 +214,19 @@ def test_record_and_get(reg: SQLiteRegistry) -> None:
 def test_record_refusals(reg: SQLiteRegistry) -> None:
     serial = reg.allocate_serial(TYPE, ISSUER)
     with pytest.raises(InputError, match="timezone"):
-        reg.record_issued(metadata(serial), package_digest="00", signer="s", issued_at=datetime(2026, 1, 1))
+        reg.record_issued(metadata(serial), package_digest="00" * 32, signer="s", issued_at=datetime(2026, 1, 1))
     with pytest.raises(InputError, match="hex"):
         reg.record_issued(metadata(serial), package_digest="XYZ", signer="s", issued_at=NOW)
     with pytest.raises(InputError):
-        reg.record_issued(metadata(serial), package_digest="00", signer=" ", issued_at=NOW)
-    reg.record_issued(metadata(serial), package_digest="00", signer="s", issued_at=NOW)
+        reg.record_issued(metadata(serial), package_digest="00" * 32, signer=" ", issued_at=NOW)
+    reg.record_issued(metadata(serial), package_digest="00" * 32, signer="s", issued_at=NOW)
     with pytest.raises(RegistryError, match="use renew"):
-        reg.record_issued(metadata(serial, 2), package_digest="00", signer="s", issued_at=NOW)
+        reg.record_issued(metadata(serial, 2), package_digest="00" * 32, signer="s", issued_at=NOW)
     assert reg.serial_states(TYPE, ISSUER) == {serial: "issued"}
 
 
 def test_imported_certificate_without_allocation(reg: SQLiteRegistry) -> None:
-    reg.record_issued(metadata("LEGACY42"), package_digest="00", signer="s", issued_at=NOW)
+    reg.record_issued(metadata("LEGACY42"), package_digest="00" * 32, signer="s", issued_at=NOW)
     assert reg.serial_states(TYPE, ISSUER) == {"LEGACY42": "issued"}
 
 
@@ -261,7 +261,7 @@ def division_metadata(serial: str, division: str = "340100") -> CoreMetadata:
 def test_issuer_filters_mean_the_issuing_authority(reg: SQLiteRegistry) -> None:
     """find/non_valid(issuer_code=) match metadata.issuer_code, not the identifier's issuer part."""
     serial = reg.allocate_serial(TYPE, "340100", period="2026")
-    division = reg.record_issued(division_metadata(serial), package_digest="00", signer="s", issued_at=NOW)
+    division = reg.record_issued(division_metadata(serial), package_digest="00" * 32, signer="s", issued_at=NOW)
     assert Identifier.parse(division.identifier).issuer_code == "340100"
     other = issue(reg, issuer=OTHER_ISSUER)
     reg.revoke(division.identifier, reason="吊销", by="clerk", at=NOW)
@@ -345,8 +345,8 @@ def test_renewal_keeps_the_version_chain(reg: SQLiteRegistry) -> None:
     v1 = issue(reg)
     serial = Identifier.parse(v1).serial
     v2md = metadata(serial, 2)
-    v2 = reg.renew(v1, v2md, package_digest="01", signer="s", issued_at=LATER, by="clerk").identifier
-    v3 = reg.renew(v2, metadata(serial, 3), package_digest="02", signer="s", issued_at=LATER).identifier
+    v2 = reg.renew(v1, v2md, package_digest="01" * 32, signer="s", issued_at=LATER, by="clerk").identifier
+    v3 = reg.renew(v2, metadata(serial, 3), package_digest="02" * 32, signer="s", issued_at=LATER).identifier
     chain = reg.versions(v1)
     assert [r.identifier for r in chain] == [v1, v2, v3] == [r.identifier for r in reg.versions(v3)]
     assert [r.status for r in chain] == [CertStatus.REPLACED, CertStatus.REPLACED, CertStatus.VALID]
@@ -360,7 +360,7 @@ def test_renewal_keeps_the_version_chain(reg: SQLiteRegistry) -> None:
 def test_renewal_refusals_leave_nothing_behind(reg: SQLiteRegistry) -> None:
     v1 = issue(reg)
     serial = Identifier.parse(v1).serial
-    kw = {"package_digest": "01", "signer": "s", "issued_at": LATER}
+    kw = {"package_digest": "01" * 32, "signer": "s", "issued_at": LATER}
     with pytest.raises(RegistryError, match="next version"):
         reg.renew(v1, metadata(serial, 3), **kw)  # type: ignore[arg-type]
     with pytest.raises(RegistryError, match="next version"):
@@ -399,7 +399,7 @@ def test_schema_version_wal_and_foreign_keys(tmp_path: Path) -> None:
         assert reg._db.execute("PRAGMA synchronous").fetchone()[0] == 2
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == 3
+    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == 4
     db.execute("UPDATE schema_version SET version=99")
     db.commit()
     db.close()
@@ -407,8 +407,8 @@ def test_schema_version_wal_and_foreign_keys(tmp_path: Path) -> None:
         SQLiteRegistry.open(path)
     with SQLiteRegistry.open(tmp_path / "fk.db") as reg:
         ident = issue(reg)
-        with pytest.raises(RegistryError, match="FOREIGN KEY"), reg._write() as conn:
-            conn.execute("UPDATE certificates SET replaced_by='nothing' WHERE identifier=?", (ident,))
+        with pytest.raises(RegistryError, match="FOREIGN KEY"), reg._write() as tx:
+            tx.run("UPDATE certificates SET replaced_by='nothing' WHERE identifier=?", (ident,))
 
 
 _SCHEMA_2 = (  # as ecert wrote it before schema 3 (certificates.authority_code), for the migration test
@@ -476,22 +476,24 @@ def test_a_schema_2_file_is_migrated_in_place(tmp_path: Path) -> None:
     with SQLiteRegistry.open(path, create=False) as reg:
         assert {r.identifier for r in reg.find(issuer_code=ISSUER)} == {division, plain}
         assert [e.identifier for e in reg.non_valid(issuer_code=ISSUER)] == [division]
-        assert reg.get(division).status is CertStatus.REVOKED and len(reg.history(division)) == 1
+        assert reg.get(division).status is CertStatus.REVOKED
+        assert [h.status for h in reg.history(division)] == [CertStatus.VALID, CertStatus.REVOKED]
+        assert reg.check().ok
         assert reg.allocate_serial(TYPE, ISSUER, period="q", width=4) == "Q003"  # counters merged
         assert reg.allocate_serial(TYPE, "340100", period="2026") == "2026000002"
         serial = reg.allocate_serial(TYPE, ISSUER, period="2026")
-        reg.record_issued(metadata(serial), package_digest="00", signer="s", issued_at=NOW)
+        reg.record_issued(metadata(serial), package_digest="00" * 32, signer="s", issued_at=NOW)
     db = sqlite3.connect(path)
-    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == 3
+    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == 4
     assert db.execute(
-        "SELECT period, next FROM counters WHERE issuer_code=? ORDER BY period", (ISSUER,)
+        "SELECT period, next FROM counters WHERE issuer_part=? ORDER BY period", (ISSUER,)
     ).fetchall() == [
         ("2026", 2),
         ("Q", 4),
     ]
     assert db.execute("SELECT count(*) FROM serials WHERE period='q'").fetchone()[0] == 0
     db.close()
-    SQLiteRegistry.open(path).close()  # a second open finds schema 3 and changes nothing
+    SQLiteRegistry.open(path).close()  # a second open finds schema 4 and changes nothing
 
 
 def test_a_failed_migration_leaves_the_file_as_it_was(tmp_path: Path) -> None:
@@ -535,10 +537,10 @@ S = "\udcff"  # a lone surrogate: what Python makes of a byte that is not UTF-8 
         (lambda r: r.gaps(TYPE, S), "issuer_code"),
         (lambda r: r.record_gap(TYPE, ISSUER, S, "r"), "serial"),
         (lambda r: r.reconcile(datetime.min.replace(tzinfo=timezone(timedelta(hours=8)))), "older_than"),
-        (lambda r: r.record_issued("md", package_digest="00", signer="s", issued_at=NOW), "metadata"),
+        (lambda r: r.record_issued("md", package_digest="00" * 32, signer="s", issued_at=NOW), "metadata"),
         (
             lambda r: r.record_issued(
-                metadata("1"), package_digest="00", signer="s", issued_at=NOW, file_path=S
+                metadata("1"), package_digest="00" * 32, signer="s", issued_at=NOW, file_path=S
             ),
             "file_path",
         ),

@@ -39,7 +39,7 @@ def _worker(path: str, index: int) -> tuple[list[str], list[str], float]:
             md = metadata(serial)
             md_seconds += time.perf_counter() - start
             reg.record_issued(
-                md, package_digest="00", signer=f"worker {index}", issued_at=NOW, source_key=f"{index}:{i}"
+                md, package_digest="00" * 32, signer=f"worker {index}", issued_at=NOW, source_key=f"{index}:{i}"
             )
             issued.append(str(md.identifier))
     return issued, abandoned, md_seconds
@@ -86,7 +86,7 @@ def test_processes_step_over_imported_serials_and_share_one_counter_per_period(t
     db = str(tmp_path / "reg.db")
     with SQLiteRegistry.open(db) as reg:
         for serial in ("Q202600003", "Q202600004", "Q202600010", "Q202600011", "Q202600040"):
-            reg.record_issued(metadata(serial), package_digest="00", signer="import", issued_at=NOW)
+            reg.record_issued(metadata(serial), package_digest="00" * 32, signer="import", issued_at=NOW)
     with multiprocessing.get_context("spawn").Pool(3) as pool:
         results = pool.starmap(_allocate, [(db, i, 60) for i in range(3)])
     serials = [s for r in results for s in r]

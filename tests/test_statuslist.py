@@ -76,7 +76,7 @@ def test_round_trip(kind: str) -> None:
 def test_export_from_the_registry_and_verify_offline(tmp_path: Path) -> None:
     md = draft().metadata
     with SQLiteRegistry.open(tmp_path / "r.db") as reg:
-        reg.record_issued(md, package_digest="00", signer="s", issued_at=NOW)
+        reg.record_issued(md, package_digest="00" * 32, signer="s", issued_at=NOW)
         assert verify(issued_file(), trust=trust_store(), at=NOW, status=reg).ok
         reg.revoke(str(md.identifier), reason="以欺骗手段取得", by="clerk", at=NOW)
         online = verify(issued_file(), trust=trust_store(), at=NOW, status=reg)

@@ -4,7 +4,8 @@
 compares the two and the live schema of each backend.  Column types are abstract (``text``,
 ``int``, ``bigint``, ``date``, ``timestamp``, ``bytes``, ``bool``); each backend maps them to its
 own (SQLite keeps dates and times as ISO 8601 text in UTC, whose text order is time order;
-PostgreSQL uses ``date`` and ``timestamptz``).
+PostgreSQL uses ``date`` and ``timestamptz``, and compares text bytewise (``COLLATE "C"``) as
+SQLite does, so that ordering and ranges of identifiers and serials agree on both).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ _TYPES: Mapping[Dialect, Mapping[ColumnType, str]] = MappingProxyType(
              "bytes": "BLOB", "bool": "INTEGER"}
         ),
         "postgresql": MappingProxyType(
-            {"text": "TEXT", "int": "INTEGER", "bigint": "BIGINT", "date": "DATE",
+            {"text": 'TEXT COLLATE "C"', "int": "INTEGER", "bigint": "BIGINT", "date": "DATE",
              "timestamp": "TIMESTAMPTZ", "bytes": "BYTEA", "bool": "BOOLEAN"}
         ),
     }
@@ -169,6 +170,7 @@ TABLES: tuple[Table, ...] = (
         foreign_keys=(
             (("type_code", "issuer_part", "serial"), "serials", ("type_code", "issuer_part", "serial")),
             (("type_code", "catalog_version"), "catalog_types", ("type_code", "catalog_version")),
+            (("replaced_by",), "certificates", ("identifier",)),
         ),
     ),
     Table(
