@@ -124,11 +124,11 @@ def load_status_source(
         data = read_input(status_list, "status list")
         return StatusList.load(data, trust=trust, at=at, max_age=max_age or DEFAULT_MAX_AGE)
     if registry is not None:
-        from ecert.registry.sqlite import SQLiteRegistry
+        from ecert.registry import open_registry
 
-        if not registry.is_file():
+        if isinstance(registry, Path) and not registry.is_file():
             raise InputError("registry not found", where=str(registry))
-        return SQLiteRegistry.open(registry)
+        return open_registry(registry, create=False)
     return None
 
 

@@ -9,7 +9,13 @@ from pathlib import Path
 
 from ecert.batch import BatchPlan, BatchProgress, IssuerFiles, issue_batch
 from ecert.cli import EXIT_INVALID, EXIT_OK
-from ecert.cli.common import add_signer_options, add_types_option, load_types, parse_time
+from ecert.cli.common import (
+    add_signer_options,
+    add_types_option,
+    load_types,
+    parse_time,
+    registry_location,
+)
 from ecert.cli.faces import add_face_options
 from ecert.errors import InputError
 from ecert.metadata import Authority
@@ -45,7 +51,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--type", required=True, dest="type_code", metavar="CODE", help="certificate type code")
     add_signer_options(p)
     p.add_argument(
-        "--registry", required=True, type=Path, metavar="DB", help="the registry (created when missing)"
+        "--registry",
+        required=True,
+        type=registry_location,
+        metavar="DB",
+        help="the library: an SQLite file (created when missing) or a postgresql://user@host/db URL",
     )
     p.add_argument("-o", "--out", required=True, type=Path, metavar="DIR", help="output directory")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default: 1)")

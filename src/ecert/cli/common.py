@@ -12,6 +12,7 @@ from ecert.errors import InputError
 if TYPE_CHECKING:
     from ecert.catalog import Catalog
     from ecert.crypto.signer import Signer
+    from ecert.registry.access import Library
 
 
 def add_types_option(p: argparse.ArgumentParser) -> None:
@@ -90,3 +91,21 @@ def parse_time(text: str | None, option: str, *, day_end: bool = False) -> datet
             expected="e.g. 2026-11-25T10:00+08:00, or a plain date 2026-11-25 (China time)",
         )
     return when
+
+
+def registry_location(text: str) -> str | Path:
+    """A ``--registry`` value: a ``postgresql://`` URL as given, else a path to an SQLite file."""
+    from ecert.registry import is_database_url
+
+    return text if is_database_url(text) else Path(text)
+
+
+def open_existing_registry(location: str | Path) -> Library:
+    """The library at ``location``, which must exist (a missing file is a usage error, exit 2)."""
+    from ecert.registry import open_registry
+
+    if isinstance(location, Path) and not location.is_file():
+        raise InputError(
+            "registry not found", where=str(location), expected="a file made by `ecert registry init`"
+        )
+    return open_registry(location, create=False)

@@ -17,14 +17,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ecert.cli import EXIT_INVALID, EXIT_OK
-from ecert.cli.common import add_signer_options, load_signer, parse_time
+from ecert.cli.common import (
+    add_signer_options,
+    load_signer,
+    open_existing_registry,
+    parse_time,
+    registry_location,
+)
 from ecert.errors import InputError, RegistryError
 
 if TYPE_CHECKING:
-    from ecert.registry import IssuedRecord, SQLiteRegistry
+    from ecert.registry import IssuedRecord
 
 EPILOG = """examples:
   ecert registry init --registry registry.db
+  ecert registry init --registry postgresql://ecert@db.example/ecert     (PGPASSWORD in the environment)
+  ecert registry check --registry registry.db
   ecert registry find --holder 91110000600037341L --registry registry.db --json
   ecert registry revoke 1.2.156.3005.2....001.4 --reason "以欺骗手段取得许可" --registry registry.db
   ecert registry status-list --registry registry.db \\
@@ -43,6 +51,9 @@ _EXAMPLES = {
     "cancel": 'ecert registry cancel IDENTIFIER --reason "企业注销" --registry registry.db',
     "suspend": 'ecert registry suspend IDENTIFIER --reason "暂扣六个月" --registry registry.db',
     "reinstate": 'ecert registry reinstate IDENTIFIER --reason "暂扣期满发还" --registry registry.db',
+    "check": "ecert registry check --registry registry.db",
+    "usage": "ecert registry usage IDENTIFIER --registry registry.db --json",
+    "publish": "ecert registry publish 11100000MB0143028R001 --registry registry.db",
     "status-list": "ecert registry status-list --registry registry.db --key issuer.key.pem "
     "--cert issuer.cert.pem -o status.json --next-update-days 1",
 }
@@ -73,16 +84,33 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             epilog=f"example:\n  {_EXAMPLES[name]}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        q.add_argument("--registry", required=True, type=Path, metavar="DB", help="the registry file")
+        q.add_argument(
+            "--registry",
+            required=True,
+            type=registry_location,
+            metavar="DB",
+            help="the library: an SQLite file, or a postgresql://user@host/db URL",
+        )
         return q
 
-    action("init", "create a registry file (or check an existing one)").set_defaults(handler=_init)
+    action("init", "create a library (or check an existing one)").set_defaults(handler=_init)
+    action(
+        "check", "verify the status and usage hash chains, derived statuses and every stored file's SM3"
+    ).set_defaults(handler=_check)
+    q = action("usage", "who used a certificate (用证记录): application, department, reason, result, time")
+    q.add_argument("identifier", help="the certificate identifier (1.2.156.3005.2....)")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q.set_defaults(handler=_usage)
+    q = action("publish", "publish a certificate type to the library's catalogue (a new version if changed)")
+    q.add_argument("type", metavar="TYPE", help="a bundled type code, or a type definition file (.json)")
+    q.set_defaults(handler=_publish)
     q = action("show", "one issued certificate, with its history and versions")
     q.add_argument("identifier", help="the certificate identifier (1.2.156.3005.2....)")
     q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(handler=_show)
     q = action("find", "issued certificates by holder, type, issuer, issue date, status")
     q.add_argument("--holder", metavar="CODE", help="holder code (USCC, citizen ID number...)")
+    q.add_argument("--holder-name", metavar="NAME", help="holder name (持证主体), exactly")
     q.add_argument("--type", metavar="CODE", help="certificate type code (21 characters)")
     q.add_argument(
         "--issuer", metavar="CODE", help="the issuing authority's code (USCC, not the identifier's part)"
@@ -91,6 +119,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.add_argument("--to", dest="date_to", type=_date, metavar="YYYY-MM-DD", help="issued on or before")
     q.add_argument("--status", choices=_STATUSES, help="only certificates with this status")
     q.add_argument("--limit", type=int, default=1000, metavar="N", help="at most N rows (default 1000)")
+    q.add_argument("--offset", type=int, default=0, metavar="N", help="skip the first N rows (paging)")
     q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(handler=_find)
     for name, text in _CHANGES.items():
@@ -124,26 +153,76 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def _open(path: Path) -> SQLiteRegistry:
-    from ecert.registry import SQLiteRegistry
-
-    if not path.is_file():
-        raise InputError(
-            "registry not found", where=str(path), expected="a file made by `ecert registry init`"
-        )
-    return SQLiteRegistry.open(path, create=False)
-
-
 def _shown(path: Path) -> str:
     """A path any terminal can print: bytes that are not UTF-8 (lone surrogates in Python) as escapes."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def _init(args: argparse.Namespace) -> int:
-    from ecert.registry import SQLiteRegistry
+def _where(location: str | Path) -> str:
+    return location if isinstance(location, str) else _shown(location)
 
-    SQLiteRegistry.open(args.registry).close()
-    print(f"{_shown(args.registry)}: registry ready")
+
+def _init(args: argparse.Namespace) -> int:
+    from ecert.registry import open_registry
+
+    open_registry(args.registry).close()
+    print(f"{_where(args.registry)}: registry ready")
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    with open_existing_registry(args.registry) as reg:
+        result = reg.check()
+    for problem in result.problems:
+        print(f"BROKEN {problem}")
+    summary = (
+        f"{result.status_events} status events, {result.usage_records} usage records, "
+        f"{result.files} files checked"
+    )
+    if result.ok:
+        print(f"ok: {summary}")
+        return EXIT_OK
+    print(f"{len(result.problems)} problems: {summary}", file=sys.stderr)
+    return EXIT_INVALID
+
+
+def _usage(args: argparse.Namespace) -> int:
+    with open_existing_registry(args.registry) as reg:
+        reg.get(args.identifier)  # an unknown certificate is refused, not shown as "never used"
+        records = reg.usage(identifier=args.identifier, limit=100_000)
+    rows = [
+        {
+            "seq": r.seq, "at": r.at.isoformat(), "app_id": r.usage.app_id, "department": r.usage.department,
+            "operator": r.usage.operator, "operation": r.usage.operation, "result": r.usage.result,
+            "reason": r.usage.reason, "item_code": r.usage.item_code, "case_number": r.usage.case_number,
+            "copy_id": r.usage.copy_id,
+        }
+        for r in records
+    ]  # fmt: skip
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for row in rows:
+        why = row["reason"] or f"{row['item_code']} / {row['case_number']}"
+        who = f"{row['department']} ({row['app_id']}, {row['operator']})"
+        print(f"{row['at']}  {who}  {row['operation']}: {why}")
+    if not rows:
+        print(f"{args.identifier}: never used", file=sys.stderr)
+    return EXIT_OK
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from ecert.catalog import default_catalog, load_type_file
+
+    given = Path(args.type)
+    cert_type = load_type_file(given) if given.suffix == ".json" else default_catalog().get(args.type)
+    with open_existing_registry(args.registry) as reg:
+        published = reg.publish_type(cert_type)
+    sensitive = ", ".join(sorted(published.sensitive_keys)) or "none"
+    print(
+        f"{published.type_code} {published.type_name}: catalogue version {published.catalog_version} "
+        f"({len(published.fields)} fields; sensitive: {sensitive})"
+    )
     return EXIT_OK
 
 
@@ -179,7 +258,7 @@ def _row(rec: IssuedRecord) -> dict[str, object]:
 
 
 def _show(args: argparse.Namespace) -> int:
-    with _open(args.registry) as reg:
+    with open_existing_registry(args.registry) as reg:
         try:
             rec = reg.get(args.identifier)
         except RegistryError as exc:
@@ -207,15 +286,17 @@ def _find(args: argparse.Namespace) -> int:
     from ecert.registry import CertStatus
 
     status = None if args.status is None else CertStatus(args.status)
-    with _open(args.registry) as reg:
+    with open_existing_registry(args.registry) as reg:
         records = reg.find(
             holder_code=args.holder,
+            holder_name=args.holder_name,
             type_code=args.type,
             issuer_code=args.issuer,
             issued_from=args.date_from,
             issued_to=args.date_to,
             status=status,
             limit=args.limit,
+            offset=args.offset,
         )
     rows = [_row(r) for r in records]
     if args.json:
@@ -225,13 +306,19 @@ def _find(args: argparse.Namespace) -> int:
             print(f"{r['status']:<10} {r['issue_date']}  {r['identifier']}  {r['holder']}")
         if not rows:
             print("no certificate matches", file=sys.stderr)
+        elif len(rows) == args.limit:
+            print(
+                f"stopped at --limit {args.limit}: more may match "
+                f"(next page: --offset {args.offset + args.limit})",
+                file=sys.stderr,
+            )
     return EXIT_OK if rows else EXIT_INVALID
 
 
 def _change(args: argparse.Namespace) -> int:
     at = parse_time(args.at, "--at") or datetime.now(UTC)
     by = args.by or getpass.getuser()
-    with _open(args.registry) as reg:
+    with open_existing_registry(args.registry) as reg:
         try:
             rec = getattr(reg, args.action)(args.identifier, reason=args.reason, by=by, at=at)
         except RegistryError as exc:
@@ -247,7 +334,7 @@ def _status_list(args: argparse.Namespace) -> int:
     signer = load_signer(args)
     now = datetime.now(UTC).replace(microsecond=0)
     due = now + timedelta(days=args.next_update_days) if args.next_update_days else None
-    with _open(args.registry) as reg:
+    with open_existing_registry(args.registry) as reg:
         count = len(reg.non_valid(issuer_code=args.issuer))
         data = reg.export_status_list(signer, issued_at=now, next_update=due, issuer_code=args.issuer)
     args.out.write_bytes(data)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ecert.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE
-from ecert.cli.common import parse_time
+from ecert.cli.common import parse_time, registry_location
 from ecert.errors import EcertError, InputError
 
 if TYPE_CHECKING:
@@ -78,7 +78,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="FILE|DIR",
         help="signed status lists (offline revocation): a file or a folder of them; repeatable",
     )
-    group.add_argument("--registry", type=Path, metavar="DB", help="a certificate registry (online status)")
+    group.add_argument(
+        "--registry",
+        type=registry_location,
+        metavar="DB",
+        help="a certificate library (online status): an SQLite file or a postgresql:// URL",
+    )
     p.add_argument(
         "--status-max-age",
         type=float,

@@ -36,7 +36,7 @@ from ecert.registry.status import CertStatus, StatusEntry, from_profile_code, pr
 from ecert.registry.statuslist import StaleStatusList, StatusList
 
 if TYPE_CHECKING:
-    from ecert.registry.library import SQLLibrary
+    from ecert.registry.access import Library
 
 __all__ = [
     "Application",
@@ -77,7 +77,7 @@ def is_database_url(location: object) -> bool:
 
 def open_registry(
     location: str | Path, *, create: bool = True, file_store: str | Path | None = None
-) -> SQLLibrary:
+) -> Library:
     """Open the library at ``location``: an SQLite file path, or a ``postgresql://`` URL.
 
     The environment's ``PG*`` variables (PGPASSWORD, PGSSLMODE...) apply to a URL, so that no

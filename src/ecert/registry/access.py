@@ -17,11 +17,11 @@ from ecert.crypto.digests import sm3
 from ecert.errors import DownloadRefused, InputError, RecordNotFound, RegistryError
 from ecert.registry import arguments as arg
 from ecert.registry.base import OPERATIONS, Application, CopyRecord, Right, Usage, UsageRecord
-from ecert.registry.library import SQLLibrary
+from ecert.registry.library import LibraryCore
 from ecert.registry.sql import Tx
 from ecert.registry.status import CertStatus
 
-__all__ = ["AccessMixin"]
+__all__ = ["Library"]
 
 _APP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", re.ASCII)
 _SECRET = re.compile(r"[A-Za-z0-9_-]{16,128}", re.ASCII)
@@ -82,7 +82,7 @@ def _check_usage(u: Usage) -> None:
         )
 
 
-class AccessMixin(SQLLibrary):
+class Library(LibraryCore):
     """The library's usage log and the share service's access state (see the module docstring)."""
 
     # --- usage records --------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from ecert.registry.base import CheckProblem, LibraryCheck
 from ecert.registry.chain import GENESIS, entry_hash
 
 if TYPE_CHECKING:
-    from ecert.registry.library import SQLLibrary
+    from ecert.registry.library import LibraryCore
 
 __all__ = ["check_library"]
 
@@ -55,7 +55,7 @@ _USAGE_FIELDS = (
 
 
 def _walk(
-    lib: SQLLibrary,
+    lib: LibraryCore,
     chain: str,
     table: str,
     columns: tuple[str, ...],
@@ -94,7 +94,7 @@ def _walk(
     return count
 
 
-def check_library(lib: SQLLibrary) -> LibraryCheck:
+def check_library(lib: LibraryCore) -> LibraryCheck:
     problems: list[CheckProblem] = []
     derived: dict[str, str] = {}
 

@@ -54,7 +54,7 @@ from ecert.registry.statuslist import StatusList
 if TYPE_CHECKING:
     from ecert.catalog import CertificateType
 
-__all__ = ["SQLLibrary", "holder_code_types"]
+__all__ = ["LibraryCore", "holder_code_types"]
 
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _HEX = re.compile(r"[0-9a-f]{64}")
@@ -125,7 +125,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class SQLLibrary(SQLBackend):
+class LibraryCore(SQLBackend):
     """The library over a backend's transactions; see the module docstring."""
 
     knows_every_certificate = True

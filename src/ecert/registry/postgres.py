@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ecert.errors import InputError, LibraryUnavailable, RegistryError
-from ecert.registry.access import AccessMixin
+from ecert.registry.access import Library
 from ecert.registry.sql import Tx
 from ecert.registry.sqlite import seed
 from ecert.registry.tables import SCHEMA_VERSION, ddl
@@ -68,7 +68,7 @@ def _redact(url: str) -> str:
     return str(make_conninfo(**{k: str(v) for k, v in parts.items() if v is not None}))
 
 
-class PostgresRegistry(AccessMixin):
+class PostgresRegistry(Library):
     """The library on a PostgreSQL server; see the module docstring."""
 
     for_update = " FOR UPDATE"

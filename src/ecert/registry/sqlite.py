@@ -23,7 +23,7 @@ from typing import Any
 from ecert.errors import InputError, RegistryError
 from ecert.metadata import CoreMetadata
 from ecert.registry import legacy
-from ecert.registry.access import AccessMixin
+from ecert.registry.access import Library
 from ecert.registry.chain import GENESIS
 from ecert.registry.sql import Tx
 from ecert.registry.status import CertStatus
@@ -72,7 +72,7 @@ def _rollback(db: sqlite3.Connection) -> None:
         db.execute("ROLLBACK")
 
 
-class SQLiteRegistry(AccessMixin):
+class SQLiteRegistry(Library):
     """The library in one SQLite file; see the module docstring."""
 
     def __init__(self, path: str, *, file_store: str | Path | None = None) -> None:

@@ -31,13 +31,9 @@ _PREFIX = "ECERT_SHARE_"
 
 def open_library(location: str) -> Registry:
     """The library at a path (SQLite) or a ``postgresql://`` URL."""
-    try:
-        from ecert.registry import open_registry  # type: ignore[attr-defined]
-    except ImportError:  # before the library's opener existed: SQLite only
-        from ecert.registry import SQLiteRegistry
+    from ecert.registry import open_registry
 
-        return SQLiteRegistry.open(location, create=False)  # type: ignore[return-value]
-    return open_registry(location)  # type: ignore[no-any-return]
+    return open_registry(location, create=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,30 @@
+"""Shared fixtures: the library on both backends (SQLite, and a real PostgreSQL server: tests/pg.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .pg import Server, fresh_database, start_server
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Server]:
+    yield from start_server()
+
+
+@pytest.fixture
+def pg_url(pg_server: Server) -> Iterator[str]:
+    """The URL of a fresh, empty database on the test server."""
+    yield from fresh_database(pg_server)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def library_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a fresh library lives: an SQLite file, or an empty database on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "library.db")
+    url: str = request.getfixturevalue("pg_url")
+    return url
