@@ -4,6 +4,7 @@ PostgreSQL server (tests/pg.py).  Everything a caller relies on behaves the same
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
@@ -164,7 +165,7 @@ def test_status_changes_are_a_hash_chained_log_the_status_is_derived_from(lib: L
     ]
     events = lib.events()
     assert [e.seq for e in events] == [1, 2, 3, 4]
-    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
     assert lib.check().ok
     with pytest.raises(RegistryError, match="final"):
         lib.reinstate(ident, reason="x", by="y", at=NOW + timedelta(days=4))
@@ -238,7 +239,9 @@ def test_every_use_needs_a_reason_or_a_case_and_is_chained(lib: Library) -> None
         lib.record_usage(Usage("app", "dept", "op", "get", "0", identifier=ident, reason="理" * 201))
     first = lib.record_usage(Usage("app", "dept", "op", "get", "0", identifier=ident, reason="理" * 200))
     second = lib.record_usage(
-        Usage("app2", "dept2", "op2", "download", "0", identifier=ident, item_code="11330100", case_number="A1")
+        Usage(
+            "app2", "dept2", "op2", "download", "0", identifier=ident, item_code="11330100", case_number="A1"
+        )
     )
     assert second.prev_hash == first.hash and second.seq == first.seq + 1
     assert [u.usage.app_id for u in lib.usage(identifier=ident)] == ["app", "app2"]

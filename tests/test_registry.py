@@ -214,7 +214,9 @@ def test_record_and_get(reg: SQLiteRegistry) -> None:
 def test_record_refusals(reg: SQLiteRegistry) -> None:
     serial = reg.allocate_serial(TYPE, ISSUER)
     with pytest.raises(InputError, match="timezone"):
-        reg.record_issued(metadata(serial), package_digest="00" * 32, signer="s", issued_at=datetime(2026, 1, 1))
+        reg.record_issued(
+            metadata(serial), package_digest="00" * 32, signer="s", issued_at=datetime(2026, 1, 1)
+        )
     with pytest.raises(InputError, match="hex"):
         reg.record_issued(metadata(serial), package_digest="XYZ", signer="s", issued_at=NOW)
     with pytest.raises(InputError):
@@ -261,7 +263,9 @@ def division_metadata(serial: str, division: str = "340100") -> CoreMetadata:
 def test_issuer_filters_mean_the_issuing_authority(reg: SQLiteRegistry) -> None:
     """find/non_valid(issuer_code=) match metadata.issuer_code, not the identifier's issuer part."""
     serial = reg.allocate_serial(TYPE, "340100", period="2026")
-    division = reg.record_issued(division_metadata(serial), package_digest="00" * 32, signer="s", issued_at=NOW)
+    division = reg.record_issued(
+        division_metadata(serial), package_digest="00" * 32, signer="s", issued_at=NOW
+    )
     assert Identifier.parse(division.identifier).issuer_code == "340100"
     other = issue(reg, issuer=OTHER_ISSUER)
     reg.revoke(division.identifier, reason="吊销", by="clerk", at=NOW)
