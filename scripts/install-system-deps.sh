@@ -14,6 +14,8 @@ if [ "${1:-}" = "--test" ]; then
   # headless Chromium and its driver for the window page's browser tests (tests/test_window_page.py)
   [ -x /usr/bin/chromium ] || need+=(chromium)
   [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+  # a PostgreSQL server for the library's contract suite (started by scripts/pg-test-cluster.sh, not as a service)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 fi
 if ! fc-list 2>/dev/null | grep -qi -E "Noto (Sans|Serif) CJK|WenQuanYi|Droid Sans Fallback"; then
   need+=(fonts-noto-cjk fontconfig)

@@ -102,12 +102,12 @@ class PostgresRegistry(Library):
             min_size=1,
             max_size=max(1, max_connections),
             open=False,
-            timeout=30.0,
+            timeout=10.0,  # how long a call waits for a connection (a server that is gone)
             kwargs={"autocommit": True},
             check=ConnectionPool.check_connection,
         )
         try:
-            pool.open(wait=True, timeout=30.0)
+            pool.open(wait=True, timeout=10.0)
         except Exception as exc:
             pool.close()
             raise LibraryUnavailable(f"cannot reach the library database {_redact(url)}: {exc}") from None
