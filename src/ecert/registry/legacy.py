@@ -103,6 +103,7 @@ def migrate_3_to_4(db: sqlite3.Connection, lib: SQLiteRegistry, create: Any) -> 
     entry marked as migrated (the definition was never recorded); holder code types outside the
     library's code list are kept as they were recorded (refusing them would lose records).
     """
+    db.execute("PRAGMA defer_foreign_keys=ON")  # a replaced version names its successor, copied after it
     for index in _OLD_INDEXES:
         db.execute(f"DROP INDEX IF EXISTS {index}")
     for table in ("counters", "serials", "certificates", "history", "schema_version"):
