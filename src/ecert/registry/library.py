@@ -198,6 +198,7 @@ class LibraryCore(SQLBackend):
             return self._publish(tx, cert_type, when)
 
     def _publish(self, tx: Tx, t: CertificateType, when: datetime) -> PublishedType:
+        self._lock(tx, f"catalog {t.code}")  # two first records of a type publish it once
         definition = _json(_plain(asdict(t)))
         digest = sm3(definition.encode("utf-8")).hex()
         row = tx.one(

@@ -104,7 +104,6 @@ class PostgresRegistry(Library):
             open=False,
             timeout=10.0,  # how long a call waits for a connection (a server that is gone)
             kwargs={"autocommit": True},
-            check=ConnectionPool.check_connection,
         )
         try:
             pool.open(wait=True, timeout=10.0)
@@ -140,6 +139,9 @@ class PostgresRegistry(Library):
                 f"{self.describe()} has schema version {row and row[0]}; this ecert reads {SCHEMA_VERSION}"
             )
 
+    def _lock(self, tx: Tx, name: str) -> None:
+        tx.run("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (name,))
+
     def close(self) -> None:
         if not self._closed.is_set():
             self._closed.set()
@@ -161,8 +163,12 @@ class PostgresRegistry(Library):
         if self._closed.is_set():
             raise RegistryError(f"{self.describe()} is closed")
         try:
-            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-                yield _PgTx(cur)
+            with self._pool.connection() as conn, conn.cursor() as cur:
+                if write:  # a read runs in autocommit: one round trip per statement, no BEGIN/COMMIT
+                    with conn.transaction():
+                        yield _PgTx(cur)
+                else:
+                    yield _PgTx(cur)
         except (psycopg.OperationalError, psycopg.errors.AdminShutdown) as exc:
             raise LibraryUnavailable(f"{self.describe()} is unavailable: {_first_line(exc)}") from None
         except psycopg.errors.SerializationFailure as exc:

@@ -114,6 +114,9 @@ class SQLBackend(ABC):
             finally:
                 self._local.tx = None
 
+    def _lock(self, tx: Tx, name: str) -> None:
+        """Serialise writers on ``name`` until the transaction ends (SQLite's write lock does already)."""
+
     @staticmethod
     def _limit(limit: object, what: str = "limit", most: int = 2**31 - 1) -> int:
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= most:

@@ -80,7 +80,7 @@ class SQLiteRegistry(Library):
         self._pid = os.getpid()
         self._connections = threading.local()
         self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._opened_lock = threading.Lock()
         self.path = path
 
     @classmethod
@@ -124,7 +124,7 @@ class SQLiteRegistry(Library):
             db.close()
             raise RegistryError(f"cannot open registry {self.path}: {exc}") from None
         self._connections.db = db
-        with self._lock:
+        with self._opened_lock:
             self._all.append(db)
         return db
 
@@ -165,7 +165,7 @@ class SQLiteRegistry(Library):
         seed(_SQLiteTx(db), self.ts(datetime.now(UTC)))
 
     def close(self) -> None:
-        with self._lock:
+        with self._opened_lock:
             for db in self._all:
                 db.close()
             self._all.clear()
