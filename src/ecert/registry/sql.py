@@ -114,7 +114,7 @@ class SQLBackend(ABC):
             finally:
                 self._local.tx = None
 
-    def _lock(self, tx: Tx, name: str) -> None:
+    def _lock(self, tx: Tx, name: str) -> None:  # noqa: B027 (a hook: SQLite needs nothing)
         """Serialise writers on ``name`` until the transaction ends (SQLite's write lock does already)."""
 
     @staticmethod
