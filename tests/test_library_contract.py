@@ -349,3 +349,13 @@ def test_serials_and_gaps_alike(lib: Library) -> None:
     assert [g.serial for g in lib.gaps(TYPE, ISSUER)] == [a, b]
     with pytest.raises(RegistryError, match="gap"):
         lib.record_issued(metadata(a), package_digest=DIGEST, signer="s", issued_at=NOW)
+
+
+def test_facts_about_the_library(lib: Library) -> None:
+    assert len(lib.library_id) == 32
+    assert lib.info("cursor:province") is None
+    lib.set_info("cursor:province", "17")
+    lib.set_info("cursor:province", "18")
+    assert lib.info("cursor:province") == "18"
+    with pytest.raises(RegistryError, match="fixed"):
+        lib.set_info("library_id", "mine")

@@ -240,7 +240,7 @@ def test_status_lists_of_several_departments(cases: WindowCases, tmp_path: Path)
     (trust / "other-root.cert.pem").write_bytes(other.root_cert.to_pem())
     their_list = tmp_path / "other-status.json"
     with SQLiteRegistry.open(tmp_path / "other.db") as reg:
-        reg.record_issued(draft.metadata, package_digest="0", signer="t", issued_at=now)
+        reg.record_issued(draft.metadata, package_digest="0" * 64, signer="t", issued_at=now)
         reg.revoke(str(draft.metadata.identifier), reason="另一市吊销", by="t", at=now)
         their_list.write_bytes(
             reg.export_status_list(signer, issued_at=now, next_update=now + timedelta(days=1))

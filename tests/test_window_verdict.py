@@ -47,7 +47,7 @@ def test_expired_only_when_nothing_else_failed() -> None:
 def test_revoked_only_for_the_recorded_certificate(tmp_path: Path) -> None:
     md = draft().metadata
     with SQLiteRegistry.open(tmp_path / "reg.db") as reg:
-        reg.record_issued(md, package_digest="0", signer="t", issued_at=SIGNED_AT)
+        reg.record_issued(md, package_digest="0" * 64, signer="t", issued_at=SIGNED_AT)
         reg.revoke(str(md.identifier), reason="违法经营", by="t", at=SIGNED_AT + timedelta(hours=1))
         report = verify(issued_file(), trust=trust_store(), at=NOW, status=reg)
         v = verdict_of(report, reg)
@@ -56,7 +56,7 @@ def test_revoked_only_for_the_recorded_certificate(tmp_path: Path) -> None:
     # the same identifier recorded for other content: not the issued certificate, so 无效, not 已吊销
     other = dataclasses.replace(md, holder_name="另一个持证人")
     with SQLiteRegistry.open(tmp_path / "other.db") as reg:
-        reg.record_issued(other, package_digest="0", signer="t", issued_at=SIGNED_AT)
+        reg.record_issued(other, package_digest="0" * 64, signer="t", issued_at=SIGNED_AT)
         reg.revoke(str(md.identifier), reason="违法经营", by="t", at=SIGNED_AT + timedelta(hours=1))
         report = verify(issued_file(), trust=trust_store(), at=NOW, status=reg)
         assert report.failed("status")

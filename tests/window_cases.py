@@ -119,7 +119,7 @@ def make_cases(root: Path) -> WindowCases:
     with SQLiteRegistry.open(registry) as reg:
         for path in sorted(demo.glob("*.ofd")):
             meta, _ = read_certificate_parts(path.read_bytes())
-            reg.record_issued(meta, package_digest="0", signer="demo", issued_at=now - timedelta(days=1))
+            reg.record_issued(meta, package_digest="0" * 64, signer="demo", issued_at=now - timedelta(days=1))
         revoked_md, _ = read_certificate_parts(revoked.read_bytes())
         reg.revoke(
             str(revoked_md.identifier), reason=REVOKE_REASON, by="window test", at=now - timedelta(hours=1)
