@@ -1111,6 +1111,36 @@ class LibraryCore(SQLBackend):
         entries = self.non_valid(issuer_code=issuer_code)
         return StatusList.build(entries, issued_at=issued_at, next_update=next_update).sign(signer)
 
+    # --- facts about the library ----------------------------------------------------------------
+
+    @property
+    def library_id(self) -> str:
+        """This library's random id (``library_info``): how an exchange names where events came from."""
+        value = self.info("library_id")
+        if value is None:
+            raise RegistryError(f"{self.describe()} has no library_id")
+        return value
+
+    def info(self, name: str) -> str | None:
+        """A fact kept in ``library_info`` (an exchange keeps its cursors there), or None."""
+        arg.nonempty_text(name, "name")
+        with self._read() as tx:
+            row = tx.one("SELECT value FROM library_info WHERE name=?", (name,))
+        return None if row is None else str(row[0])
+
+    def set_info(self, name: str, value: str) -> None:
+        """Keep a fact in ``library_info`` (in the caller's :meth:`atomic` transaction, if any)."""
+        arg.nonempty_text(name, "name")
+        arg.text(value, "value")
+        if name in ("library_id", "created_at"):
+            raise RegistryError(f"{name} is fixed when the library is created")
+        with self._write() as tx:
+            tx.run(
+                "INSERT INTO library_info VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value=excluded.value",
+                (name, value),
+            )
+
     # --- checking -------------------------------------------------------------------------------
 
     def check(self) -> LibraryCheck:
