@@ -433,7 +433,7 @@ def replace_record_file(
     *,
     type_code: str | CertificateType,
     signer: Signer,
-    registry: Path,
+    registry: Path | str,
     out_dir: Path,
     identifier: str | None = None,
     reason: str = "replaced",
@@ -450,7 +450,7 @@ def replace_record_file(
     from ecert.batch import next_version, valid_certificates_of
     from ecert.collect import collect
     from ecert.package import Issuer, file_name, package, signer_authority
-    from ecert.registry import SQLiteRegistry
+    from ecert.registry import open_registry
     from ecert.registry.status import CertStatus
 
     record = _read_record(record_path)
@@ -459,9 +459,9 @@ def replace_record_file(
         record, type_code, issuer=signer_authority(signer), serial="0", today=when.date(), catalog=catalog
     )
     md = draft.metadata
-    if not registry.is_file():
+    if isinstance(registry, Path) and not registry.is_file():
         raise InputError("registry not found", where=str(registry))
-    with SQLiteRegistry.open(registry, create=False) as reg:
+    with open_registry(registry, create=False) as reg:
         if identifier is None:
             held = valid_certificates_of(reg, md.holder_code, md.type_code)
             if len(held) != 1:

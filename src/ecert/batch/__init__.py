@@ -14,7 +14,7 @@ Why it is shaped this way:
   name in the same directory, fsync, ``os.replace``) -> ``record_issued``.  A crash after the
   allocation leaves an ``allocated`` serial; a crash after the write also leaves a file without a
   record.  The next run (1) turns allocations made more than :data:`RECONCILE_GRACE` before its
-  start into recorded gaps (:meth:`SQLiteRegistry.reconcile`; younger ones may belong to another
+  start into recorded gaps (:meth:`Registry.reconcile`; younger ones may belong to another
   process issuing into the same registry right now, so they wait for a later run or an explicit
   ``reconcile``), (2) **moves** every ``<identifier>.ofd`` without a record to
   ``<out>/orphans/`` (kept as evidence rather than deleted: it is a signed file, but not issued;
@@ -87,7 +87,7 @@ from ecert.errors import BatchInterrupted, EcertError, InputError
 if TYPE_CHECKING:
     from ecert.catalog import Catalog, CertificateType
     from ecert.package import Issuer
-    from ecert.registry import SQLiteRegistry
+    from ecert.registry.access import Library
 
 __all__ = [
     "BatchPlan",
@@ -223,7 +223,7 @@ def _exclusive(out: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _set_aside_orphans(out: Path, registry: SQLiteRegistry) -> tuple[str, ...]:
+def _set_aside_orphans(out: Path, registry: Library) -> tuple[str, ...]:
     """Move certificate files an interrupted run wrote but never recorded to ``orphans/``."""
     from ecert.identifier import Identifier
 
@@ -295,7 +295,7 @@ def issue_batch(
     With ``workers > 1`` the workers are *spawned*, so a calling script needs the usual
     ``if __name__ == "__main__":`` guard.
     """
-    from ecert.registry import SQLiteRegistry
+    from ecert.registry import open_registry
 
     if not 1 <= workers <= 64:
         raise InputError("workers out of range", where="workers", value=workers, expected="1..64")
@@ -337,7 +337,7 @@ def issue_batch(
         _exclusive(out),
         _Rejected(out, columns) as rejected,
         closing(sqlite3.connect("")) as seen,
-        SQLiteRegistry.open(registry) as reg,
+        open_registry(registry) as reg,
     ):
         reg.reconcile(started_at - RECONCILE_GRACE)  # an interrupted run's allocations -> gaps
         orphans = _set_aside_orphans(out, reg)
@@ -411,7 +411,7 @@ class _Rejected:
 def _triage(
     plan: BatchPlan,
     rows: Iterator[tuple[int, Row]],
-    reg: SQLiteRegistry,
+    reg: Library,
     seen: sqlite3.Connection,
     counts: dict[str, int],
     rejected: _Rejected,

@@ -21,14 +21,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ecert.collect.tables import excel_hints
 from ecert.crypto.digests import sm3
-from ecert.errors import EcertError, InputError
+from ecert.errors import EcertError, InputError, LibraryUnavailable
 
 if TYPE_CHECKING:
     from ecert.catalog import CertificateType
     from ecert.collect import CertificateDraft
     from ecert.metadata import Authority
     from ecert.package import Issuer
-    from ecert.registry import IssuedRecord, SQLiteRegistry
+    from ecert.registry import IssuedRecord
+    from ecert.registry.access import Library
 
 __all__ = ["IssuerFiles", "Outcome", "Row", "next_version", "valid_certificates_of"]
 
@@ -72,7 +73,7 @@ class _Setup:
 @dataclass(slots=True)
 class _Worker:
     issuer: Issuer
-    registry: SQLiteRegistry
+    registry: Library
     setup: _Setup
     authority: Authority | None  # the department issues in its own name (see _start_worker)
 
@@ -85,10 +86,10 @@ def _start_worker(setup: _Setup, issuer: Issuer) -> None:
     """Open this process's registry connection; the authority is the one given, else the one the
     department certificate names (``package.signer_authority``; verification checks they agree)."""
     from ecert.package import signer_authority
-    from ecert.registry import SQLiteRegistry
+    from ecert.registry import open_registry
 
     authority = setup.issuer.authority or signer_authority(issuer.signer)
-    _WORKER[:] = [_Worker(issuer, SQLiteRegistry.open(setup.registry), setup, authority)]
+    _WORKER[:] = [_Worker(issuer, open_registry(setup.registry), setup, authority)]
 
 
 def _load_issuer(files: IssuerFiles) -> Issuer:
@@ -178,6 +179,8 @@ def _issue_row(w: _Worker, line: int, row: Row, key: str) -> Outcome:
         draft = collect(row, st.cert_type, issuer=authority, serial=serial, today=at.date())
         _issue_draft(w, draft, at, key)
         return (line, "issued", str(draft.metadata.identifier), None)
+    except LibraryUnavailable:
+        raise  # not the row's fault: the batch ends, and a rerun resumes where it stopped
     except EcertError as exc:
         problems = "; ".join(str(p) for p in exc.problems) if isinstance(exc, CollectionError) else str(exc)
         hints = excel_hints(row, st.cert_type)
@@ -204,7 +207,7 @@ def _held_problem(probe: CertificateDraft, held: Sequence[IssuedRecord], replaci
     )
 
 
-def valid_certificates_of(reg: SQLiteRegistry, holder_code: str, type_code: str) -> tuple[IssuedRecord, ...]:
+def valid_certificates_of(reg: Library, holder_code: str, type_code: str) -> tuple[IssuedRecord, ...]:
     """The holder's certificates of that type the registry has as VALID (at most a few)."""
     from ecert.registry.status import CertStatus
 
@@ -237,6 +240,8 @@ def _issue_draft(
         "issued_at": at,
         "file_path": str(target),
         "source_key": key,
+        "content": data,  # the library keeps the signed file, its SM3 checked on every read
+        "cert_type": w.setup.cert_type,  # published to the library's catalogue; the record keeps its version
     }
     try:
         if replaces is None:
@@ -260,7 +265,7 @@ def _write_beside(target: Path, data: bytes, st: _Setup) -> None:
         write_beside(target, data, face=st.faces, qr=st.qr)
 
 
-def _recorded(reg: SQLiteRegistry, identifier: str) -> bool:
+def _recorded(reg: Library, identifier: str) -> bool:
     """Whether ``identifier`` is recorded after ``record_issued`` raised: Ctrl-C during COMMIT is raised
     once COMMIT returns, with the record made.  Unknown counts as recorded: the file is kept (a next
     run sets it aside as an orphan if it is not), never deleted under a record."""
@@ -270,7 +275,7 @@ def _recorded(reg: SQLiteRegistry, identifier: str) -> bool:
         return True
 
 
-def _give_up(reg: SQLiteRegistry, allocated: tuple[str, str, str], reason: str) -> None:
+def _give_up(reg: Library, allocated: tuple[str, str, str], reason: str) -> None:
     """Record the allocated serial as a gap now, with the reason (else reconcile does, later)."""
     with suppress(EcertError):
         reg.record_gap(*allocated, reason=reason[:500])

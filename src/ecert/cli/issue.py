@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 
 from ecert.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE
-from ecert.cli.common import add_signer_options, add_types_option, load_signer, load_types, parse_time
+from ecert.cli.common import (
+    add_signer_options,
+    add_types_option,
+    load_signer,
+    load_types,
+    parse_time,
+    registry_location,
+)
 from ecert.cli.faces import add_face_options, write_face_options
 from ecert.errors import CollectionError
 
@@ -64,7 +71,13 @@ def register_replace(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     p.add_argument("record", type=Path, metavar="RECORD.json", help="the corrected source record")
     p.add_argument("--type", required=True, dest="type_code", metavar="CODE", help="certificate type code")
-    p.add_argument("--registry", required=True, type=Path, metavar="DB", help="the registry it was issued in")
+    p.add_argument(
+        "--registry",
+        required=True,
+        type=registry_location,
+        metavar="DB",
+        help="the library it was issued in: an SQLite file or a postgresql:// URL",
+    )
     p.add_argument(
         "--identifier", metavar="ID", help="the certificate to replace (default: the holder's one)"
     )

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ecert.cli import EXIT_OK, EXIT_USAGE
+from ecert.cli.common import registry_location
 
 EPILOG = """examples:
   ecert window --trust demo-out/trust
@@ -52,7 +53,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="FILE",
         help="signed status lists, one per department (offline revocation)",
     )
-    group.add_argument("--registry", type=Path, metavar="DB", help="a certificate registry (status at once)")
+    group.add_argument(
+        "--registry",
+        type=registry_location,
+        metavar="DB",
+        help="a certificate library (status at once): an SQLite file or a postgresql:// URL",
+    )
     p.add_argument("--bundle", type=Path, metavar="BUNDLE", help="a trust bundle (not supported yet)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")

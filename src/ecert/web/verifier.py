@@ -277,9 +277,9 @@ class WindowVerifier:
             chosen = next((s for s in lists if issuer_code in (s.issuer_codes or ())), None)
             yield chosen or (lists[0] if lists else None)
             return
-        from ecert.registry.sqlite import SQLiteRegistry
+        from ecert.registry import open_registry
 
-        with SQLiteRegistry.open(self.settings.registry, create=False) as registry:
+        with open_registry(self.settings.registry, create=False) as registry:
             yield registry
 
     def _result(
