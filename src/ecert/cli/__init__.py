@@ -61,6 +61,8 @@ _COMMANDS = {
     "registry": "ecert.cli.registry",
     "batch": "ecert.cli.batch",
     "window": "ecert.cli.window",
+    "serve": "ecert.cli.serve",
+    "share": "ecert.cli.share",
 }
 
 EXIT_OK = 0
