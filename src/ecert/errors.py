@@ -29,10 +29,12 @@ __all__ = [
     "DownloadTicketUnknown",
     "DownloadTicketUsed",
     "EcertError",
+    "ExpiredBundle",
     "FieldProblem",
     "FontNotFound",
     "InputError",
     "InvalidAnnotatedCopy",
+    "InvalidBundle",
     "InvalidCertificate",
     "InvalidChecksum",
     "InvalidCode",
@@ -406,3 +408,11 @@ class RequestTooLarge(InputError):
 
 
 CertificateError = InvalidCertificate  # short alias used in messages and docs
+
+
+class InvalidBundle(InputError):
+    """A trust bundle or an exchange batch that is malformed, altered or not signed as expected."""
+
+
+class ExpiredBundle(InvalidBundle):
+    """A trust bundle used outside its issue time and expiry (a window must fetch a fresh one)."""

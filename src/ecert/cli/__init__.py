@@ -37,6 +37,7 @@ _COMMAND_MODULES = (
     "ecert.cli.window",
     "ecert.cli.serve",
     "ecert.cli.share",
+    "ecert.cli.bundle",
 )
 
 # command -> the module that registers it: ``ecert id check`` imports only ecert.cli.ids (and what it
@@ -63,6 +64,7 @@ _COMMANDS = {
     "window": "ecert.cli.window",
     "serve": "ecert.cli.serve",
     "share": "ecert.cli.share",
+    "bundle": "ecert.cli.bundle",
 }
 
 EXIT_OK = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +56,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--trust",
-        required=True,
         type=Path,
         metavar="DIR|FILE",
         help="trust anchors: a directory of PEM/DER certificates or one file",
@@ -90,6 +89,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="DAYS",
         help="refuse a status list that promises no next update once older than this (default 7)",
     )
+    p.add_argument(
+        "--bundle", type=Path, metavar="BUNDLE",
+        help="the province's signed trust bundle: anchors, department certificates and status lists "
+        "in one file (instead of --trust and --status; needs --bundle-signer)",
+    )
+    p.add_argument("--bundle-signer", type=Path, metavar="CERT", help="the province's certificate")
     p.add_argument(
         "--at",
         metavar="WHEN",
@@ -130,6 +135,11 @@ def _verify(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     lang = args.lang or default_lang()
     at = parse_time(args.at, "--at", day_end=True)
+    if args.bundle is not None:
+        return _verify_with_bundle(args, at, _Printer(args.json, args.quiet, lang, not args.unmask))
+    if args.trust is None:
+        print("ecert verify: give --trust DIR|FILE, or --bundle BUNDLE --bundle-signer CERT", file=sys.stderr)
+        return EXIT_USAGE
     trust = load_trust(args.trust)
     max_age = _days(args.status_max_age)
     status: Any
@@ -197,6 +207,34 @@ class _Printer:
                 print(("\n" if not self.quiet else "") + line)
         ok = all(r.ok for r in self.reports) and not self.problems
         return EXIT_OK if ok else EXIT_INVALID
+
+
+def _verify_with_bundle(args: argparse.Namespace, at: datetime | None, out: _Printer) -> int:
+    """Everything from the province's bundle: anchors, department certificates, status lists."""
+    from ecert.app import load_certificate_files, verify_files, verify_qr_input
+    from ecert.exchange import load_bundle_file
+
+    if args.bundle_signer is None or args.trust is not None or args.status or args.registry:
+        print("ecert verify: --bundle needs --bundle-signer CERT and replaces --trust, --status "
+              "and --registry", file=sys.stderr)
+        return EXIT_USAGE
+    bundle = load_bundle_file(args.bundle, args.bundle_signer, at=at)
+    trust, status = bundle.trust, bundle.status
+    certificates = (*bundle.issuers, *load_certificate_files(args.cert))
+    lines = enumerate(sys.stdin, start=1) if args.qr == "-" else [(0, args.qr)] if args.qr else []
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            out.show(verify_qr_input(line.strip(), trust=trust, certificates=certificates, at=at, status=status))
+        except EcertError as exc:
+            if not number:
+                raise
+            out.problem(f"stdin line {number}: {exc}")
+    if args.files:
+        for report in verify_files(args.files, trust=trust, at=at, status=status):
+            out.show(report)
+    return out.finish()
 
 
 def _days(value: float | None) -> timedelta | None:
