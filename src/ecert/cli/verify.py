@@ -226,7 +226,8 @@ def _verify_with_bundle(args: argparse.Namespace, at: datetime | None, out: _Pri
         if not line.strip():
             continue
         try:
-            out.show(verify_qr_input(line.strip(), trust=trust, certificates=certificates, at=at, status=status))
+            text = line.strip()
+            out.show(verify_qr_input(text, trust=trust, certificates=certificates, at=at, status=status))
         except EcertError as exc:
             if not number:
                 raise
