@@ -1,12 +1,11 @@
-"""The certificate library (电子证照库, spec/library.md): its SQL, written once for every backend.
+"""The certificate library (电子证照库, spec/library.md): records, holders, fields, status log, checks.
 
-Serials are allocated per (type, identifier issuer part, period) and recorded as ``allocated``
-before the file exists; ``record_issued`` marks them ``issued``, ``reconcile`` turns abandoned
-ones into recorded gaps, so no serial is handed out twice and none is lost unaccounted.  A
-certificate's core metadata are columns (GB/T 36903 codes in the specification), its holders and
-KZ_* fields are rows, its signed file is kept with its SM3 digest (checked on every read), and
-every status change is an event in a hash-chained, append-only log from which the current status
-(kept in ``certificates.status`` in the same transaction) is derived.
+Its SQL is written once for every backend.  A certificate's core metadata are columns (GB/T 36903
+codes in the specification), its holders and KZ_* fields are rows, its signed file is kept with its
+SM3 (``registry.files``), and every status change is an event in a hash-chained, append-only log
+from which the current status (kept in ``certificates.status`` in the same transaction) is derived.
+Serials (``registry.serials``) and the catalogue (``registry.catalogue``) are the other stores the
+library is made of; usage, applications and the share service's state are in ``registry.access``.
 
 Two issuer codes: the identifier's issuer part (a USCC or a division code such as ``340100``) names
 the serial space with the type; the issuing authority is ``metadata.issuer_code`` (ZZBFJGDM).
@@ -16,19 +15,15 @@ the serial space with the type; the issuing authority is ``metadata.issuer_code`
 from __future__ import annotations
 
 import json
-import os
 import re
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
-from datetime import UTC, date, datetime
-from enum import Enum
+from datetime import date, datetime
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from ecert.crypto.digests import sm3
 from ecert.crypto.signer import Signer
 from ecert.errors import EcertError, InputError, RecordNotFound, RegistryError
 from ecert.identifier import Identifier
@@ -37,17 +32,16 @@ from ecert.metadata.jsonform import from_json, to_json
 from ecert.registry import arguments as arg
 from ecert.registry.base import (
     ChainEvent,
-    Gap,
     HistoryEntry,
     Holder,
     IssuedRecord,
     LibraryCheck,
-    PublishedField,
-    PublishedType,
-    StoredFile,
 )
+from ecert.registry.catalogue import CatalogueStore, canonical_json
 from ecert.registry.chain import GENESIS, entry_hash
-from ecert.registry.sql import SQLBackend, Tx
+from ecert.registry.files import FileStore
+from ecert.registry.serials import SerialStore
+from ecert.registry.sql import Tx
 from ecert.registry.status import CertStatus, StatusEntry, check_transition
 from ecert.registry.statuslist import StatusList
 
@@ -56,10 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LibraryCore", "holder_code_types"]
 
-_DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _HEX = re.compile(r"[0-9a-f]{64}")
-_FILE_KINDS = ("original", "face", "copy")
-MAX_FILE = 64 * 1024 * 1024  # a certificate file larger than this is not a certificate
 
 COLUMNS = (
     "identifier, metadata, package_digest, signer, issued_at, file_path, source_key, status, status_reason, "
@@ -111,21 +102,7 @@ def holder_code_types() -> dict[str, str]:
     return codes
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-class LibraryCore(SQLBackend):
+class LibraryCore(SerialStore, CatalogueStore, FileStore):
     """The library over a backend's transactions; see the module docstring."""
 
     knows_every_certificate = True
@@ -183,269 +160,6 @@ class LibraryCore(SQLBackend):
             row[9],
             row[10],
             row[11],
-        )
-
-    # --- the catalogue (GB/T 36902) -------------------------------------------------------------
-
-    def publish_type(self, cert_type: CertificateType, *, at: datetime | None = None) -> PublishedType:
-        """Publish a type definition; the same definition again is the same version (idempotent)."""
-        from ecert.catalog import CertificateType
-
-        if not isinstance(cert_type, CertificateType):
-            raise InputError("must be a CertificateType", where="cert_type", value=type(cert_type).__name__)
-        when = self.moment(at or datetime.now(UTC), "at")
-        with self._write() as tx:
-            return self._publish(tx, cert_type, when)
-
-    def _publish(self, tx: Tx, t: CertificateType, when: datetime) -> PublishedType:
-        self._lock(tx, f"catalog {t.code}")  # two first records of a type publish it once
-        definition = _json(_plain(asdict(t)))
-        digest = sm3(definition.encode("utf-8")).hex()
-        row = tx.one(
-            "SELECT catalog_version FROM catalog_types WHERE type_code=? AND definition_sm3=?",
-            (t.code, digest),
-        )
-        if row is not None:
-            return self._published(tx, t.code, row[0])
-        latest = tx.one("SELECT MAX(catalog_version) FROM catalog_types WHERE type_code=?", (t.code,))
-        version = (latest[0] if latest and latest[0] is not None else 0) + 1
-        tx.run(
-            "INSERT INTO catalog_types VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                t.code,
-                version,
-                t.name,
-                t.defining_authority.name,
-                t.defining_authority.code,
-                t.holder_kind.value,
-                _json(_plain(asdict(t.validity))),
-                t.status_profile,
-                definition,
-                digest,
-                self.ts(when),
-            ),
-        )
-        tx.many(
-            "INSERT INTO catalog_fields VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (t.code, version, n, i.name, i.label, i.required, i.sensitive, i.max_length)
-                for n, i in enumerate(t.items, 1)
-            ],
-        )
-        return self._published(tx, t.code, version)
-
-    def _published(self, tx: Tx, type_code: str, version: int | None) -> PublishedType:
-        if version is None:
-            row = tx.one("SELECT MAX(catalog_version) FROM catalog_types WHERE type_code=?", (type_code,))
-            version = row[0] if row else None
-            if version is None:
-                raise RecordNotFound(f"certificate type {type_code} is not published in {self.describe()}")
-        row = tx.one(
-            "SELECT type_code, catalog_version, type_name, defining_authority, defining_authority_code, "
-            "holder_category, validity_rule, status_profile, definition, definition_sm3, published_at "
-            "FROM catalog_types WHERE type_code=? AND catalog_version=?",
-            (type_code, version),
-        )
-        if row is None:
-            raise RecordNotFound(f"certificate type {type_code} version {version} is not published")
-        fields = tx.rows(
-            "SELECT field_key, label, required, sensitive, max_length FROM catalog_fields "
-            "WHERE type_code=? AND catalog_version=? ORDER BY position",
-            (type_code, version),
-        )
-        return PublishedType(
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            row[4],
-            row[5],
-            row[6],
-            row[7],
-            row[8],
-            row[9],
-            published_at=self.read_ts(row[10]),
-            fields=tuple(PublishedField(k, lbl, bool(r), bool(s), m) for k, lbl, r, s, m in fields),
-        )
-
-    def published_type(self, type_code: str, catalog_version: int | None = None) -> PublishedType:
-        """A published type: the given version, or the latest."""
-        arg.text(type_code, "type_code")
-        if catalog_version is not None:
-            self._limit(catalog_version, "catalog_version")
-        with self._read() as tx:
-            return self._published(tx, type_code, catalog_version)
-
-    def published_types(self) -> tuple[PublishedType, ...]:
-        """The latest version of every published type, by type code."""
-        with self._read() as tx:
-            codes = [r[0] for r in tx.rows("SELECT DISTINCT type_code FROM catalog_types ORDER BY type_code")]
-            return tuple(self._published(tx, code, None) for code in codes)
-
-    def _catalog_version(
-        self, tx: Tx, type_code: str, cert_type: CertificateType | None, when: datetime
-    ) -> int:
-        if cert_type is not None:
-            if cert_type.code != type_code:
-                raise RegistryError(
-                    f"the certificate's type code {type_code} is not the given type's ({cert_type.code})"
-                )
-            return self._publish(tx, cert_type, when).catalog_version
-        row = tx.one("SELECT MAX(catalog_version) FROM catalog_types WHERE type_code=?", (type_code,))
-        if row and row[0] is not None:
-            return int(row[0])
-        from ecert.catalog import default_catalog
-
-        try:
-            bundled = default_catalog().get(type_code)
-        except (KeyError, EcertError):
-            raise RegistryError(
-                f"certificate type {type_code} is not published in {self.describe()}: publish its "
-                "definition first (publish_type, or give cert_type)"
-            ) from None
-        return self._publish(tx, bundled, when).catalog_version
-
-    # --- serials --------------------------------------------------------------------------------
-
-    def allocate_serial(
-        self,
-        type_code: str,
-        issuer_code: str,
-        *,
-        period: str = "",
-        width: int = 10,
-        prefix: str | None = None,
-    ) -> str:
-        """The next serial for (type, issuer part, period), recorded as allocated; unique across processes.
-
-        ``issuer_code`` is the identifier's issuer part (a USCC or a division code): with the type it
-        names the serial space.  The serial is ``prefix`` (default: the period) followed by the
-        counter zero-padded to ``width`` characters in all, e.g. ``2026000001``.  Counters run per
-        period (ASCII letters and digits, case-insensitive), so a new year starts at 1.  A serial
-        already taken by an imported certificate is skipped; one taken under another period is
-        refused: the prefix must keep periods apart.
-        """
-        period = arg.period(period)
-        if prefix is None:
-            head = period
-        elif isinstance(prefix, str) and arg.ALNUM.fullmatch(prefix):
-            head = prefix.upper()
-        else:
-            raise InputError("prefix must be ASCII letters and digits", where="prefix", value=prefix)
-        if not isinstance(width, int) or isinstance(width, bool) or width > 64 or width - len(head) < 1:
-            expected = f"an integer from {len(head) + 1} to 64 (the prefix {head!r} and at least one digit)"
-            raise InputError(
-                "width does not fit the prefix and counter", where="width", value=width, expected=expected
-            )
-        digits = width - len(head)
-        Identifier.build(type_code, issuer_code, head + "1" * digits)  # codes are checked before writing
-        now = self.ts(datetime.now(UTC))
-        key = (type_code, issuer_code, period)
-        with self._write() as tx:
-            tx.run("INSERT INTO counters VALUES (?, ?, ?, 1) ON CONFLICT DO NOTHING", key)
-            row = tx.one(
-                "SELECT next FROM counters WHERE type_code=? AND issuer_part=? AND period=?"
-                + self.for_update,
-                key,
-            )
-            n = self._free(tx, type_code, issuer_code, period, head, digits, row[0] if row else 1)
-            serial = f"{head}{n:0{digits}d}"
-            tx.run(
-                "UPDATE counters SET next=? WHERE type_code=? AND issuer_part=? AND period=?", (n + 1, *key)
-            )
-            tx.run(
-                "INSERT INTO serials VALUES (?, ?, ?, ?, 'allocated', ?, NULL, NULL)",
-                (type_code, issuer_code, serial, period, now),
-            )
-        return serial
-
-    def _free(
-        self, tx: Tx, type_code: str, issuer_code: str, period: str, head: str, digits: int, n: int
-    ) -> int:
-        """The first counter value from ``n`` whose serial is not taken (inside the write transaction)."""
-        last = 10**digits - 1
-        where = f"{type_code}/{issuer_code} period {period!r}"
-        while True:
-            if n > last:
-                raise RegistryError(f"serials for {where} exhausted at width {len(head) + digits}")
-            rows = tx.rows(
-                "SELECT serial, period, note FROM serials WHERE type_code=? AND issuer_part=? "
-                "AND serial >= ? AND serial <= ? ORDER BY serial LIMIT 256",
-                (type_code, issuer_code, f"{head}{n:0{digits}d}", f"{head}{last}"),
-            )
-            for serial, owner, note in rows:
-                tail = serial[len(head) :]
-                if len(tail) != digits or not _DIGITS.fullmatch(tail):
-                    continue  # another shape (e.g. a longer imported serial): not in this space
-                taken = int(tail)
-                if taken > n:
-                    return n
-                if taken < n:
-                    continue
-                if owner != period and not (owner == "" and note == "imported"):
-                    raise RegistryError(
-                        f"serial {serial} already exists for {type_code}/{issuer_code}, allocated for "
-                        f"period {owner!r}: the prefix {head!r} is shared with another period"
-                    )
-                n += 1
-                if n > last:
-                    raise RegistryError(f"serials for {where} exhausted at width {len(head) + digits}")
-            if len(rows) < 256:
-                return n
-
-    def record_gap(self, type_code: str, issuer_code: str, serial: str, reason: str) -> None:
-        """Mark an allocated serial abandoned (the certificate will never be issued under it)."""
-        for value, what in ((type_code, "type_code"), (issuer_code, "issuer_code"), (serial, "serial")):
-            arg.text(value, what)
-        arg.nonempty_text(reason, "reason")
-        now = self.ts(datetime.now(UTC))
-        with self._write() as tx:
-            changed = tx.run(
-                "UPDATE serials SET state='gap', note=?, closed_at=? "
-                "WHERE type_code=? AND issuer_part=? AND serial=? AND state='allocated'",
-                (reason, now, type_code, issuer_code, serial),
-            )
-            if changed != 1:
-                raise RegistryError(f"serial {serial} of {type_code}/{issuer_code} is not an open allocation")
-
-    def reconcile(self, older_than: datetime) -> int:
-        """Turn allocations made before ``older_than`` and never issued into recorded gaps.
-
-        Run it when no issuing is in flight (or with a cutoff older than any run in flight): an
-        allocation turned into a gap can no longer be issued.  Returns how many gaps it recorded.
-        """
-        cutoff = self.ts(self.moment(older_than, "older_than"))
-        now = self.ts(datetime.now(UTC))
-        with self._write() as tx:
-            return tx.run(
-                "UPDATE serials SET state='gap', note='allocated but never issued (reconciled)', "
-                "closed_at=? WHERE state='allocated' AND allocated_at < ?",
-                (now, cutoff),
-            )
-
-    def serial_states(self, type_code: str, issuer_code: str) -> dict[str, str]:
-        """Every serial of (type, identifier issuer part) with its state: allocated, issued or gap."""
-        arg.text(type_code, "type_code")
-        arg.text(issuer_code, "issuer_code")
-        with self._read() as tx:
-            rows = tx.rows(
-                "SELECT serial, state FROM serials WHERE type_code=? AND issuer_part=? ORDER BY serial",
-                (type_code, issuer_code),
-            )
-        return {s: st for s, st in rows}
-
-    def gaps(self, type_code: str, issuer_code: str) -> tuple[Gap, ...]:
-        """The recorded gaps of (type, identifier issuer part), by serial."""
-        arg.text(type_code, "type_code")
-        arg.text(issuer_code, "issuer_code")
-        with self._read() as tx:
-            rows = tx.rows(
-                "SELECT serial, note, allocated_at, closed_at FROM serials "
-                "WHERE type_code=? AND issuer_part=? AND state='gap' ORDER BY serial",
-                (type_code, issuer_code),
-            )
-        return tuple(
-            Gap(type_code, issuer_code, s, note, self.read_ts(a), self.read_ts(c)) for s, note, a, c in rows
         )
 
     # --- records --------------------------------------------------------------------------------
@@ -765,124 +479,6 @@ class LibraryCore(SQLBackend):
             row = tx.one(f"SELECT {COLUMNS} FROM certificates WHERE identifier=?", (identifier,))
         return self._record(row).metadata if row else None
 
-    # --- files ----------------------------------------------------------------------------------
-
-    @staticmethod
-    def _check_content(content: object, digest: str, identifier: str) -> bytes:
-        if not isinstance(content, bytes | bytearray):
-            raise InputError("file content must be bytes", where=identifier, value=type(content).__name__)
-        if len(content) > MAX_FILE:
-            raise InputError(
-                "file too large for the library",
-                where=identifier,
-                value=len(content),
-                expected=f"at most {MAX_FILE} bytes",
-            )
-        actual = sm3(bytes(content)).hex()
-        if actual != digest:
-            raise RegistryError(f"{identifier}: the file's SM3 is {actual}, not the recorded {digest}")
-        return bytes(content)
-
-    def _put_file(
-        self,
-        tx: Tx,
-        identifier: str,
-        kind: str,
-        content: bytes,
-        digest: str,
-        content_type: str,
-        when: datetime,
-    ) -> StoredFile:
-        path: str | None = None
-        if self.file_store is not None:
-            target = self.file_store / digest[:2] / digest
-            if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                temp = target.with_name(f".{digest}.{os.getpid()}.tmp")
-                with open(temp, "wb") as f:
-                    f.write(content)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(temp, target)
-            path = str(target)
-        tx.run(
-            "INSERT INTO certificate_files VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (identifier, kind) DO UPDATE "
-            "SET digest=excluded.digest, size=excluded.size, content_type=excluded.content_type, "
-            "content=excluded.content, store_path=excluded.store_path, created_at=excluded.created_at",
-            (
-                identifier,
-                kind,
-                digest,
-                len(content),
-                content_type,
-                None if path else content,
-                path,
-                self.ts(when),
-            ),
-        )
-        return StoredFile(identifier, kind, digest, len(content), content_type, path, when)
-
-    def store_file(
-        self, identifier: str, kind: str, content: bytes, *, content_type: str = "application/ofd"
-    ) -> StoredFile:
-        """Keep a file for a recorded certificate (or annotated copy): its face PNG, say."""
-        arg.text(identifier, "identifier")
-        if kind not in _FILE_KINDS:
-            raise InputError("unknown file kind", where="kind", value=kind, expected=", ".join(_FILE_KINDS))
-        arg.nonempty_text(content_type, "content_type")
-        if not isinstance(content, bytes | bytearray):
-            raise InputError("file content must be bytes", where=identifier, value=type(content).__name__)
-        data = self._check_content(content, sm3(bytes(content)).hex(), identifier)
-        with self._write() as tx:
-            known = tx.one("SELECT 1 FROM certificates WHERE identifier=?", (identifier,)) or tx.one(
-                "SELECT 1 FROM annotated_copies WHERE copy_id=?", (identifier,)
-            )
-            if known is None:
-                raise RecordNotFound(f"no certificate {identifier} in {self.describe()}")
-            return self._put_file(
-                tx, identifier, kind, data, sm3(data).hex(), content_type, datetime.now(UTC)
-            )
-
-    def stored_file(self, identifier: str, kind: str = "original") -> StoredFile | None:
-        arg.text(identifier, "identifier")
-        with self._read() as tx:
-            row = tx.one(
-                "SELECT digest, size, content_type, store_path, created_at FROM certificate_files "
-                "WHERE identifier=? AND kind=?",
-                (identifier, kind),
-            )
-        if row is None:
-            return None
-        return StoredFile(identifier, kind, row[0], row[1], row[2], row[3], self.read_ts(row[4]))
-
-    def read_file(self, identifier: str, kind: str = "original") -> bytes:
-        """A stored file's bytes, after checking them against the recorded SM3 digest."""
-        arg.text(identifier, "identifier")
-        with self._read() as tx:
-            row = tx.one(
-                "SELECT digest, content, store_path FROM certificate_files WHERE identifier=? AND kind=?",
-                (identifier, kind),
-            )
-        if row is None:
-            raise RecordNotFound(f"no {kind} file of {identifier} in {self.describe()}")
-        data = self._file_bytes(identifier, kind, row[1], row[2])
-        if sm3(data).hex() != row[0]:
-            raise RegistryError(f"the stored {kind} file of {identifier} is damaged: its SM3 is not {row[0]}")
-        return data
-
-    def _file_bytes(self, identifier: str, kind: str, content: Any, path: str | None) -> bytes:
-        if content is not None:
-            return bytes(content)
-        if path is None:
-            raise RegistryError(f"the {kind} file of {identifier} has neither content nor a store path")
-        try:
-            return Path(path).read_bytes()
-        except OSError as exc:
-            raise RegistryError(
-                f"the {kind} file of {identifier} cannot be read from {path}: {exc}"
-            ) from None
-
     # --- status ---------------------------------------------------------------------------------
 
     def _append(self, tx: Tx, chain: str, table: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -918,7 +514,7 @@ class LibraryCore(SQLBackend):
             "reason": reason,
             "operator": operator,
             "at": at,
-            "payload": _json(payload),
+            "payload": canonical_json(payload),
         }
         return self._append(tx, "status", "status_events", fields)
 
