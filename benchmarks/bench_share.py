@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import base64
 import json
+import socket
 import statistics
 import sys
 import tempfile
@@ -87,13 +88,22 @@ def in_process(service: ShareService, library: Any, seconds: float) -> dict[str,
 
 
 async def drive(
-    url: str, path: str, requests: list[tuple[dict[str, str], bytes]], clients: int
+    url: str,
+    path: str,
+    warm: list[tuple[dict[str, str], bytes]],
+    requests: list[tuple[dict[str, str], bytes]],
+    clients: int,
 ) -> dict[str, Any]:
+    """Send ``warm`` (one request per client: connections opened), then time ``requests`` sent by
+    ``clients`` concurrent clients, each sending its next request as soon as it has an answer."""
     latencies: list[float] = []
     answers: list[tuple[str, httpx.Response]] = []
-    queue = list(reversed(requests))
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as http:
+    nodelay = httpx.AsyncHTTPTransport(
+        limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+    )
+    async with httpx.AsyncClient(timeout=120, transport=nodelay) as http:
+        queue: list[tuple[dict[str, str], bytes]] = []
 
         async def one_client() -> None:
             while queue:
@@ -103,10 +113,11 @@ async def drive(
                 latencies.append(time.perf_counter() - started)
                 answers.append((headers["X-Ecert-Nonce"], answer))
 
-        await asyncio.gather(one_client())  # warm the connection pool
-        queue.extend(reversed(requests))
+        queue.extend(warm)
+        await asyncio.gather(*(one_client() for _ in range(clients)))
         latencies.clear()
         answers.clear()
+        queue.extend(reversed(requests))
         start = time.perf_counter()
         await asyncio.gather(*(one_client() for _ in range(clients)))
         elapsed = time.perf_counter() - start
@@ -131,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="library calls at once per worker (ecert serve --threads)"
+    )
     parser.add_argument("--seconds", type=float, default=3.0, help="per in-process measurement")
     parser.add_argument(
         "--requests", type=int, default=1500, help="per operation (file verification: a third)"
@@ -151,11 +165,13 @@ def main(argv: list[str] | None = None) -> int:
             results["in_process"] = in_process(service, library, args.seconds)
         plan = bodies(cert.identifier, cert.content, cert.metadata.holder_name)
         results["server"] = {}
-        with running_server(location, folder, workers=args.workers) as server:
+        with running_server(
+            location, folder, workers=args.workers, extra=("--threads", str(args.threads))
+        ) as server:
             for name, (path, body) in plan.items():
                 n = args.requests if name != "verify-file" else max(200, args.requests // 3)
                 requests = signed(path, body, n + args.clients)
-                run = asyncio.run(drive(server.url, path, requests[:n], args.clients))
+                run = asyncio.run(drive(server.url, path, requests[n:], requests[:n], args.clients))
                 key = service_signer().certificate.public_key
                 for nonce, answer in run.pop("sample"):  # off the clock: the answers are the service's
                     verify_response(key, nonce, answer.status_code, answer.content, answer.headers)
@@ -180,9 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{name:<14}{s['rate']:>11.0f}{s['p50_ms']:>9.1f}{s['p99_ms']:>9.1f}{b:>15.0f}{ratios[name]:>7.2f}x"
         )
-    print(
-        f"(in-process ShareService.verify_file: {base['verify-file']:.0f}/s; file baseline: ecert.verify)"
-    )
+    print(f"(in-process ShareService.verify_file: {base['verify-file']:.0f}/s; file baseline: ecert.verify)")
     return 0
 
 

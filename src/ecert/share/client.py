@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -81,7 +82,9 @@ class Client:
         self.operator = operator
         self._key = key
         self._service_key = service_key.public_key if isinstance(service_key, Certificate) else service_key
-        self._http = http or httpx.Client(timeout=timeout)
+        # TCP_NODELAY: a request's headers and body leave at once (Nagle and delayed ACKs cost 40 ms)
+        nodelay = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+        self._http = http or httpx.Client(timeout=timeout, transport=nodelay)
         self.token: str | None = None  # set by use_token(): the weaker profile, no signatures
 
     def close(self) -> None:

@@ -100,6 +100,21 @@ class ShareService:
         """Headers signing an answer with the service key (spec/share-service.md)."""
         return response_headers(self.signer.private_key, nonce, status, body, at=self.settings.now())
 
+    def transaction(self, work: Callable[[], T]) -> T:
+        """Run ``work`` (a request's authentication and its operation) in one library transaction.
+
+        One commit per request instead of one for the nonce and one for the read and its usage
+        record.  A refusal (an EcertError) commits what was written before it (the nonce, the
+        usage record of a refused read), then is raised; anything else rolls everything back.
+        """
+        refusal: EcertError | None = None
+        with self.library.atomic():
+            try:
+                return work()
+            except EcertError as exc:
+                refusal = exc
+        raise refusal
+
     def _use(
         self,
         caller: Caller,

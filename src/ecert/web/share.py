@@ -216,19 +216,33 @@ def create_share_app(
         return shell.refusal(request.scope, exc)
 
     def route(
-        path: str, model: type[B], result: type[BaseModel], summary: str, accountable: bool = True
+        path: str,
+        model: type[B],
+        result: type[BaseModel],
+        summary: str,
+        accountable: bool = True,
+        one_transaction: bool = True,
     ) -> Callable[[Callable[[Caller, B], Any]], None]:
-        """Register POST ``path``: authenticate, parse ``model``, call the operation, answer."""
+        """Register POST ``path``: authenticate, parse ``model``, call the operation, answer.
+
+        With ``one_transaction`` the request's nonce, the read and its usage record are written in
+        one library transaction (one commit per request); file verification, which holds no data
+        of the library for long, keeps its verification outside any transaction."""
 
         def register(operation: Callable[[Caller, B], Any]) -> None:
+            def handle(request: Request, raw: bytes) -> Any:
+                application, via_token = shell.authenticate(request, raw)
+                body = _parse(model, raw)
+                operator = str(getattr(body, "operator", "")) if accountable else application.app_id
+                return operation(Caller(application, operator, via_token), body)
+
             async def endpoint(request: Request) -> Response:
                 try:
                     raw = await request.body()
-                    application, via_token = await shell.run(lambda: shell.authenticate(request, raw))
-                    body = _parse(model, raw)
-                    operator = str(getattr(body, "operator", "")) if accountable else application.app_id
-                    caller = Caller(application, operator, via_token)
-                    data = await shell.run(lambda: operation(caller, body))
+                    if one_transaction:
+                        data = await shell.run(lambda: svc.transaction(lambda: handle(request, raw)))
+                    else:
+                        data = await shell.run(lambda: handle(request, raw))
                 except Exception as exc:  # every refusal, and anything unexpected, is an envelope
                     return shell.refusal(request.scope, exc)
                 return shell.envelope(request.scope, SUCCESS, data)
@@ -358,7 +372,11 @@ def create_share_app(
         return {"result": result.result, "message": result.message}
 
     @route(
-        f"{API_PREFIX}/verify-file", s.VerifyFileBody, s.FileResultData, "file verification (文件核验), 0-2"
+        f"{API_PREFIX}/verify-file",
+        s.VerifyFileBody,
+        s.FileResultData,
+        "file verification (文件核验), 0-2",
+        one_transaction=False,
     )
     def _verify_file(caller: Caller, body: s.VerifyFileBody) -> dict[str, Any]:
         try:
