@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_crypto import rate
 from tests.certs import hierarchy, trust_store
 from tests.share_server import running_server
-from tests.share_support import ENGINEER, app_key, cert_of, open_test_library, populate, service_signer
+from tests.share_support import ENGINEER, app_key, cert_of, opened, populate, service_signer
 
 from ecert.share import (
     Caller,
@@ -149,17 +149,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--requests", type=int, default=1500, help="per operation (file verification: a third)"
     )
-    parser.add_argument("--backend", default="sqlite", choices=("sqlite", "postgresql"))
+    parser.add_argument(
+        "--library", help="an empty database's postgresql:// URL (default: a new SQLite file)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
     cert = cert_of(ENGINEER)
-    results: dict[str, Any] = {"clients": args.clients, "workers": args.workers, "backend": args.backend}
+    backend = "postgresql" if args.library else "sqlite"
+    results: dict[str, Any] = {"clients": args.clients, "workers": args.workers, "backend": backend}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        with open_test_library(args.backend, folder) as library:
+        location = args.library or str(folder / "library.db")
+        with opened(location) as library:
             populate(library)
-            location = library.path if args.backend == "sqlite" else library.location
             settings = ShareSettings(trust=trust_store(), certificates=(hierarchy().issuer_cert,))
             service = ShareService(library, service_signer(), settings)
             results["in_process"] = in_process(service, library, args.seconds)
@@ -188,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    print(f"share service: {args.workers} workers, {args.clients} concurrent clients, {args.backend} library")
+    print(f"share service: {args.workers} workers, {args.clients} concurrent clients, {backend} library")
     print(f"{'operation':<14}{'server /s':>11}{'p50 ms':>9}{'p99 ms':>9}{'in-process /s':>15}{'ratio':>8}")
     for name in ("get", "verify-data", "verify-file"):
         s = results["server"][name]

@@ -25,16 +25,12 @@ from .share_support import (
     ENGINEER,
     app_key,
     cert_of,
-    library_backends,
-    open_test_library,
+    opened,
     populate,
     service_signer,
 )
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(library_backends() == ["memory"], reason="needs the library on disk (issue 10)"),
-]
+pytestmark = pytest.mark.slow
 
 OPERATIONS = (
     "token",
@@ -63,9 +59,9 @@ class Shot:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("hostile")
-    with open_test_library("sqlite", folder) as library:
+    location = str(folder / "library.db")
+    with opened(location) as library:
         populate(library)
-        location = library.path
     with running_server(location, folder, extra=("--max-body", str(2 * 1024 * 1024))) as running:
         yield running
 

@@ -46,32 +46,32 @@ from .share_support import (
     ENGINEER,
     app_key,
     cert_of,
-    library_backends,
-    open_test_library,
+    library_at,
+    opened,
     populate,
     service_signer,
     set_status,
 )
 
-pytestmark = pytest.mark.skipif(
-    library_backends() == ["memory"], reason="needs the library on disk (issue 10)"
-)
-
 REASON = {"reason": "办理企业开办登记"}
 
 
-@pytest.fixture(scope="module", params=[b for b in library_backends() if b != "memory"])
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``ecert serve`` over a library filled by this process, on each backend."""
     folder = tmp_path_factory.mktemp("share")
-    with open_test_library(request.param, folder) as library:
-        populate(library)
-        library.add_application(
-            "leaving", name="leaving app", department="撤销中的部门", public_key=_public("leaving"), rights=[]
-        )
-        location = library.path if request.param == "sqlite" else library.location
-    extra = ("--ticket-seconds", "2", "--max-rows", "1")
-    with running_server(location, folder, extra=extra) as running:
-        yield running
+    with library_at(request, request.param, folder) as location:
+        with opened(location) as library:
+            populate(library)
+            library.add_application(
+                "leaving",
+                name="leaving app",
+                department="撤销中的部门",
+                public_key=_public("leaving"),
+                rights=[],
+            )
+        with running_server(location, folder, extra=("--ticket-seconds", "2", "--max-rows", "1")) as running:
+            yield running
 
 
 def _public(app_id: str) -> str:
@@ -261,14 +261,9 @@ def test_an_expired_one_time_url_is_refused(server: Server) -> None:
 
 
 def test_a_revoked_certificate_is_not_handed_out(server: Server, tmp_path: Path) -> None:
-    import ecert.registry
-
     business = cert_of(BUSINESS)
-    library = ecert.registry.open_registry(server.location)  # type: ignore[attr-defined]
-    try:
+    with opened(server.location) as library:
         set_status(library, business.identifier, CertStatus.REVOKED)
-    finally:
-        library.close()
     with client(server) as tax:
         with pytest.raises(CertificateEnded):
             tax.download(business.identifier, **REASON)

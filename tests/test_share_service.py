@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,8 +49,7 @@ from .share_support import (
     ENGINEER,
     cert_of,
     certificates,
-    library_backends,
-    open_test_library,
+    opened,
     populate,
     service_signer,
     set_status,
@@ -68,9 +66,10 @@ class Clock:
         return self.at
 
 
-@pytest.fixture(params=library_backends())
-def library(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    with open_test_library(request.param, tmp_path) as lib:
+@pytest.fixture
+def library(library_location: str) -> Iterator[Any]:
+    """A fresh library on each backend (tests/conftest.py: SQLite and a real PostgreSQL server)."""
+    with opened(library_location) as lib:
         populate(lib)
         yield lib
 
