@@ -1,0 +1,591 @@
+"""Signed batches of library events (省市间接口, spec/exchange.md): made by the sender, applied by the
+receiver through the library's public API, answered per record.
+
+A batch carries a contiguous run of the sender's hash-chained status log (``Library.events``):
+first and last sequence numbers, the hash before the first event and after the last, the events,
+and the signed files they name (base64 with their SM3, up to a size).  It travels in the signed
+envelope of :mod:`ecert.exchange.envelope`, signed by the sender's exchange key.
+
+The receiver keeps, per sender library, the last sequence number and hash it applied (``info``
+rows ``exchange.<sender>.seq`` / ``.hash``).  Applying checks, in order: the signature and the
+sender's certificate; that the batch continues the cursor (a later first seq is a gap, named as the
+missing range; a prev_hash that is not the cursor's hash is a broken chain); the chain inside the
+batch.  Then each event: issued (authority: the certificate's issuer is in the sender's region or
+issuer list; a different file under a known identifier is a conflicting version, refused, never
+overwritten), status change (only for a certificate the sender may speak for), annotated copy.
+Events the receiver already holds are answered ``already``; applying a batch twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from ecert.crypto.digests import sm3
+from ecert.crypto.signer import Signer
+from ecert.crypto.trust import TrustStore
+from ecert.crypto.x509 import Certificate
+from ecert.errors import EcertError, InputError, InvalidBundle, TrustError
+from ecert.exchange.envelope import b64, canonical, open_envelope, seal, unb64, utc_text
+from ecert.metadata.jsonform import from_json
+from ecert.registry.base import ChainEvent, CopyRecord, Registry
+from ecert.registry.chain import GENESIS, entry_hash
+from ecert.registry.status import CertStatus
+from ecert.times import aware_or_now
+
+__all__ = [
+    "BATCH_FORMAT",
+    "Answer",
+    "ExchangePolicy",
+    "Outcome",
+    "apply_batch",
+    "make_batch",
+    "read_batch",
+]
+
+BATCH_FORMAT = "ecert-exchange-batch/1"
+MAX_BATCH_BYTES = 256 * 1024 * 1024
+DEFAULT_FILE_BYTES = 64 * 1024 * 1024  # files beyond this travel by digest only (fetched separately)
+_KINDS = ("issued", "status", "copy")
+_PAYLOAD_KEYS = frozenset(
+    {"format", "sender", "made_at", "first_seq", "last_seq", "prev_hash", "chain_hash", "events", "files"}
+)
+_EVENT_KEYS = frozenset(
+    {
+        "seq",
+        "event_id",
+        "kind",
+        "identifier",
+        "version",
+        "status",
+        "reason",
+        "operator",
+        "at",
+        "payload",
+        "prev_hash",
+        "hash",
+    }
+)
+
+
+class Outcome:
+    """What the receiver did with one event (the answer's words, as ministry interfaces answer)."""
+
+    ACCEPTED = "accepted"
+    ALREADY = "already"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class EventResult:
+    seq: int
+    event_id: str
+    kind: str
+    identifier: str
+    outcome: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The receiver's answer to a batch: per event, or the whole batch refused (``problem``) with the
+    range the receiver needs first (``missing``: first and last seq, inclusive)."""
+
+    sender: str
+    first_seq: int
+    last_seq: int
+    results: tuple[EventResult, ...]
+    cursor: int  # the last sender seq the receiver holds after applying
+    problem: str | None = None
+    missing: tuple[int, int] | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {Outcome.ACCEPTED: 0, Outcome.ALREADY: 0, Outcome.REFUSED: 0}
+        for r in self.results:
+            out[r.outcome] += 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sender": self.sender,
+            "first_seq": self.first_seq,
+            "last_seq": self.last_seq,
+            "cursor": self.cursor,
+            "problem": self.problem,
+            "missing": list(self.missing) if self.missing else None,
+            "counts": self.counts,
+            "results": [
+                {
+                    "seq": r.seq,
+                    "event_id": r.event_id,
+                    "kind": r.kind,
+                    "identifier": r.identifier,
+                    "outcome": r.outcome,
+                    "reason": r.reason,
+                }
+                for r in self.results
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangePolicy:
+    """What a sender may send: certificates whose issuer (``metadata.issuer_code``, a USCC whose
+    characters 3-8 are its GB/T 2260 division) lies in one of ``regions`` (a division code: 330100
+    covers 3301xx, 330000 the whole province) or is named in ``issuers``."""
+
+    regions: frozenset[str] = frozenset()
+    issuers: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        for region in self.regions:
+            if not (isinstance(region, str) and len(region) == 6 and region.isdigit()):
+                raise InputError("a region is a 6-digit division code", where="regions", value=region)
+
+    def allows(self, issuer_code: str) -> bool:
+        if issuer_code in self.issuers:
+            return True
+        division = issuer_code[2:8]
+        return any(division.startswith(_prefix(r)) for r in self.regions)
+
+    def describe(self) -> str:
+        parts = [f"regions {', '.join(sorted(self.regions))}"] if self.regions else []
+        if self.issuers:
+            parts.append(f"issuers {', '.join(sorted(self.issuers))}")
+        return "; ".join(parts) or "nothing"
+
+
+def _prefix(region: str) -> str:
+    """330100 -> 3301, 330000 -> 33, 330102 -> 330102 (GB/T 2260: trailing 00 pairs are 'all of')."""
+    while region.endswith("00") and len(region) > 2:
+        region = region[:-2]
+    return region
+
+
+# --- making ------------------------------------------------------------------------------------
+
+
+def make_batch(
+    library: Registry,
+    signer: Signer,
+    *,
+    sender: str,
+    after: int = 0,
+    limit: int = 1000,
+    max_file_bytes: int = DEFAULT_FILE_BYTES,
+    at: datetime | None = None,
+) -> bytes | None:
+    """The signed batch of the events after ``after`` (at most ``limit``), or None when there are none.
+
+    ``sender`` names the sending library (its ``library_id``).  The signed files of issued events and
+    annotated copies ride along while their total stays within ``max_file_bytes``.
+    """
+    when = aware_or_now(at, "at")
+    if not isinstance(after, int) or after < 0 or not isinstance(limit, int) or not 0 < limit <= 100_000:
+        raise InputError("after >= 0 and 1 <= limit <= 100000", where="after/limit", value=(after, limit))
+    events = library.events(after=after, limit=limit)
+    if not events:
+        return None
+    files: dict[str, str] = {}
+    budget = max_file_bytes
+    for event in events:
+        digest, name = _file_of(event)
+        if digest is None or digest in files:
+            continue
+        try:
+            data = library.read_file(
+                event.identifier if name is None else name, "original" if name is None else "copy"
+            )
+        except EcertError:
+            continue  # not kept in the library: travels by digest only
+        if len(data) <= budget and sm3(data).hex() == digest:
+            files[digest] = b64(data)
+            budget -= len(data)
+    payload = canonical(
+        {
+            "format": BATCH_FORMAT,
+            "sender": sender,
+            "made_at": utc_text(when),
+            "first_seq": events[0].seq,
+            "last_seq": events[-1].seq,
+            "prev_hash": events[0].prev_hash,
+            "chain_hash": events[-1].hash,
+            "events": [_event_dict(e) for e in events],
+            "files": [{"sm3": d, "content": c} for d, c in sorted(files.items())],
+        }
+    )
+    return seal(BATCH_FORMAT, payload, signer, when)
+
+
+def _file_of(event: ChainEvent) -> tuple[str | None, str | None]:
+    """(digest, copy id or None) of the file an event names."""
+    if event.kind not in ("issued", "copy"):
+        return None, None
+    try:
+        body = json.loads(event.payload)
+    except ValueError:
+        return None, None
+    digest = body.get("package_digest") if isinstance(body, dict) else None
+    if not isinstance(digest, str):
+        return None, None
+    return digest, (body.get("copy_id") if event.kind == "copy" else None)
+
+
+def _event_dict(e: ChainEvent) -> dict[str, Any]:
+    return {
+        "seq": e.seq,
+        "event_id": e.event_id,
+        "kind": e.kind,
+        "identifier": e.identifier,
+        "version": e.version,
+        "status": e.status.value,
+        "reason": e.reason,
+        "operator": e.operator,
+        "at": e.at.astimezone(UTC).isoformat(),
+        "payload": e.payload,
+        "prev_hash": e.prev_hash,
+        "hash": e.hash,
+    }
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A verified batch: who sent it (signer), what it covers, its events and files by SM3."""
+
+    sender: str
+    made_at: datetime
+    first_seq: int
+    last_seq: int
+    prev_hash: str
+    chain_hash: str
+    events: tuple[ChainEvent, ...]
+    files: Mapping[str, bytes] = field(repr=False)
+    signer: Certificate
+
+
+def read_batch(data: bytes, *, sender_certificate: Certificate, at: datetime | None = None) -> Batch:
+    """Verify a batch's signature (the signer must be ``sender_certificate`` or a certificate it
+    issued) and its internal chain; :class:`InvalidBundle` or :class:`TrustError` naming what is wrong."""
+    when = aware_or_now(at, "at")
+    body, _, checked = open_envelope(data, BATCH_FORMAT, MAX_BATCH_BYTES, "exchange batch")
+    signer = checked.signer_certificate
+    path = TrustStore((sender_certificate,)).validate(signer, at=when, intermediates=checked.certificates)
+    if not path.ok:
+        step = path.failed_step
+        raise TrustError(
+            f"the exchange batch is signed by {signer.subject!r}, not by the sender's exchange certificate "
+            f"({sender_certificate.subject!r}): {step.message if step else 'path validation incomplete'}"
+        )
+    if set(body) != _PAYLOAD_KEYS:
+        raise InvalidBundle(
+            "wrong members", where="payload", value=sorted(body), expected=", ".join(sorted(_PAYLOAD_KEYS))
+        )
+    raw_events = body["events"]
+    if not isinstance(raw_events, list) or not raw_events:
+        raise InvalidBundle("a batch carries at least one event", where="payload.events")
+    events = tuple(_read_event(e, f"payload.events[{i}]") for i, e in enumerate(raw_events))
+    first, last = body["first_seq"], body["last_seq"]
+    if first != events[0].seq or last != events[-1].seq:
+        raise InvalidBundle(
+            "first_seq/last_seq do not match the events", where="payload", value=(first, last)
+        )
+    previous = body["prev_hash"]
+    for i, event in enumerate(events):
+        if event.seq != first + i:
+            raise InvalidBundle(
+                f"events are not contiguous: seq {event.seq} where {first + i} belongs",
+                where=f"payload.events[{i}]",
+            )
+        fields = _event_dict(event)
+        fields["at"] = event.at
+        if entry_hash("status", fields) != event.hash:
+            raise InvalidBundle(
+                f"event seq {event.seq}: its hash is not the SM3 of its content "
+                "(spec/library.md, hash chains)",
+                where=f"payload.events[{i}]",
+            )
+        if event.prev_hash != previous:
+            raise InvalidBundle(
+                f"the chain is broken at seq {event.seq}: its prev_hash is not the hash before it",
+                where=f"payload.events[{i}]",
+            )
+        previous = event.hash
+    if previous != body["chain_hash"]:
+        raise InvalidBundle("chain_hash is not the hash of the last event", where="payload.chain_hash")
+    files: dict[str, bytes] = {}
+    raw_files = body["files"]
+    if not isinstance(raw_files, list):
+        raise InvalidBundle("files must be a list", where="payload.files")
+    for i, item in enumerate(raw_files):
+        if not isinstance(item, dict) or set(item) != {"sm3", "content"}:
+            raise InvalidBundle("a file is {sm3, content}", where=f"payload.files[{i}]")
+        content = unb64(item["content"], f"payload.files[{i}].content")
+        if sm3(content).hex() != item["sm3"]:
+            raise InvalidBundle("a file's SM3 does not match its content", where=f"payload.files[{i}]")
+        files[item["sm3"]] = content
+    if not isinstance(body["sender"], str) or not body["sender"]:
+        raise InvalidBundle("sender must name the sending library", where="payload.sender")
+    made = _time(body["made_at"], "payload.made_at")
+    return Batch(
+        body["sender"], made, first, last, body["prev_hash"], body["chain_hash"], events, files, signer
+    )
+
+
+def _time(value: object, where: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidBundle("not a time", where=where, value=value) from None
+    if parsed.tzinfo is None:
+        raise InvalidBundle("time without zone", where=where, value=value)
+    return parsed
+
+
+def _read_event(raw: object, where: str) -> ChainEvent:
+    if not isinstance(raw, dict) or set(raw) != _EVENT_KEYS:
+        raise InvalidBundle("wrong event members", where=where, expected=", ".join(sorted(_EVENT_KEYS)))
+    ints = ("seq", "version")
+    texts = ("event_id", "kind", "identifier", "payload", "prev_hash", "hash")
+    if not all(isinstance(raw[k], int) and not isinstance(raw[k], bool) for k in ints) or not all(
+        isinstance(raw[k], str) for k in texts
+    ):
+        raise InvalidBundle("event fields of the wrong type", where=where)
+    if raw["kind"] not in _KINDS:
+        raise InvalidBundle(
+            "unknown event kind", where=f"{where}.kind", value=raw["kind"], expected=", ".join(_KINDS)
+        )
+    try:
+        status = CertStatus(raw["status"])
+    except ValueError:
+        raise InvalidBundle("unknown status", where=f"{where}.status", value=raw["status"]) from None
+    for key in ("reason", "operator"):
+        if raw[key] is not None and not isinstance(raw[key], str):
+            raise InvalidBundle("must be text or null", where=f"{where}.{key}")
+    return ChainEvent(
+        raw["seq"],
+        raw["event_id"],
+        raw["kind"],
+        raw["identifier"],
+        raw["version"],
+        status,
+        raw["reason"],
+        raw["operator"],
+        _time(raw["at"], f"{where}.at"),
+        raw["payload"],
+        raw["prev_hash"],
+        raw["hash"],
+    )
+
+
+# --- applying ----------------------------------------------------------------------------------
+
+
+def cursor_of(library: Registry, sender: str) -> tuple[int, str | None]:
+    """The last seq (and its hash) of ``sender``'s log this library has applied (0, None: nothing)."""
+    seq = library.info(f"exchange.{sender}.seq")
+    return (int(seq) if seq else 0), library.info(f"exchange.{sender}.hash")
+
+
+def apply_batch(
+    library: Registry,
+    data: bytes,
+    *,
+    sender_certificate: Certificate,
+    policy: ExchangePolicy,
+    at: datetime | None = None,
+) -> Answer:
+    """Verify ``data`` and apply it to ``library``; the answer names every event's outcome.
+
+    A batch that does not continue this library's cursor for its sender is not applied: a gap
+    names the missing range, a prev_hash other than the cursor's hash is a broken chain.
+    """
+    batch = read_batch(data, sender_certificate=sender_certificate, at=at)
+    seq, head = cursor_of(library, batch.sender)
+
+    def refused(problem: str, missing: tuple[int, int] | None) -> Answer:
+        return Answer(batch.sender, batch.first_seq, batch.last_seq, (), seq, problem, missing)
+
+    if batch.first_seq > seq + 1:
+        return refused(
+            f"gap: events {seq + 1}-{batch.first_seq - 1} of {batch.sender} have not been received; "
+            f"send them first",
+            (seq + 1, batch.first_seq - 1),
+        )
+    results: list[EventResult] = []
+    fresh = [e for e in batch.events if e.seq > seq]
+    for event in batch.events:
+        if event.seq <= seq:
+            results.append(
+                EventResult(
+                    event.seq,
+                    event.event_id,
+                    event.kind,
+                    event.identifier,
+                    Outcome.ALREADY,
+                    "already applied (before this library's cursor)",
+                )
+            )
+    if fresh:
+        expected = head if seq else GENESIS
+        if fresh[0].prev_hash != expected:
+            return refused(
+                f"chain mismatch at seq {fresh[0].seq}: its prev_hash {fresh[0].prev_hash[:16]}… is not "
+                f"the hash this library holds for {batch.sender}'s seq {seq} ({str(expected)[:16]}…): "
+                "not the log this library has been following",
+                None,
+            )
+        for event in fresh:
+            results.append(_apply_one(library, event, batch, policy))
+        with library.atomic():
+            library.set_info(f"exchange.{batch.sender}.seq", str(fresh[-1].seq))
+            library.set_info(f"exchange.{batch.sender}.hash", fresh[-1].hash)
+        seq = fresh[-1].seq
+    return Answer(batch.sender, batch.first_seq, batch.last_seq, tuple(results), seq)
+
+
+_Result = Callable[..., EventResult]
+
+
+def _apply_one(library: Registry, event: ChainEvent, batch: Batch, policy: ExchangePolicy) -> EventResult:
+    def result(outcome: str, reason: str = "") -> EventResult:
+        return EventResult(event.seq, event.event_id, event.kind, event.identifier, outcome, reason)
+
+    try:
+        body = json.loads(event.payload)
+        if not isinstance(body, dict):
+            raise ValueError("not an object")
+    except ValueError as exc:
+        return result(Outcome.REFUSED, f"unreadable payload ({exc})")
+    try:
+        if event.kind == "issued":
+            return _issued(library, event, body, batch, policy, result)
+        if event.kind == "status":
+            return _status(library, event, policy, result)
+        return _copy(library, event, body, batch, policy, result)
+    except EcertError as exc:
+        return result(Outcome.REFUSED, str(exc))
+
+
+def _known(library: Registry, identifier: str) -> Any:
+    from ecert.errors import RecordNotFound
+
+    try:
+        return library.get(identifier)
+    except RecordNotFound:
+        return None
+
+
+def _issued(
+    library: Registry,
+    event: ChainEvent,
+    body: dict[str, Any],
+    batch: Batch,
+    policy: ExchangePolicy,
+    result: _Result,
+) -> EventResult:
+    md = from_json(str(body.get("metadata", "")))
+    digest = body.get("package_digest")
+    signer = body.get("signer")
+    if str(md.identifier) != event.identifier or not isinstance(digest, str) or not isinstance(signer, str):
+        return result(Outcome.REFUSED, "the payload's metadata, digest or signer do not match the event")
+    if not policy.allows(md.issuer_code):
+        return result(
+            Outcome.REFUSED,
+            f"issuer {md.issuer_code} is outside what {batch.sender} may send ({policy.describe()})",
+        )
+    held = _known(library, event.identifier)
+    if held is not None:
+        if held.package_digest == digest:
+            return result(Outcome.ALREADY, "already recorded with the same file")
+        return result(
+            Outcome.REFUSED,
+            f"conflicting version: this library holds {event.identifier} with file "
+            f"SM3 {held.package_digest[:16]}…, the batch {digest[:16]}… (not overwritten)",
+        )
+    content = batch.files.get(digest)
+    library.record_issued(md, package_digest=digest, signer=signer, issued_at=event.at, content=content)
+    return result(Outcome.ACCEPTED, "" if content is not None else "file not carried: fetch it by digest")
+
+
+def _status(library: Registry, event: ChainEvent, policy: ExchangePolicy, result: _Result) -> EventResult:
+    held = _known(library, event.identifier)
+    if held is None:
+        return result(Outcome.REFUSED, "no such certificate here (its issue was not received or was refused)")
+    if not policy.allows(held.metadata.issuer_code):
+        return result(
+            Outcome.REFUSED,
+            f"a status change for a certificate of {held.metadata.issuer_code}, "
+            f"which the sender may not speak for ({policy.describe()})",
+        )
+    if held.status is event.status and held.status_changed_at == event.at:
+        return result(Outcome.ALREADY, f"already {event.status.value} since {utc_text(event.at)}")
+    if event.status is CertStatus.REPLACED:
+        return result(
+            Outcome.REFUSED, "replacement travels with the new version (renew), not as a status change"
+        )
+    library.set_status(
+        event.identifier,
+        event.status,
+        reason=event.reason or event.status.value,
+        by=event.operator or "exchange",
+        at=event.at,
+    )
+    return result(Outcome.ACCEPTED)
+
+
+def _copy(
+    library: Registry,
+    event: ChainEvent,
+    body: dict[str, Any],
+    batch: Batch,
+    policy: ExchangePolicy,
+    result: _Result,
+) -> EventResult:
+    held = _known(library, event.identifier)
+    if held is None:
+        return result(Outcome.REFUSED, "a copy of a certificate not held here")
+    if not policy.allows(held.metadata.issuer_code):
+        return result(
+            Outcome.REFUSED, f"a copy of a certificate of {held.metadata.issuer_code} ({policy.describe()})"
+        )
+    copy_id, digest = body.get("copy_id"), body.get("package_digest")
+    if any(c.copy_id == copy_id for c in library.copies(event.identifier)):
+        return result(Outcome.ALREADY, f"copy {copy_id} already recorded")
+    content = batch.files.get(str(digest))
+    if content is None:
+        return result(Outcome.REFUSED, "the copy's file is not in the batch")
+    record = CopyRecord(
+        str(copy_id),
+        event.identifier,
+        str(body.get("level")),
+        _time(body.get("made_at"), "payload.made_at"),
+        str(body.get("maker")),
+        str(body.get("reason")),
+        date.fromisoformat(str(body.get("valid_until"))),
+        str(digest),
+        None,
+        None,
+    )
+    library.record_copy(record, content, operator=event.operator or "exchange", at=event.at)
+    return result(Outcome.ACCEPTED)
+
+
+def answer_lines(answer: Answer) -> Sequence[str]:
+    """The answer as text lines (what ``ecert exchange import`` prints)."""
+    lines = [
+        f"batch {answer.sender} seq {answer.first_seq}-{answer.last_seq}: "
+        + (answer.problem or ", ".join(f"{v} {k}" for k, v in answer.counts.items()))
+    ]
+    lines += [
+        f"  seq {r.seq} {r.kind} {r.identifier}: {r.outcome}{' - ' + r.reason if r.reason else ''}"
+        for r in answer.results
+        if r.outcome != Outcome.ALREADY
+    ]
+    return lines
