@@ -38,6 +38,7 @@ _COMMAND_MODULES = (
     "ecert.cli.serve",
     "ecert.cli.share",
     "ecert.cli.bundle",
+    "ecert.cli.exchange",
 )
 
 # command -> the module that registers it: ``ecert id check`` imports only ecert.cli.ids (and what it
@@ -65,6 +66,7 @@ _COMMANDS = {
     "serve": "ecert.cli.serve",
     "share": "ecert.cli.share",
     "bundle": "ecert.cli.bundle",
+    "exchange": "ecert.cli.exchange",
 }
 
 EXIT_OK = 0
