@@ -354,3 +354,39 @@ def test_the_cli_client(server: Server, tmp_path: Path) -> None:
     )
     refused = run("download", "1.2.156.3005.2.11100000000013338W001.11330100MB01234570.0000000099.001.X")
     assert refused.returncode == 2 and "未找到匹配的证照信息" in refused.stderr
+
+
+def test_the_example_script_of_another_department(server: Server, tmp_path: Path) -> None:
+    """examples/share_client.py, as README's walkthrough runs it: search, get, download, verify."""
+    key = tmp_path / "tax.key.pem"
+    key.write_bytes(save_private_key(app_key("tax")))
+    md = cert_of(ENGINEER).metadata
+    script = Path(__file__).resolve().parents[1] / "examples" / "share_client.py"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--server",
+            server.url,
+            "--app-id",
+            "tax",
+            "--key",
+            str(key),
+            "--service-cert",
+            str(server.service_cert),
+            "--holder-code",
+            md.holder_code,
+            "--holder-type",
+            md.holder_code_type_code,
+            "--type",
+            ENGINEER,
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "verify-data: 0 信息正确且有效" in done.stdout and "verify-file: 0 文件验证通过" in done.stdout
+    assert (tmp_path / f"{md.identifier}.ofd").read_bytes() == cert_of(ENGINEER).content
