@@ -257,3 +257,23 @@ def test_annotate_with_trust_refuses_an_original_that_does_not_verify() -> None:
         trust=trust_store(),
     )
     assert _verify(made.data).ok
+
+
+def test_a_copy_signed_by_a_certificate_that_may_not_release_copies_is_not_valid() -> None:
+    """An organisation's certificate made for a TLS server (or a personal one) under a trusted root may
+    name the organisation in O, but it does not release copies in its name."""
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    from ecert.crypto.keys import generate_private_key
+    from ecert.crypto.signer import Signer
+
+    from .test_issuer_authorisation import KIND, _department
+
+    key = generate_private_key(KIND)
+    cert = _department(key, eku=[ExtendedKeyUsageOID.SERVER_AUTH])
+    tls = Signer(key, cert, (hierarchy(KIND).root_cert,))
+    copy = annotate(issued_file(), tls, reason=REASON, maker=MAKER, until=UNTIL, at=MADE_AT)
+    both = TrustStore.from_certificates(hierarchy().root_cert, hierarchy(KIND).root_cert)
+    report = ecert.verify(copy.data, trust=both, at=SOON)
+    assert not report.ok and "copy_metadata" in _failed(report)
+    assert "may not release copies" in report.to_text("en")

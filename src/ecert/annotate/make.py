@@ -41,16 +41,17 @@ class AnnotatedCopy:
 
 
 def releasing_organisation(signer: Signer) -> str:
-    """The organisation the watermark names: the signer certificate's O (else its CN).
+    """The organisation the watermark names: the signer certificate's O.
 
     Taken from the certificate, not from the caller, so that the verifier can hold the
-    watermark's "此件由××机构提供" to the certificate that signed it.
+    watermark's "此件由××机构提供" to the certificate that signed it.  A CN is not an organisation:
+    a personal certificate whose CN reads like one may not release copies.
     """
     cert = signer.certificate
-    names = cert.subject_attribute("2.5.4.10") or cert.subject_attribute("2.5.4.3")
+    names = cert.subject_attribute("2.5.4.10")
     if not names:
         raise InvalidAnnotatedCopy(
-            "the signer certificate names no organisation (O or CN)",
+            "the signer certificate names no organisation (O)",
             where="signer certificate",
             value=cert.subject,
         )

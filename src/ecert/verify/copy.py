@@ -190,9 +190,15 @@ def _metadata(
                 f"文档元数据（CustomDatas）与加注件元数据不一致：{'、'.join(differ)}",
             )
         )
-    organisations = {
-        n for c in certificates for n in (*c.subject_attribute("2.5.4.10"), *c.subject_attribute("2.5.4.3"))
-    }
+    from ecert.crypto.authority import personal_reason
+
+    for cert in certificates:
+        why = personal_reason(cert)
+        if why is not None:  # a CN=张三 certificate may not release copies in an organisation's name
+            problems.append(
+                (f"the copy signer may not release copies: {why}", f"加注件签名者不是机构证书：{why}")
+            )
+    organisations = {n for c in certificates for n in c.subject_attribute("2.5.4.10")}
     if md.organisation not in organisations:
         problems.append(
             (
