@@ -220,6 +220,34 @@ class LibraryCore(SerialStore, CatalogueStore, FileStore):
                 )
         return holders
 
+    def _certificate_row(
+        self,
+        md: CoreMetadata,
+        *,
+        catalog_version: int,
+        metadata_json: str,
+        digest: str,
+        signer: str,
+        issued_at: Any,
+        file_path: str | None,
+        source_key: str | None,
+        status: tuple[str, str | None, Any, str | None, str | None],
+    ) -> tuple[Any, ...]:
+        """A ``certificates`` row in ``_CERT_COLUMNS`` order: the core metadata as columns, then the record.
+
+        ``status`` is (status, reason, changed at, changed by, replaced by).  Issuing and the migration of
+        older registries both build rows here, so the mapping of GB/T 36903 elements to columns is one.
+        """
+        ident = md.identifier
+        day = self.day
+        return (
+            str(ident), md.certificate_name, md.type_code, md.number, md.issuer_name, md.issuer_code,
+            day(md.issue_date), md.holder_name, md.holder_code, md.holder_code_type, md.holder_code_type_code,
+            md.valid_from and day(md.valid_from), md.valid_until and day(md.valid_until), md.long_term,
+            md.area_code, catalog_version, ident.issuer_code, ident.serial, ident.version, metadata_json,
+            digest, signer, issued_at, file_path, source_key, *status,
+        )  # fmt: skip
+
     def _insert(
         self,
         tx: Tx,
@@ -281,38 +309,11 @@ class LibraryCore(SerialStore, CatalogueStore, FileStore):
             )
         version = self._catalog_version(tx, md.type_code, cert_type, when)
         metadata_json = to_json(md)
-        values = (
-            text,
-            md.certificate_name,
-            md.type_code,
-            md.number,
-            md.issuer_name,
-            md.issuer_code,
-            self.day(md.issue_date),
-            md.holder_name,
-            md.holder_code,
-            md.holder_code_type,
-            md.holder_code_type_code,
-            md.valid_from and self.day(md.valid_from),
-            md.valid_until and self.day(md.valid_until),
-            md.long_term,
-            md.area_code,
-            version,
-            ident.issuer_code,
-            ident.serial,
-            ident.version,
-            metadata_json,
-            digest,
-            signer,
-            stamp,
-            file_path,
-            source_key,
-            CertStatus.VALID.value,
-            None,
-            stamp,
-            signer,
-            None,
-        )
+        values = self._certificate_row(
+            md, catalog_version=version, metadata_json=metadata_json, digest=digest, signer=signer,
+            issued_at=stamp, file_path=file_path, source_key=source_key,
+            status=(CertStatus.VALID.value, None, stamp, signer, None),
+        )  # fmt: skip
         placeholders = ", ".join("?" for _ in _CERT_COLUMNS)
         tx.run(f"INSERT INTO certificates ({', '.join(_CERT_COLUMNS)}) VALUES ({placeholders})", values)
         tx.many(

@@ -267,44 +267,17 @@ class SQLiteRegistry(Library):
             changed_at,
             changed_by,
             replaced_by,
-            serial,
-            version,
-            issuer_part,
+            _serial,  # the identifier's parts: the row is built from md.identifier, which holds them
+            _version,
+            _issuer_part,
         ) = row
         from ecert.registry.library import _CERT_COLUMNS
 
-        values = (
-            identifier,
-            md.certificate_name,
-            md.type_code,
-            md.number,
-            md.issuer_name,
-            md.issuer_code,
-            self.day(md.issue_date),
-            md.holder_name,
-            md.holder_code,
-            md.holder_code_type,
-            md.holder_code_type_code,
-            md.valid_from and self.day(md.valid_from),
-            md.valid_until and self.day(md.valid_until),
-            md.long_term,
-            md.area_code,
-            catalog_version,
-            issuer_part,
-            serial,
-            version,
-            metadata,
-            digest,
-            signer,
-            issued_at,
-            file_path,
-            source_key,
-            status,
-            reason,
-            changed_at,
-            changed_by,
-            replaced_by,
-        )
+        values = self._certificate_row(
+            md, catalog_version=catalog_version, metadata_json=metadata, digest=digest, signer=signer,
+            issued_at=issued_at, file_path=file_path, source_key=source_key,
+            status=(status, reason, changed_at, changed_by, replaced_by),
+        )  # fmt: skip
         placeholders = ", ".join("?" for _ in _CERT_COLUMNS)
         tx.run(f"INSERT INTO certificates ({', '.join(_CERT_COLUMNS)}) VALUES ({placeholders})", values)
         tx.run(
