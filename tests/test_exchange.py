@@ -251,3 +251,31 @@ def test_city_on_sqlite_province_on_postgresql(tmp_path: Path, pg_url: str) -> N
     finally:
         city.close()
         province.close()
+
+
+def test_an_annotated_copy_travels_with_its_file(libraries: Any) -> None:
+    from datetime import date
+
+    from ecert.registry import CopyRecord
+
+    city, province = libraries
+    ident = issue(city, "2026000001")
+    content = b"an annotated copy's bytes"
+    copy = CopyRecord(
+        "JZJ-0001",
+        ident,
+        "A",
+        NOW,
+        "示例市政务服务中心",
+        "办理营业执照变更",
+        date(2026, 12, 31),
+        sm3(content).hex(),
+        None,
+        None,
+    )
+    city.record_copy(copy, content, operator="王五", at=NOW)
+    answer = receive(province, send(city))
+    assert answer.counts == {"accepted": 2, "already": 0, "refused": 0}
+    assert province.copies(ident) == city.copies(ident)
+    assert province.read_file("JZJ-0001", "copy") == content
+    assert receive(province, send(city)).counts["already"] == 2

@@ -471,6 +471,8 @@ def _apply_one(library: Registry, event: ChainEvent, batch: Batch, policy: Excha
         return _copy(library, event, body, batch, policy, result)
     except EcertError as exc:
         return result(Outcome.REFUSED, str(exc))
+    except (ValueError, TypeError, KeyError) as exc:  # a payload field of the wrong form
+        return result(Outcome.REFUSED, f"malformed payload ({exc})")
 
 
 def _known(library: Registry, identifier: str) -> Any:
