@@ -289,3 +289,25 @@ def test_a_department_this_window_does_not_know(cases: WindowCases, tmp_path: Pa
         r = _result(c, "upload", cases.valid.read_bytes())
     assert (r["verdict"]["kind"], r["verdict"]["label"]) == ("unchecked", "无法在此核验")
     assert r["verdict"]["detail"] and r["face"] is None
+
+
+def test_a_postgresql_library_answers_for_status(cases: WindowCases, pg_url: str) -> None:
+    """``ecert window --registry postgresql://…``: the window asks a library on a database server."""
+    from datetime import UTC, datetime
+
+    import ecert
+    from ecert.crypto.digests import sm3
+    from ecert.crypto.trust import TrustStore
+    from ecert.registry import open_registry
+
+    data = cases.revoked.read_bytes()
+    report = ecert.verify(data, trust=TrustStore.from_directory(cases.trust))
+    assert report.metadata is not None
+    with open_registry(pg_url) as lib:
+        now = datetime.now(UTC)
+        lib.record_issued(report.metadata, package_digest=sm3(data).hex(), signer="t", issued_at=now, content=data)
+        lib.revoke(str(report.metadata.identifier), reason=REVOKE_REASON, by="t", at=datetime.now(UTC))
+    settings = WindowSettings.from_paths(cases.trust, registry=pg_url)
+    with TestClient(create_window_app(settings), raise_server_exceptions=False) as c:
+        r = _result(c, "upload", data)
+    assert r["verdict"]["label"] == "已吊销" and REVOKE_REASON in r["verdict"]["detail"]

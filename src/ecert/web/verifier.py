@@ -76,7 +76,7 @@ class WindowSettings:
     certificates: tuple[Certificate, ...] = ()  # department certificates QR payloads name by key id
     # signed status lists, loaded (and checked) once, at most one per department
     status_lists: tuple[StatusSource, ...] = ()
-    registry: Path | None = None  # or a registry, opened for each verification
+    registry: Path | str | None = None  # or a library (file or postgresql:// URL), opened per verification
     max_upload: int = 32 * MiB
     max_frame: int = 4 * MiB
     face_dpi: int = 110
@@ -103,7 +103,7 @@ class WindowSettings:
         *,
         certificates: Sequence[Path] = (),
         status: Sequence[Path] = (),
-        registry: Path | None = None,
+        registry: Path | str | None = None,
         max_upload: int = 32 * MiB,
     ) -> WindowSettings:
         """Settings as the command line gives them: a trust directory (with ``issuers/``), signed
@@ -119,7 +119,7 @@ class WindowSettings:
                 raise InputError(f"{path}: {exc}") from None
             if source is not None:
                 lists.append(source)
-        if registry is not None and not registry.is_file():
+        if isinstance(registry, Path) and not registry.is_file():  # a postgresql:// URL is a str
             raise InputError("registry not found", where=str(registry))
         return cls(
             trust=store,
