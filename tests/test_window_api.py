@@ -305,7 +305,8 @@ def test_a_postgresql_library_answers_for_status(cases: WindowCases, pg_url: str
     assert report.metadata is not None
     with open_registry(pg_url) as lib:
         now = datetime.now(UTC)
-        lib.record_issued(report.metadata, package_digest=sm3(data).hex(), signer="t", issued_at=now, content=data)
+        digest = sm3(data).hex()
+        lib.record_issued(report.metadata, package_digest=digest, signer="t", issued_at=now, content=data)
         lib.revoke(str(report.metadata.identifier), reason=REVOKE_REASON, by="t", at=datetime.now(UTC))
     settings = WindowSettings.from_paths(cases.trust, registry=pg_url)
     with TestClient(create_window_app(settings), raise_server_exceptions=False) as c:
