@@ -160,6 +160,8 @@ TABLES: tuple[Table, ...] = (
         ("identifier",),
         unique=(("source_key",), ("type_code", "issuer_part", "serial", "version")),
         indexes=(
+            # status_of reads this index alone: a lookup in a million certificates stays one small B-tree
+            ("identifier", "status", "status_changed_at", "status_reason", "replaced_by"),
             ("holder_code", "type_code"),
             ("issuer_code", "status"),
             ("issue_date",),
