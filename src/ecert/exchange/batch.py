@@ -34,6 +34,7 @@ from ecert.metadata.jsonform import from_json
 from ecert.registry.base import ChainEvent, CopyRecord, Registry
 from ecert.registry.chain import GENESIS, entry_hash
 from ecert.registry.status import CertStatus
+from ecert.registry.tables import TABLE_BY_NAME
 from ecert.times import aware_or_now
 
 __all__ = [
@@ -53,22 +54,7 @@ _KINDS = ("issued", "status", "copy")
 _PAYLOAD_KEYS = frozenset(
     {"format", "sender", "made_at", "first_seq", "last_seq", "prev_hash", "chain_hash", "events", "files"}
 )
-_EVENT_KEYS = frozenset(
-    {
-        "seq",
-        "event_id",
-        "kind",
-        "identifier",
-        "version",
-        "status",
-        "reason",
-        "operator",
-        "at",
-        "payload",
-        "prev_hash",
-        "hash",
-    }
-)
+_EVENT_KEYS = frozenset(TABLE_BY_NAME["status_events"].column_names)  # an event travels as its row
 
 
 class Outcome:

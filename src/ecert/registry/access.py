@@ -20,15 +20,13 @@ from ecert.registry.base import OPERATIONS, Application, CopyRecord, Right, Usag
 from ecert.registry.library import LibraryCore
 from ecert.registry.sql import Tx
 from ecert.registry.status import CertStatus
+from ecert.registry.tables import TABLE_BY_NAME
 
 __all__ = ["Library"]
 
 _APP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", re.ASCII)
 _SECRET = re.compile(r"[A-Za-z0-9_-]{16,128}", re.ASCII)
-_USAGE_COLUMNS = (
-    "seq, event_id, identifier, app_id, department, operator, operation, result, reason, item_code, "
-    "case_number, copy_id, at, prev_hash, hash"
-)
+_USAGE_COLUMNS = ", ".join(TABLE_BY_NAME["usage_records"].column_names)
 MAX_REASON = 200  # 用证事由, as real share services limit it
 
 

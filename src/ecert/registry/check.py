@@ -14,6 +14,7 @@ from ecert.crypto.digests import sm3
 from ecert.errors import RegistryError
 from ecert.registry.base import CheckProblem, LibraryCheck
 from ecert.registry.chain import GENESIS, entry_hash
+from ecert.registry.tables import TABLE_BY_NAME
 
 if TYPE_CHECKING:
     from ecert.registry.library import LibraryCore
@@ -21,37 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["check_library"]
 
 _PAGE = 2000
-_STATUS_FIELDS = (
-    "seq",
-    "event_id",
-    "kind",
-    "identifier",
-    "version",
-    "status",
-    "reason",
-    "operator",
-    "at",
-    "payload",
-    "prev_hash",
-    "hash",
-)
-_USAGE_FIELDS = (
-    "seq",
-    "event_id",
-    "identifier",
-    "app_id",
-    "department",
-    "operator",
-    "operation",
-    "result",
-    "reason",
-    "item_code",
-    "case_number",
-    "copy_id",
-    "at",
-    "prev_hash",
-    "hash",
-)
+_STATUS_FIELDS = TABLE_BY_NAME["status_events"].column_names
+_USAGE_FIELDS = TABLE_BY_NAME["usage_records"].column_names
 
 
 def _walk(

@@ -44,6 +44,7 @@ from ecert.registry.serials import SerialStore
 from ecert.registry.sql import Tx
 from ecert.registry.status import CertStatus, StatusEntry, check_transition
 from ecert.registry.statuslist import StatusList
+from ecert.registry.tables import TABLE_BY_NAME
 
 if TYPE_CHECKING:
     from ecert.catalog import CertificateType
@@ -89,9 +90,7 @@ _CERT_COLUMNS = (
     "status_changed_by",
     "replaced_by",
 )
-_EVENT_COLUMNS = (
-    "seq, event_id, kind, identifier, version, status, reason, operator, at, payload, prev_hash, hash"
-)
+_EVENT_COLUMNS = ", ".join(TABLE_BY_NAME["status_events"].column_names)
 
 
 @cache
