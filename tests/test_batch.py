@@ -17,7 +17,6 @@ import pytest
 from ecert.batch import BatchResult, IssuerFiles, issue_batch, read_rows, source_key
 from ecert.catalog import default_catalog
 from ecert.cli import main
-from ecert.codes import org_code, uscc
 from ecert.collect import collect
 from ecert.crypto.digests import sm3
 from ecert.crypto.keys import save_private_key
@@ -25,6 +24,7 @@ from ecert.errors import EcertError, InputError
 from ecert.identifier import Identifier
 from ecert.registry import SQLiteRegistry
 
+from .batchrows import write_rows
 from .certs import hierarchy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,27 +39,6 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> IssuerFiles:
     (d / "key.pem").write_bytes(save_private_key(h.issuer_key))
     (d / "cert.pem").write_bytes(h.issuer_cert.to_pem() + h.root_cert.to_pem())
     return IssuerFiles(d / "key.pem", d / "cert.pem")
-
-
-def write_rows(path: Path, n: int, *, start: int = 0, extra: Path | None = None) -> Path:
-    """``n`` valid rows of TYPE (fictional companies, valid USCCs), after the rows of ``extra``."""
-    with open(ROOT / "examples" / "records" / f"{TYPE}.csv", encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        header, template = list(reader.fieldnames or []), next(reader)
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=header)
-        writer.writeheader()
-        if extra is not None:
-            with open(extra, encoding="utf-8-sig", newline="") as src:
-                writer.writerows(csv.DictReader(src))
-        for i in range(start, start + n):
-            org = f"MB{i:06d}"
-            body = f"91110108{org}{org_code.calc_check_char(org)}"
-            row = dict(template)
-            row["统一社会信用代码"] = body + uscc.calc_check_char(body)
-            row["名称"] = f"示例批量第{i}号有限公司"
-            writer.writerow(row)
-    return path
 
 
 def _cli_args(csv_path: Path, issuer: IssuerFiles, db: Path, out: Path, workers: int) -> list[str]:
@@ -89,7 +68,7 @@ def test_every_type_has_an_example_batch_with_exactly_two_bad_rows(type_code: st
 
 
 def test_batch_on_two_workers_with_rejected_rows_and_rerun(issuer: IssuerFiles, tmp_path: Path) -> None:
-    source = write_rows(tmp_path / "rows.csv", 18, extra=EXAMPLE)  # 22 example rows (2 bad) + 18
+    source = write_rows(tmp_path / "rows.csv", 18, before=EXAMPLE)  # 22 example rows (2 bad) + 18
     db, out = tmp_path / "r.db", tmp_path / "out"
     seen: list[int] = []
     first = issue_batch(source, TYPE, issuer, db, out, workers=2, progress=lambda p: seen.append(p.done))

@@ -53,12 +53,12 @@ import pytest
 
 from ecert import verify
 from ecert.batch import IssuerFiles, issue_batch, read_rows, source_key
-from ecert.codes import org_code, uscc
 from ecert.crypto.digests import sm3
 from ecert.crypto.keys import save_private_key
 from ecert.identifier import Identifier
 from ecert.registry import SQLiteRegistry
 
+from .batchrows import write_rows
 from .certs import hierarchy, trust_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,20 +89,7 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> IssuerFiles:
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example batch (20 valid rows, 2 invalid) and 8 more valid rows."""
     path = tmp_path_factory.mktemp("rows") / "rows.csv"
-    with open(EXAMPLE, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        header, rows = list(reader.fieldnames or []), list(reader)
-    template = rows[0]
-    for i in range(EXTRA_ROWS):
-        org = f"MC{i:06d}"
-        body = f"91110108{org}{org_code.calc_check_char(org)}"
-        rows.append({**template, "统一社会信用代码": body + uscc.calc_check_char(body),
-                     "名称": f"示例崩溃测试第{i}号有限公司"})  # fmt: skip
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=header)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return write_rows(path, EXTRA_ROWS, prefix="MC", label="崩溃测试", before=EXAMPLE, template=EXAMPLE)
 
 
 # --- the batch process, frozen and looked at from outside ----------------------------------------------

@@ -8,7 +8,6 @@ every valid row issued exactly once, every serial issued or a recorded gap, the 
 
 from __future__ import annotations
 
-import csv
 import subprocess
 import sys
 import time
@@ -18,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from ecert.batch import IssuerFiles
-from ecert.codes import org_code, uscc
 from ecert.crypto.keys import save_private_key
 from ecert.registry import open_registry
 
+from .batchrows import write_rows
 from .certs import hierarchy
 from .pg import Server
 
@@ -33,19 +32,7 @@ EXTRA_ROWS = 30
 
 def _source(path: Path) -> int:
     """The example rows and EXTRA_ROWS more; returns how many are valid."""
-    with open(EXAMPLE, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        header, rows = list(reader.fieldnames or []), list(reader)
-    template = rows[0]
-    for i in range(EXTRA_ROWS):
-        org = f"MR{i:06d}"
-        body = f"91110108{org}{org_code.calc_check_char(org)}"
-        rows.append({**template, "统一社会信用代码": body + uscc.calc_check_char(body),
-                     "名称": f"示例重启测试第{i}号有限公司"})  # fmt: skip
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=header)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(path, EXTRA_ROWS, prefix="MR", label="重启测试", before=EXAMPLE, template=EXAMPLE)
     return 20 + EXTRA_ROWS
 
 
