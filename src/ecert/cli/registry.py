@@ -25,6 +25,7 @@ from ecert.cli.common import (
     registry_location,
 )
 from ecert.errors import InputError, RegistryError
+from ecert.times import CHINA_STANDARD_TIME
 
 if TYPE_CHECKING:
     from ecert.registry import IssuedRecord
@@ -188,7 +189,11 @@ def _check(args: argparse.Namespace) -> int:
 
 def _usage(args: argparse.Namespace) -> int:
     with open_existing_registry(args.registry) as reg:
-        reg.get(args.identifier)  # an unknown certificate is refused, not shown as "never used"
+        try:
+            reg.get(args.identifier)  # an unknown certificate is refused, not shown as "never used"
+        except RegistryError as exc:
+            print(f"ecert registry usage: {exc}", file=sys.stderr)
+            return EXIT_INVALID
         records = reg.usage(identifier=args.identifier, limit=100_000)
     rows = [
         {
@@ -202,10 +207,12 @@ def _usage(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return EXIT_OK
-    for row in rows:
-        why = row["reason"] or f"{row['item_code']} / {row['case_number']}"
-        who = f"{row['department']} ({row['app_id']}, {row['operator']})"
-        print(f"{row['at']}  {who}  {row['operation']}: {why}")
+    for r in records:  # a holder reads China time; --json keeps the recorded instant (UTC)
+        u = r.usage
+        when = r.at.astimezone(CHINA_STANDARD_TIME).strftime("%Y-%m-%d %H:%M:%S")
+        why = u.reason or f"{u.item_code} / {u.case_number}"
+        what = f"{u.operation} of copy {u.copy_id}" if u.copy_id else u.operation
+        print(f"{when}  {u.department} ({u.app_id}, {u.operator})  {what} → {u.result}: {why}")
     if not rows:
         print(f"{args.identifier}: never used", file=sys.stderr)
     return EXIT_OK
