@@ -27,7 +27,7 @@ from ecert.crypto.x509 import Certificate
 from ecert.errors import EcertError, InputError, InvalidQRPayload, RegistryError, TrustError
 from ecert.identifier import Identifier
 from ecert.metadata import CoreMetadata
-from ecert.qr.base45 import b45decode, b45encode
+from ecert.qr.base41 import b41decode, b41encode
 from ecert.qr.offline import claims_of, key_id, make_offline, verify_offline
 from ecert.qr.payload import OFFLINE_PREFIX, QRAlgorithm, ReferencePayload, decode_offline, signed_part
 from ecert.registry import CertStatus, SQLiteRegistry, StaleStatusList, StatusEntry, StatusList
@@ -81,7 +81,7 @@ def _raw_signature(s: Signer, data: bytes) -> bytes:
 def _signed_record(s: Signer, flags: int, body: bytes) -> str:
     """An offline payload with an arbitrary (possibly malformed) body, validly signed by ``s`` (SM2)."""
     signed = bytes((1, flags, int(QRAlgorithm.SM2_SM3))) + key_id(s.certificate) + body
-    return OFFLINE_PREFIX + b45encode(signed + _raw_signature(s, signed))
+    return OFFLINE_PREFIX + b41encode(signed + _raw_signature(s, signed))
 
 
 def _status(
@@ -169,7 +169,7 @@ def test_qr_key_id_of_another_trusted_department_does_not_borrow_its_trust() -> 
     claims = claims_of(draft().metadata, SIGNED_AT)
     signed = signed_part(claims, QRAlgorithm.SM2_SM3, key_id(b_cert))
     r, s = decode_dss_signature(stranger.sign(signed))
-    payload = OFFLINE_PREFIX + b45encode(signed + r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+    payload = OFFLINE_PREFIX + b41encode(signed + r.to_bytes(32, "big") + s.to_bytes(32, "big"))
     report = _verify(payload)
     assert not report.ok and report.failed("signature_value")
 
@@ -259,7 +259,7 @@ def test_qr_lower_case_and_foreign_characters_are_refused() -> None:
     assert not _verify(payload.lower()).ok
     assert not _verify("EC1：" + payload[4:]).ok
     with pytest.raises(InvalidQRPayload):
-        b45decode(payload[4:].lower())
+        b41decode(payload[4:].lower())
 
 
 def test_qr_decompression_bomb_is_refused_even_when_signed() -> None:
@@ -288,8 +288,8 @@ def test_qr_trailing_bytes_after_zlib_stream_are_covered_by_the_signature() -> N
     assert _verify(issuer_made).ok
     # an attacker cannot add the junk to an issued payload: the signature no longer verifies
     honest = _signed_record(signer(), 0x01, zlib.compress(plain, 9))
-    raw = b45decode(honest[4:])
-    forged = OFFLINE_PREFIX + b45encode(raw[:-64] + b"JUNK" + raw[-64:])
+    raw = b41decode(honest[4:])
+    forged = OFFLINE_PREFIX + b41encode(raw[:-64] + b"JUNK" + raw[-64:])
     report = _verify(forged)
     assert not report.ok and report.failed("signature_value")
 
@@ -576,9 +576,9 @@ def test_cli_qr_verdicts_and_exit_codes(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["verify", "--qr", good, "--trust", trust, *at]) == 0
     out = capsys.readouterr().out
     assert "VALID" in out and "skip status" in out  # LIMITATION: unchecked revocation is a skip, not a fail
-    raw = bytearray(b45decode(good[4:]))
+    raw = bytearray(b41decode(good[4:]))
     raw[20] ^= 1
-    tampered = OFFLINE_PREFIX + b45encode(bytes(raw))
+    tampered = OFFLINE_PREFIX + b41encode(bytes(raw))
     expired = make_offline(_md(valid_until=date(2026, 11, 24), long_term=False), signer(), at=SIGNED_AT)
     for bad in (tampered, expired, good[:-3], "EC1:", ""):
         capsys.readouterr()

@@ -118,7 +118,7 @@ def test_the_help_quotes_payloads_safely(capsys: pytest.CaptureFixture[str]) -> 
     with pytest.raises(SystemExit):
         main(["verify", "--help"])
     text = capsys.readouterr().out
-    assert "--qr 'EC1:...'" in text and '--qr "EC' not in text and "--qr -" in text
+    assert "--qr EC2:..." in text and '--qr "EC' not in text and "--qr -" in text
 
 
 def test_ecert_qr_by_default_makes_a_code_verify_checks_offline(

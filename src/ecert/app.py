@@ -257,7 +257,7 @@ def decode_qr_image(path: Path) -> str:
         raise InvalidQRPayload(
             "no readable QR code found in the image; try: crop the picture to the code with a margin "
             "around it, scan at a higher resolution (300 dpi, or a photo filling the frame), avoid glare "
-            "and blur; or give the text under the code with --qr 'EC1:...'",
+            "and blur; or give the text under the code with --qr EC2:...",
             where=str(path),
         )
     if len(set(texts)) > 1:
@@ -334,14 +334,14 @@ def verify_qr_input(
     signature: its report says to verify the file it points to.  Raises :class:`InputError` for a
     scan that cannot be read and :class:`InvalidQRPayload` for one without a readable code.
     """
-    from ecert.qr.payload import OFFLINE_PREFIX, REFERENCE_PREFIX
+    from ecert.qr.payload import REFERENCE_PREFIX, is_offline
 
     candidate = Path(text_or_image)
     if candidate.suffix.lower() in _IMAGE_SUFFIXES and candidate.is_file():
         text = decode_qr_image(candidate)
     elif (
         candidate.suffix.lower() in _IMAGE_SUFFIXES
-        and not text_or_image.strip().startswith(OFFLINE_PREFIX)
+        and not is_offline(text_or_image)
         and REFERENCE_PREFIX not in text_or_image
     ):
         # a mistyped image path is not a QR payload to report as invalid: say the file is missing
@@ -361,9 +361,9 @@ def verify_qr_text(
 ) -> VerificationReport:
     """Verify the text of a QR code (never read as a path: safe for text from anyone)."""
     from ecert.qr.offline import verify_offline
-    from ecert.qr.payload import OFFLINE_PREFIX
+    from ecert.qr.payload import is_offline
 
-    if text.strip().startswith(OFFLINE_PREFIX):
+    if is_offline(text):
         if status is not None and not isinstance(status, StatusSource):
             status = status_for(list(status), _payload_issuer_code(text.strip()))
         return verify_offline(text, trust=trust, certificates=certificates, at=at, status=status)
@@ -581,11 +581,11 @@ def make_qr_payload(path: Path, *, kind: str, signer: Signer | None = None, url_
     ``offline`` (the metadata signed again by ``signer``)."""
     from ecert.crypto.digests import sm3
     from ecert.qr.offline import assert_fits, make_offline
-    from ecert.qr.payload import ReferencePayload
+    from ecert.qr.payload import reference_payload
 
     data, metadata, _items = _read_certificate_file(path)
     if kind == "reference":
-        return str(ReferencePayload(url_prefix, str(metadata.identifier), sm3(data)))
+        return str(reference_payload(url_prefix, str(metadata.identifier), sm3(data)))
     if signer is None:
         raise InputError("offline payloads are signed: give the issuer's key and certificate")
     payload = make_offline(metadata, signer)

@@ -23,12 +23,15 @@ EPILOG_VERIFY = """examples:
   ecert verify cert.ofd --trust trust/ --status status-list.json --json
   ecert verify cert.ofd --trust trust/ --registry registry.db --lang zh
   ecert verify --qr demo-out/qr/CERT.png --trust demo-out/trust    # PNG, JPEG, TIFF (all pages), PDF
-  ecert verify --qr 'EC1:...' --trust trust/ --cert other-department.cert.pem
+  ecert verify --qr EC2:... --trust trust/ --cert other-department.cert.pem
   ecert verify --qr - --trust trust/ < scans.txt                    # payloads from stdin, one per line
 
 The first line of each result is the verdict and whose certificate it is (type, holder, holder code,
-number, issuer, validity); a citizen ID number is masked (--unmask shows it). Put a QR payload in
-single quotes: its alphabet has '$', which double quotes would expand, or read it with --qr -.
+number, issuer, validity); a citizen ID number is masked (--unmask shows it). A QR payload (EC2:...)
+is written in 0-9 A-Z + - . / : only, so it needs no quotes in a shell; codes printed before
+(EC1:...) may hold '$', '*' or spaces: put those in single quotes, or read them with --qr -.
+A code whose department certificate is not in the trust directory is reported "cannot be checked
+here" with the certificate to add (into DIR/issuers/ or with --cert), not as invalid.
 A USB scanner types each code and Enter: --qr - verifies line after line until end of input.
 Language: Chinese where the locale is Chinese (LANG=zh_CN...), else English; --lang chooses.
 exit status: 0 everything valid, 1 something not valid (or a payload unreadable with --qr -),

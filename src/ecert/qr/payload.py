@@ -1,11 +1,13 @@
 """QR payload grammar (spec/qr.md): the offline signed payload and the reference payload.
 
-Offline payload ``EC1:<Base45 of the binary record>`` — what a clerk must see plus the
-issuer's signature, readable without a network::
+Offline payload ``EC2:<Base41 of the binary record>`` — what a clerk must see plus the
+issuer's signature, readable without a network.  Its characters (``0-9 A-Z + - . / :``) survive a
+shell unquoted and stay in the QR alphanumeric set; codes printed before (``EC1:`` with Base45,
+whose alphabet has space, ``$`` and ``*``) are still read::
 
     record    = header body signature
     header    = version(1)=0x01 flags(1) alg(1) key_id(8)
-    body      = fields, zlib-compressed when flags bit 0 is set
+    body      = fields [abridgement], zlib-compressed when flags bit 0 is set
     signature = 64 bytes (SM2 or ECDSA P-256 r||s, or Ed25519), over header ‖ body as sent
 
 Reference payload ``[<URL prefix>]ECR1:<identifier>:<SM3 of the signed OFD, 64 hex>`` — lets a
@@ -20,31 +22,53 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from ecert.errors import InvalidQRPayload
-from ecert.qr.base45 import b45decode, b45encode
+from ecert.errors import InputError, InvalidQRPayload
+from ecert.qr.base41 import ALPHABET as SHELL_SAFE
+from ecert.qr.base41 import b41decode, b41encode
+from ecert.qr.base45 import b45decode
 
 __all__ = [
+    "ABRIDGEABLE",
+    "LEGACY_OFFLINE_PREFIX",
+    "MAX_RECORD_BYTES",
     "OFFLINE_PREFIX",
+    "OFFLINE_PREFIXES",
     "REFERENCE_PREFIX",
+    "Abridgement",
     "Claims",
     "OfflineRecord",
     "QRAlgorithm",
     "ReferencePayload",
     "decode_offline",
     "encode_offline",
+    "is_offline",
     "parse_reference",
+    "reference_payload",
 ]
 
-OFFLINE_PREFIX = "EC1:"
+OFFLINE_PREFIX = "EC2:"  # Base41, shell-safe: what ecert writes
+LEGACY_OFFLINE_PREFIX = "EC1:"  # Base45: codes printed before, still read
+OFFLINE_PREFIXES = (OFFLINE_PREFIX, LEGACY_OFFLINE_PREFIX)
 REFERENCE_PREFIX = "ECR1:"
 FORMAT_VERSION = 1
 KEY_ID_SIZE = 8
 SIGNATURE_SIZE = 64
 MAX_PAYLOAD_CHARS = 4296  # the largest QR symbol (version 40-L, alphanumeric); anything longer is not ours
 _MAX_BODY = 4096
+# the offline budget: QR version 15 at level M holds 600 alphanumeric characters, the prefix takes 4
+# and Base41 three for two bytes, so header + body + signature <= 397 bytes (spec/qr.md)
+MAX_RECORD_BYTES = (600 - len(OFFLINE_PREFIX)) // 3 * 2 + 1
+#: Text fields a record may carry shortened (with an SM3 digest of the full text) to fit the budget;
+#: codes that rebuild the identifier never are.
+ABRIDGEABLE = ("certificate_name", "number", "issuer_name", "holder_name")
 
+#: Characters a reference payload's URL prefix may use: shell-safe (no ``? & # $ = ; space``...);
+#: capitals, digits and ``+-./:`` keep it in QR alphanumeric mode.
+URL_PREFIX_CHARS = frozenset(SHELL_SAFE + "abcdefghijklmnopqrstuvwxyz_")
 _FLAG_ZLIB = 0x01
 _FLAG_LONG_TERM = 0x02
+_FLAG_ABRIDGED = 0x04
+DIGEST_SIZE = 32
 _EPOCH = date(1970, 1, 1)
 
 
@@ -54,6 +78,20 @@ class QRAlgorithm(enum.IntEnum):
     SM2_SM3 = 1
     ECDSA_P256_SHA256 = 2
     ED25519 = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Abridgement:
+    """Which text fields a payload carries shortened, and what binds their full text.
+
+    A field too long for the QR budget is carried as its first characters; ``digest`` is SM3 over
+    ``text(full value)`` of each shortened field in field order, signed with the rest, so a
+    verifier shows the shortened text as shortened and can check a full text it is given
+    (:func:`ecert.qr.offline.full_text_matches`) — never a silent truncation.
+    """
+
+    fields: tuple[tuple[str, int], ...]  # (field name, full length in characters), in field order
+    digest: bytes  # SM3, 32 bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +114,7 @@ class Claims:
     valid_until: date | None
     long_term: bool
     signed_at: datetime  # when the issuer signed the payload (its certificate is judged then)
+    abridged: Abridgement | None = None  # set when long text fields are carried shortened
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +131,8 @@ class OfflineRecord:
 
 @dataclass(frozen=True, slots=True)
 class ReferencePayload:
+    """A reference payload: where to fetch the file (``prefix``), its identifier and its SM3."""
+
     prefix: str
     identifier: str
     digest: bytes  # SM3 of the signed OFD file
@@ -187,10 +228,42 @@ def _encode_body(c: Claims) -> bytes:
     out += _varint(0 if c.valid_from is None else (c.valid_from - _EPOCH).days + 1)
     out += _varint(0 if c.valid_until is None else (c.valid_until - _EPOCH).days + 1)
     out += _varint(int(c.signed_at.timestamp()))
+    if c.abridged is not None:
+        mask = 0
+        for name, _length in c.abridged.fields:
+            mask |= 1 << _TEXT_FIELDS.index(name)
+        out += _varint(mask)
+        for _name, length in c.abridged.fields:
+            out += _varint(length)
+        out += c.abridged.digest
     return bytes(out)
 
 
-def _decode_body(body: bytes, long_term: bool) -> Claims:
+def text_field(value: str) -> bytes:
+    """``text`` of the grammar: varint(length in bytes) and the UTF-8 bytes (what abridged digests cover)."""
+    raw = value.encode("utf-8")
+    return _varint(len(raw)) + raw
+
+
+def _decode_abridgement(r: _Reader, texts: dict[str, str]) -> Abridgement:
+    mask = r.varint("abridged fields")
+    names = [name for i, name in enumerate(_TEXT_FIELDS) if mask >> i & 1]
+    if not names or mask >> len(_TEXT_FIELDS) or any(n not in ABRIDGEABLE for n in names):
+        raise InvalidQRPayload("bad abridged-field mask", where="abridged fields", value=mask)
+    fields = []
+    for name in names:
+        length = r.varint(f"full length of {name}")
+        if length <= len(texts[name]):
+            raise InvalidQRPayload("an abridged field is not shorter than its full text", where=name)
+        fields.append((name, length))
+    digest = r.data[r.pos : r.pos + DIGEST_SIZE]
+    if len(digest) != DIGEST_SIZE:
+        raise InvalidQRPayload("offline payload ends inside the abridged fields' digest")
+    r.pos += DIGEST_SIZE
+    return Abridgement(tuple(fields), digest)
+
+
+def _decode_body(body: bytes, long_term: bool, abridged: bool) -> Claims:
     r = _Reader(body)
     texts = {name: r.text(name) for name in _TEXT_FIELDS}
     if not texts["identifier_issuer"]:
@@ -203,6 +276,7 @@ def _decode_body(body: bytes, long_term: bool) -> Claims:
         signed_at = datetime.fromtimestamp(r.varint("signed_at"), UTC)
     except (OverflowError, OSError, ValueError):
         raise InvalidQRPayload("signing time out of range", where="signed_at") from None
+    abridgement = _decode_abridgement(r, texts) if abridged else None
     if r.pos != len(body):
         raise InvalidQRPayload(
             "unexpected bytes after the last field of the offline payload", where=f"byte {r.pos}"
@@ -215,16 +289,24 @@ def _decode_body(body: bytes, long_term: bool) -> Claims:
         valid_until=valid_until,
         long_term=long_term,
         signed_at=signed_at,
+        abridged=abridgement,
         **texts,
     )
 
 
 def signed_part(claims: Claims, algorithm: QRAlgorithm, key_id: bytes) -> bytes:
-    """The bytes the issuer signs: header ‖ body, the body compressed only when that is shorter."""
+    """The bytes the issuer signs: header ‖ body, the body compressed only when that is shorter.
+
+    :param claims: what the payload states.
+    :param algorithm: the signature algorithm code the header names.
+    :param key_id: 8 bytes naming the signer's key (:func:`ecert.qr.offline.key_id`).
+    :returns: header ‖ body, ready to be signed.
+    :raises InvalidQRPayload: for a key id that is not 8 bytes.
+    """
     if len(key_id) != KEY_ID_SIZE:
-        raise ValueError("key id must be 8 bytes")
+        raise InvalidQRPayload("key id must be 8 bytes", value=len(key_id), expected=str(KEY_ID_SIZE))
     body = _encode_body(claims)
-    flags = _FLAG_LONG_TERM if claims.long_term else 0
+    flags = (_FLAG_LONG_TERM if claims.long_term else 0) | (_FLAG_ABRIDGED if claims.abridged else 0)
     packed = zlib.compress(body, 9)
     if len(packed) < len(body):
         body, flags = packed, flags | _FLAG_ZLIB
@@ -232,10 +314,26 @@ def signed_part(claims: Claims, algorithm: QRAlgorithm, key_id: bytes) -> bytes:
 
 
 def encode_offline(signed: bytes, signature: bytes) -> str:
-    """The payload text for ``signed`` (from :func:`signed_part`) and its 64-byte signature."""
+    """The payload text (``EC2:`` and Base41, shell-safe) for a signed record.
+
+    :param signed: header ‖ body from :func:`signed_part`.
+    :param signature: its 64-byte signature (r‖s, or Ed25519).
+    :returns: the text to put in the QR code.
+    :raises InvalidQRPayload: for a signature that is not 64 bytes.
+    """
     if len(signature) != SIGNATURE_SIZE:
-        raise ValueError("offline payload signatures are 64 bytes (r||s or Ed25519)")
-    return OFFLINE_PREFIX + b45encode(signed + signature)
+        raise InvalidQRPayload(
+            "offline payload signatures are 64 bytes (r||s or Ed25519)", value=len(signature)
+        )
+    return OFFLINE_PREFIX + b41encode(signed + signature)
+
+
+def is_offline(text: str) -> bool:
+    """Whether ``text`` claims to be an offline payload (``EC2:``, or ``EC1:`` printed before).
+
+    :param text: a QR code's text (surrounding whitespace ignored).
+    """
+    return isinstance(text, str) and text.strip().startswith(OFFLINE_PREFIXES)
 
 
 def _text(payload: object) -> str:
@@ -245,24 +343,33 @@ def _text(payload: object) -> str:
 
 
 def decode_offline(text: str) -> OfflineRecord:
-    """Parse an offline payload; any malformation raises :class:`InvalidQRPayload`."""
+    """Parse an offline payload, new (``EC2:``, Base41) or printed before (``EC1:``, Base45).
+
+    :param text: the QR code's text.
+    :returns: the claims, the signer's key id and algorithm, the signature and the bytes it covers
+        (the signature is not checked here: :func:`ecert.qr.offline.verify_offline` does).
+    :raises InvalidQRPayload: for any malformation, naming what and where.
+    """
     text = _text(text)
     if len(text) > MAX_PAYLOAD_CHARS:
         raise InvalidQRPayload("payload longer than any QR code holds", value=len(text))
-    if not text.startswith(OFFLINE_PREFIX):
+    if text.startswith(OFFLINE_PREFIX):
+        raw = b41decode(text[len(OFFLINE_PREFIX) :])
+    elif text.startswith(LEGACY_OFFLINE_PREFIX):
+        raw = b45decode(text[len(LEGACY_OFFLINE_PREFIX) :])
+    else:
         raise InvalidQRPayload(
             "not an offline e-certificate payload",
             value=text[:12],
-            expected=f"text starting with {OFFLINE_PREFIX!r}",
+            expected=f"text starting with {OFFLINE_PREFIX!r} (or {LEGACY_OFFLINE_PREFIX!r})",
         )
-    raw = b45decode(text[len(OFFLINE_PREFIX) :])
     header = 3 + KEY_ID_SIZE
     if len(raw) < header + SIGNATURE_SIZE + 1:
         raise InvalidQRPayload("offline payload too short", value=len(raw))
     version, flags, alg = raw[0], raw[1], raw[2]
     if version != FORMAT_VERSION:
         raise InvalidQRPayload("unsupported offline payload version", value=version, expected="1")
-    if flags & ~(_FLAG_ZLIB | _FLAG_LONG_TERM):
+    if flags & ~(_FLAG_ZLIB | _FLAG_LONG_TERM | _FLAG_ABRIDGED):
         raise InvalidQRPayload("unknown flags in offline payload", value=flags)
     try:
         algorithm = QRAlgorithm(alg)
@@ -278,12 +385,40 @@ def decode_offline(text: str) -> OfflineRecord:
                 raise InvalidQRPayload("compressed body is truncated or too large")
         except zlib.error as exc:
             raise InvalidQRPayload(f"compressed body is corrupt ({exc})") from None
-    claims = _decode_body(body, bool(flags & _FLAG_LONG_TERM))
+    claims = _decode_body(body, bool(flags & _FLAG_LONG_TERM), bool(flags & _FLAG_ABRIDGED))
     return OfflineRecord(claims, algorithm, signed[3:header], signed, signature)
 
 
+def reference_payload(url_prefix: str, identifier: str, digest: bytes) -> ReferencePayload:
+    """A new reference payload, its URL prefix checked to survive a shell unquoted.
+
+    :param url_prefix: where the department serves files (``HTTPS://ZZ.EXAMPLE.GOV.CN/V/``), or ``""``.
+    :param identifier: the certificate's identifier.
+    :param digest: SM3 of the signed OFD file, 32 bytes.
+    :returns: the payload (``str()`` gives its text).
+    :raises InputError: for a prefix with a character a shell treats specially (``?``, ``&``, ``#``...)
+        or a digest that is not 32 bytes.
+    """
+    bad = sorted({c for c in url_prefix if c not in URL_PREFIX_CHARS})
+    if bad:
+        raise InputError(
+            "the URL prefix has characters a shell or a scanner's paste would break on",
+            where="url prefix",
+            value="".join(bad),
+            expected="letters, digits and + - . / : _ (capitals keep the code small), e.g. HTTPS://ZZ.GOV.CN/V/",
+        )
+    if len(digest) != DIGEST_SIZE:
+        raise InputError("a reference payload carries a 32-byte SM3 digest", value=len(digest))
+    return ReferencePayload(url_prefix, identifier, digest)
+
+
 def parse_reference(text: str) -> ReferencePayload:
-    """Parse a reference payload (optionally behind a URL prefix)."""
+    """Parse a reference payload ``[<URL prefix>]ECR1:<identifier>:<64 hex digits>``.
+
+    :param text: the QR code's text.
+    :returns: its prefix, identifier and SM3 digest of the file.
+    :raises InvalidQRPayload: for text that is not a reference payload.
+    """
     text = _text(text)
     if len(text) > MAX_PAYLOAD_CHARS:
         raise InvalidQRPayload("payload longer than any QR code holds", value=len(text))

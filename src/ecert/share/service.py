@@ -38,7 +38,7 @@ from ecert.errors import (
 )
 from ecert.metadata.elements import ELEMENTS
 from ecert.qr.offline import verify_offline
-from ecert.qr.payload import OFFLINE_PREFIX, parse_reference
+from ecert.qr.payload import is_offline, parse_reference
 from ecert.registry.base import CopyRecord, IssuedRecord, PublishedType, Registry, Usage, UsageRecord
 from ecert.registry.status import CertStatus
 from ecert.share.auth import Authenticator
@@ -219,7 +219,7 @@ class ShareService:
         """Get the certificate a QR code names: an offline payload's signature is checked first,
         a reference payload's file digest must be the recorded one."""
         payload = request.payload.strip()
-        if payload.startswith(OFFLINE_PREFIX):
+        if is_offline(payload):
             if self.settings.trust is None:
                 raise UnknownOperation("offline QR payloads need a trust store; the operator gave none")
             report = verify_offline(

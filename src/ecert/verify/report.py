@@ -60,6 +60,7 @@ CHECK_LABELS_ZH = {
     "copy_expired": "加注件有效期",
     "payload": "二维码内容",
     "reference": "引用",
+    "abridged": "节选",
 }
 _SOURCES_ZH = {"QR code": "二维码", "file": "文件", "original": "原件"}
 _SIGNATURE_SUBJECT = re.compile(r"signature (\S+)")
