@@ -577,3 +577,10 @@ def answer_lines(answer: Answer) -> Sequence[str]:
         if r.outcome != Outcome.ALREADY
     ]
     return lines
+
+
+# The per-event rules, for the filtered batches of 回流 (ecert.exchange.pull), which carry a run of
+# the log with the events outside a filter left out and apply the others exactly as a batch does.
+event_fields = _event_dict
+parse_event = _read_event
+apply_event = _apply_one
