@@ -422,6 +422,9 @@ def create_share_app(
         response.headers["content-disposition"] = f'attachment; filename="{name}"'
         return response
 
+    from ecert.web.exchange import add_exchange_routes  # the province-city exchange, same app
+
+    add_exchange_routes(app, shell)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return _with_limit(app, shell)
 
