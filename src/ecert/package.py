@@ -36,7 +36,7 @@ from ecert.errors import EcertError, InputError
 from ecert.face import face_images, face_layout, load_image
 from ecert.layout import FaceLayout, char_em, text_width
 from ecert.metadata import Authority, CoreMetadata, elements
-from ecert.metadata.document import certificate_xml
+from ecert.metadata.document import ATTACHMENT_NAME, certificate_xml
 from ecert.ofd import model as ofd
 from ecert.ofd.namespaces import OFD_NS
 from ecert.ofd.reader import OFDPackage
@@ -44,7 +44,6 @@ from ecert.ofd.signatures import Provider, prepare_signature
 from ecert.ofd.writer import build_zip, document_entries
 from ecert.png import png_bytes
 from ecert.qr.offline import make_offline
-from ecert.verify.content import ATTACHMENT_NAME
 
 __all__ = ["PROVIDER", "Issuer", "build_unsigned", "file_name", "package", "sign_package", "signer_authority"]
 

@@ -24,9 +24,12 @@ from ecert.metadata.xmlform import (
     validate_against,
 )
 
-__all__ = ["CERTIFICATE_NS", "DataItemText", "certificate_xml", "parse_certificate_xml"]
+__all__ = ["ATTACHMENT_NAME", "CERTIFICATE_NS", "DataItemText", "certificate_xml", "parse_certificate_xml"]
 
 CERTIFICATE_NS = "urn:ecert:certificate:1"
+# the Attachments.xml Name under which an e-certificate file carries this document: the packager
+# writes it, the verifier and the annotator look for it (spec/certificate.xsd)
+ATTACHMENT_NAME = "ecert-certificate"
 _C = f"{{{CERTIFICATE_NS}}}"
 ITEM_MAX_LENGTH = 4000  # [U] characters, as for KZ_* extension values
 

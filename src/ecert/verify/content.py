@@ -15,7 +15,7 @@ from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate
 from ecert.errors import EcertError
 from ecert.metadata import CoreMetadata, elements
-from ecert.metadata.document import parse_certificate_xml
+from ecert.metadata.document import ATTACHMENT_NAME, parse_certificate_xml
 from ecert.times import china_date
 from ecert.verify.report import ReportBuilder
 from ecert.verify.status import StatusSource
@@ -29,9 +29,6 @@ __all__ = [
     "check_status",
     "check_validity_period",
 ]
-
-ATTACHMENT_NAME = "ecert-certificate"  # Attachments.xml Name of the certificate XML (spec/certificate.xsd)
-
 
 def check_metadata(
     attachment: bytes, custom_datas: dict[str, str], report: ReportBuilder
