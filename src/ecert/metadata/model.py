@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -248,10 +248,22 @@ class CoreMetadata:
         holder_type = kw.get("holder_code_type_code")
         if not kw.get("holder_code_type") and isinstance(holder_type, str):
             kw["holder_code_type"] = HOLDER_CODE_TYPES.get(holder_type.strip())
+        # the values as __post_init__ would see them (defaults filled in), checked here once: the
+        # normalised result is what __post_init__ would set, so it is not checked a second time
+        full = {**_DEFAULTS, **kw}
         reported = {q.field for q in p}
-        p.extend(q for q in check(dict(kw)) if q.field not in reported)
+        p.extend(q for q in check(full) if q.field not in reported)
         _raise_if(p)
-        return cls(**kw)
+        if not full.keys() >= _FIELD_NAMES:
+            return cls(**kw)  # a required field check() does not know: let the constructor say so
+        made = object.__new__(cls)
+        for name in _FIELD_NAMES:
+            object.__setattr__(made, name, full[name])
+        return made
+
+
+_FIELD_NAMES = frozenset(f.name for f in fields(CoreMetadata))
+_DEFAULTS = {f.name: f.default for f in fields(CoreMetadata) if f.default is not MISSING}
 
 
 def _same(attr: str, value: Any) -> Any:

@@ -50,6 +50,9 @@ __all__ = [
 ]
 
 
+_LEGACY_TAGS = tuple(f"{{{ns}}}*" for ns in sorted(LEGACY_NAMESPACES))
+
+
 @dataclass(frozen=True, slots=True)
 class OFDPackage:
     """An opened OFD package: exact entry bytes plus parsed views.  Build with :meth:`open`."""
@@ -125,11 +128,8 @@ class OFDPackage:
         """Parse an entry as hardened XML; legacy OFD namespaces are read as the 2016 one."""
         root = parse_xml(self.read(name, where=where), name, max_size=self.limits.max_xml_size,
                          max_nodes=self.limits.max_xml_nodes)
-        for el in root.iter():
-            if isinstance(el.tag, str) and el.tag.startswith("{"):
-                ns, _, local = el.tag[1:].partition("}")
-                if ns in LEGACY_NAMESPACES:
-                    el.tag = q(local)
+        for el in root.iter(*_LEGACY_TAGS):  # lxml picks them out: most parts have none
+            el.tag = q(etree.QName(el).localname)
         return root
 
     def ofd_xml(self) -> etree._Element:
