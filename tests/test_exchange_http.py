@@ -199,6 +199,39 @@ def test_another_regions_certificate_is_refused_per_record(province: Server, cit
         library.get(theirs[0])
 
 
+def test_an_annotated_copy_is_pushed_with_its_file_whatever_the_room(
+    province: Server, city: SQLiteRegistry
+) -> None:
+    from datetime import date
+
+    from ecert.registry import CopyRecord
+
+    app_id = register(province, [Right("exchange", "*")])
+    (ident,) = fresh(city, 1)
+    content = b"an annotated copy's bytes, pushed"
+    copy_id = f"JZJ-{ident[-12:]}"
+    record = CopyRecord(
+        copy_id,
+        ident,
+        "A",
+        NOW,
+        "示例市政务服务中心",
+        "开户",
+        date(2026, 12, 31),
+        sm3(content).hex(),
+        None,
+        None,
+    )
+    city.record_copy(record, content, operator="王五", at=NOW)
+    room = len(city.read_file(ident))  # the original fills the batch's room for files
+    with client(province, app_id) as c:
+        report = push(city, c, exchange_signer(), max_file_bytes=room)
+    assert [(a.first_seq, a.last_seq) for a in report.answers] == [(1, 1), (2, 2)]  # the copy opens a batch
+    assert report.counts == {"accepted": 2, "already": 0, "refused": 0}
+    with opened(province.location) as library:
+        assert library.read_file(copy_id, "copy") == content and library.copies(ident) == city.copies(ident)
+
+
 # --- files by digest ---------------------------------------------------------------------------
 
 

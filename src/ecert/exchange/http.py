@@ -239,6 +239,38 @@ def _deliver(
     return sent, left
 
 
+def _push_batch(library: Registry, signer: Signer, after: int, size: int, budget: int) -> bytes | None:
+    """The next batch after ``after``, cut before an annotated copy whose file would not fit: a copy
+    is applied only with its file (spec/exchange.md §3), so it opens the next batch, where it rides
+    whatever its size (files are packed as :func:`make_batch` packs them: in order, while they fit)."""
+    events = library.events(after=after, limit=size)
+    if not events:
+        return None
+    limit, room, packed = len(events), budget, set()
+    for i, event in enumerate(events):
+        named = file_of(event)
+        if named is None or named[0] in packed:
+            continue
+        digest, copy_id = named
+        stored = library.stored_file(
+            *((event.identifier, "original") if copy_id is None else (copy_id, "copy"))
+        )
+        if stored is None or stored.digest != digest:
+            continue
+        if stored.size <= room:
+            room -= stored.size
+            packed.add(digest)
+        elif copy_id is not None:
+            if i:
+                limit = i
+            else:
+                limit, budget = 1, stored.size
+            break
+    return make_batch(
+        library, signer, sender=library.library_id, after=after, limit=limit, max_file_bytes=budget
+    )
+
+
 def push(
     library: Registry,
     client: ExchangeClient,
@@ -264,9 +296,7 @@ def push(
     answers: list[Answer] = []
     size, budget = batch_size, max_file_bytes
     while max_batches is None or len(answers) < max_batches:
-        data = make_batch(
-            library, signer, sender=library.library_id, after=cursor, limit=size, max_file_bytes=budget
-        )
+        data = _push_batch(library, signer, cursor, size, budget)
         if data is None:
             break
         try:

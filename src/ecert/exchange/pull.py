@@ -103,7 +103,8 @@ def make_pull_batch(
     entries: list[dict[str, Any]] = []
     files: dict[str, str] = {}
     budget = max_file_bytes
-    for event in events:
+    carried = 0  # events carried in full so far
+    for i, event in enumerate(events):
         if not selects(event):
             last = entries[-1] if entries else None
             if last is not None and "skipped" in last:
@@ -112,21 +113,29 @@ def make_pull_batch(
             else:
                 entries.append({"skipped": [event.seq, event.seq], "hash": event.hash})
             continue
-        entries.append(event_fields(event))
         named = file_of(event)
-        if named is None or named[0] in files:
-            continue
-        digest, copy_id = named
-        name, kind = (event.identifier, "original") if copy_id is None else (copy_id, "copy")
-        stored = library.stored_file(name, kind)
-        if stored is None or stored.digest != digest or stored.size > budget:
-            continue  # travels by digest only: the receiver fetches it
-        try:
-            data = library.read_file(name, kind)
-        except EcertError:
-            continue
-        files[digest] = b64(data)
-        budget -= len(data)
+        if named is not None and named[0] not in files:
+            digest, copy_id = named
+            name, kind = (event.identifier, "original") if copy_id is None else (copy_id, "copy")
+            stored = library.stored_file(name, kind)
+            usable = stored is not None and stored.digest == digest
+            if usable and stored is not None and stored.size > budget and copy_id is not None:
+                # a copy is applied only with its file (spec/exchange.md §3): it opens the next
+                # batch instead, where it rides whatever its size
+                if carried:
+                    events = events[:i]
+                    break
+                budget = stored.size
+            if usable and stored is not None and stored.size <= budget:
+                try:
+                    data = library.read_file(name, kind)
+                except EcertError:
+                    pass  # travels by digest only: the receiver fetches it
+                else:
+                    files[digest] = b64(data)
+                    budget -= len(data)
+        entries.append(event_fields(event))
+        carried += 1
     payload = canonical(
         {
             "format": PULL_FORMAT,
