@@ -163,6 +163,36 @@ def test_a_replayed_push_changes_nothing(province: Server, city: SQLiteRegistry)
     assert answers[1].json()["head"]["status"] == 202 and answers[1].status_code == 401
 
 
+def test_the_same_batch_pushed_twice_at_once_is_applied_once(province: Server, city: SQLiteRegistry) -> None:
+    """A client that timed out and sent again while the first push is still being applied."""
+    import threading
+
+    app_id = register(province, [Right("exchange", "*")])
+    ids = fresh(city, 6)
+    data = make_batch(city, exchange_signer(), sender=city.library_id)
+    assert data is not None
+    answers: list[Any] = []
+
+    def send() -> None:
+        with client(province, app_id) as c:
+            try:
+                answers.append(c.push_batch(data))
+            except Exception as exc:  # kept for the assert below
+                answers.append(exc)
+
+    workers = [threading.Thread(target=send) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(120)
+    assert all(isinstance(a, dict) for a in answers), answers
+    totals = {k: sum(a["counts"][k] for a in answers) for k in ("accepted", "already", "refused")}
+    assert totals == {"accepted": 6, "already": 6, "refused": 0}
+    with opened(province.location) as library:
+        assert sorted(issued_events(library, ids)) == sorted(ids)
+        assert view(library, ids) == view(city, ids)
+
+
 def test_an_interrupted_push_resumes_with_nothing_lost_or_doubled(
     province: Server, city: SQLiteRegistry
 ) -> None:
@@ -400,6 +430,25 @@ def test_pull_brings_exactly_the_filtered_holders_and_types(province: Server, ci
         library.set_status(business.identifier, CertStatus.VALID, reason="恢复", by="省局", at=now())
 
 
+def test_a_peers_own_certificates_do_not_flow_back(province: Server, city: SQLiteRegistry) -> None:
+    app_id = register(province, [Right("exchange", "*")])  # sends for 330100
+    ids = fresh(city, 2)
+    with opened(province.location) as library:
+        (elsewhere,) = fresh(
+            library, 1, OTHER_DEPARTMENT_CODE
+        )  # issued in 宁波 (330200), kept by the province
+    with client(province, app_id) as c:
+        push(city, c, exchange_signer())
+        city.set_status(ids[0], CertStatus.SUSPENDED, reason="暂扣", by="张三", at=now())
+        push(city, c, exchange_signer())
+        before = city.events(after=0, limit=10_000)
+        report = pull(city, c, policy=PROVINCE)
+    assert report.counts == {"accepted": 1, "already": 0, "refused": 0}  # only 宁波's certificate
+    assert {r.identifier for r in city.iter_records()} == {*ids, elsewhere}
+    assert city.events(after=0, limit=10_000)[: len(before)] == before  # no echo of its own events
+    assert [e.identifier for e in city.events(after=len(before), limit=10_000)] == [elsewhere]
+
+
 def test_the_exchange_right_bounds_the_types_pulled(province: Server, city: SQLiteRegistry) -> None:
     app_id = register(province, [Right("exchange", BUSINESS)], peer=False)
     with client(province, app_id) as c:
@@ -470,6 +519,8 @@ def test_the_commands_push_pull_and_reconcile(
     down = SQLiteRegistry.open(tmp_path / "down.db")
     down.close()
     holder = city.get(ids[0]).metadata.holder_code
+    reader = register(province, [Right("exchange", "*")], peer=False)  # another city: receives only
+    peer[peer.index(app_id)] = reader
     assert main(["exchange", "pull", "--library", str(tmp_path / "down.db"), *peer, "--region", "330000",
                  "--holder-code", holder, "--type", ENGINEER]) == 0  # fmt: skip
     assert "0 refused" in capsys.readouterr().err

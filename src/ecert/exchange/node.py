@@ -21,7 +21,7 @@ from typing import Any
 from ecert.crypto.digests import sm3
 from ecert.crypto.signer import Signer
 from ecert.errors import InputError, InvalidBundle, PermissionDenied, RecordNotFound
-from ecert.exchange.batch import Answer, Outcome, apply_batch, cursor_of, read_batch
+from ecert.exchange.batch import Answer, ExchangePolicy, Outcome, apply_batch, cursor_of, read_batch
 from ecert.exchange.peers import (
     FileRef,
     bind_sender,
@@ -127,6 +127,9 @@ class ExchangeNode:
         batch = read_batch(data, sender_certificate=peer.certificate, at=at)
         if batch.sender == self.library.library_id:
             raise PermissionDenied("a batch of this library's own log")
+        # one push per peer at a time: writing this row first holds concurrent pushes of the same
+        # peer (a client that timed out and sent again) until this one has committed its cursor
+        self.library.set_info(f"{_owed_key(app.app_id)}.pushing", batch.made_at.isoformat())
         bind_sender(self.library, app.app_id, batch.sender)
         answer = apply_batch(
             self.library, data, sender_certificate=peer.certificate, policy=peer.policy, at=at
@@ -186,13 +189,17 @@ class ExchangeNode:
                 raise PermissionDenied(
                     f"application {app.app_id} may exchange types {', '.join(sorted(allowed))} only"
                 )
+        try:  # a peer's own certificates do not flow back to it (it is their authority)
+            own: ExchangePolicy | None = get_peer(self.library, app.app_id).policy
+        except PermissionDenied:
+            own = None
         described = {"holderCodes": sorted(request.holders), "certTypeCodes": sorted(wanted_types) or ["*"]}
         made = make_pull_batch(
             self.library,
             self.signer,
             after=request.after,
             limit=request.limit,
-            selects=_selector(self.library, request.holders, wanted_types),
+            selects=_selector(self.library, request.holders, wanted_types, own),
             described=described,
             max_file_bytes=request.max_file_bytes,
             at=at,
@@ -237,10 +244,11 @@ def _owed_key(app_id: str) -> str:
 
 
 def _selector(
-    library: Registry, holders: frozenset[str], types: frozenset[str]
+    library: Registry, holders: frozenset[str], types: frozenset[str], own: ExchangePolicy | None
 ) -> Callable[[ChainEvent], bool]:
     """Whether an event concerns a certificate of these types (empty: any) held by one of these
-    holders (empty: any), by the certificate's record in this library."""
+    holders (empty: any) and not issued where the caller is the authority (``own``), by the
+    certificate's record in this library."""
     seen: dict[str, bool] = {}
 
     def selects(event: ChainEvent) -> bool:
@@ -251,8 +259,10 @@ def _selector(
             except RecordNotFound:
                 known = False
             else:
-                known = (not types or record.metadata.type_code in types) and (
-                    not holders or any(h.code in holders for h in library.holders(event.identifier))
+                known = (
+                    (not types or record.metadata.type_code in types)
+                    and (own is None or not own.allows(record.metadata.issuer_code))
+                    and (not holders or any(h.code in holders for h in library.holders(event.identifier)))
                 )
             seen[event.identifier] = known
         return known
