@@ -92,13 +92,32 @@ def render_ofd(
 def render_ofd_pdf(
     data: bytes | OFDPackage, *, dpi: float = PRINT_DPI, font: str | Path | None = None, stamps: bool = True
 ) -> bytes:
-    """A PDF with every page of the OFD file, each drawn at ``dpi`` and sized as the OFD page."""
-    images = render_ofd(data, dpi=dpi, font=font, stamps=stamps)
-    return pdf_bytes(images, dpi=dpi)
+    """Every page of the OFD file in one **vector** PDF, each page sized as the OFD page.
+
+    Text stays text (selectable, searchable, in the face font, embedded and subsetted), paths stay
+    paths, the QR code, photo and seal are lossless images (:mod:`ecert.pdf`).
+
+    :param data: the OFD file (bytes or an opened package).
+    :param dpi: checked as for the PNG face (30..1200); a vector page has no resolution of its own.
+    :param font: a font file able to draw Chinese (default: :func:`ecert.render.find_cjk_font`).
+    :param stamps: draw the pictures of the file's electronic seals over their pages.
+    :returns: the PDF file's bytes.
+    :raises InvalidPackage: for a malformed file (``UnsafePackage`` for a hostile one).
+    :raises InputError: for a bad ``dpi``.
+    :raises FontNotFound: when no font can draw Chinese.
+    """
+    from ecert.pdf import vector_pdf
+
+    _check_dpi(dpi)
+    pages = read_pages(_package(data), stamps=stamps)
+    return vector_pdf(pages, Fonts(find_cjk_font(font)))
 
 
 def pdf_bytes(images: Sequence[Image.Image], *, dpi: float) -> bytes:
-    """Pages as one PDF whose page size is the image size at ``dpi`` (so mm stay mm)."""
+    """Raster pages as one PDF whose page size is the image size at ``dpi`` (so mm stay mm).
+
+    :func:`render_ofd_pdf` writes the vector PDF; this wraps pictures already drawn.
+    """
     buf = io.BytesIO()
     first, *rest = images
     first.save(buf, format="PDF", save_all=True, append_images=rest, resolution=float(dpi))
@@ -223,11 +242,13 @@ def render_file_from(
         raise InputError(
             "unknown output format", where=str(out), value=out.suffix or "(none)", expected=".png or .pdf"
         )
+    if kind == ".pdf":
+        pdf = render_ofd_pdf(data, dpi=dpi, font=font)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(pdf)
+        return (out,)
     images = render_ofd(data, dpi=dpi, font=font)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if kind == ".pdf":
-        out.write_bytes(pdf_bytes(images, dpi=dpi))
-        return (out,)
     written = []
     for n, img in enumerate(images, start=1):
         target = out if n == 1 else out.with_name(f"{out.stem}-{n}{out.suffix}")

@@ -126,6 +126,10 @@ class Fonts:
         self._paths = {False: regular, True: _bold_variant(regular)}
         self._cache: dict[tuple[bool, int], ImageFont.FreeTypeFont] = {}
 
+    def path(self, bold: bool) -> Path:
+        """The font file drawing regular (or bold) text: what a PDF face embeds."""
+        return self._paths[bold]
+
     def get(self, bold: bool, pixels: int) -> ImageFont.FreeTypeFont:
         key = (bold, max(pixels, 4))
         font = self._cache.get(key)
