@@ -200,3 +200,39 @@ def test_an_annotated_copy_always_rides_with_its_file(
     assert [f["sm3"] for f in payload(second)["files"]] == [sm3(content).hex()]
     assert apply(city, second).counts == {"accepted": 1, "already": 0, "refused": 0}
     assert city.read_file("JZJ-0301", "copy") == content
+
+
+def test_a_renewals_two_events_travel_together(libraries: tuple[SQLiteRegistry, SQLiteRegistry]) -> None:
+    from dataclasses import replace
+
+    from ecert.identifier import Identifier
+
+    from .test_exchange import certificate
+
+    province, _ = libraries
+    old = issue(province, "2026000401")
+    other = issue(province, "2026000402")
+    md, data = certificate("2026000401")
+    renewed = replace(md, identifier=Identifier.parse(old).next_version())
+    province.renew(old, renewed, package_digest=sm3(data + b"v2").hex(), signer="省局", issued_at=NOW)
+    new = str(renewed.identifier)
+    assert [(e.kind, e.identifier) for e in province.events(after=2)] == [("issued", new), ("status", old)]
+    cut = payload(make_limited(province, {other}, limit=3))
+    assert cut["last_seq"] == 4  # not split at the limit
+    for keep in ({new}, {old}):  # either half chosen brings the other
+        body = payload(make_limited(province, keep, limit=10))
+        assert [e.get("identifier") for e in body["events"] if "seq" in e][-2:] == [new, old], keep
+
+
+def make_limited(province: SQLiteRegistry, keep: set[str], *, limit: int) -> bytes:
+    made = make_pull_batch(
+        province,
+        exchange_signer(),
+        after=0,
+        limit=limit,
+        selects=lambda e: e.identifier in keep,
+        described={},
+        max_file_bytes=1 << 20,
+    )
+    assert made is not None
+    return made[0]

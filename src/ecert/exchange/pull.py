@@ -100,12 +100,18 @@ def make_pull_batch(
     events = library.events(after=after, limit=limit)
     if not events:
         return None
+    if _renewal(events[-1]):  # a renewal's two events are never split across batches
+        events += library.events(after=events[-1].seq, limit=1)
+    chosen = [selects(e) for e in events]
+    for i, event in enumerate(events[:-1]):
+        if _renewal(event):  # the new version and the old one replaced travel together or not at all
+            chosen[i] = chosen[i + 1] = chosen[i] or chosen[i + 1]
     entries: list[dict[str, Any]] = []
     files: dict[str, str] = {}
     budget = max_file_bytes
     carried = 0  # events carried in full so far
     for i, event in enumerate(events):
-        if not selects(event):
+        if not chosen[i]:
             last = entries[-1] if entries else None
             if last is not None and "skipped" in last:
                 last["skipped"][1] = event.seq
@@ -151,6 +157,11 @@ def make_pull_batch(
         }
     )
     return seal(PULL_FORMAT, payload, signer, when), events[-1].seq
+
+
+def _renewal(event: ChainEvent) -> bool:
+    """Whether ``event`` opens a renewal: a later version issued, followed by the old one replaced."""
+    return event.kind == "issued" and event.version > 1
 
 
 @dataclass(frozen=True, slots=True)
