@@ -13,7 +13,10 @@ transport):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import base64
+import binascii
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,16 +24,17 @@ from typing import Any
 from ecert.crypto.digests import sm3
 from ecert.crypto.signer import Signer
 from ecert.errors import InputError, InvalidBundle, PermissionDenied, RecordNotFound
-from ecert.exchange.batch import Answer, ExchangePolicy, Outcome, apply_batch, cursor_of, read_batch
+from ecert.exchange.batch import Answer, ExchangePolicy, Outcome, apply_batch, cursor_of
 from ecert.exchange.peers import (
     FileRef,
     bind_sender,
     bound_library,
+    check_sender,
     get_peer,
     owed_files,
     set_owed_files,
 )
-from ecert.exchange.pull import file_of, make_pull_batch
+from ecert.exchange.pull import make_pull_batch
 from ecert.exchange.reconcile import summarise
 from ecert.registry.base import Application, ChainEvent, IssuedRecord, Registry
 
@@ -124,30 +128,32 @@ class ExchangeNode:
         """归集: apply a peer's signed batch; the answer per record and the files still wanted."""
         self._types(app)
         peer = get_peer(self.library, app.app_id)
-        batch = read_batch(data, sender_certificate=peer.certificate, at=at)
-        if batch.sender == self.library.library_id:
+        sender = _claimed_sender(data)  # unverified: only to refuse early; apply_batch verifies
+        if sender == self.library.library_id:
             raise PermissionDenied("a batch of this library's own log")
         # one push per peer at a time: writing this row first holds concurrent pushes of the same
         # peer (a client that timed out and sent again) until this one has committed its cursor
-        self.library.set_info(f"{_owed_key(app.app_id)}.pushing", batch.made_at.isoformat())
-        bind_sender(self.library, app.app_id, batch.sender)
+        self.library.set_info(f"{_owed_key(app.app_id)}.pushing", sender)
+        check_sender(self.library, app.app_id, sender)
         answer = apply_batch(
             self.library, data, sender_certificate=peer.certificate, policy=peer.policy, at=at
         )
-        wanted = self._wanted(app.app_id, batch.events, answer)
+        bind_sender(self.library, app.app_id, answer.sender)  # verified by now
+        wanted = self._wanted(app.app_id, data, answer)
         return {**answer.to_dict(), "filesWanted": [r.to_dict() for r in wanted]}
 
-    def _wanted(self, app_id: str, events: Iterable[ChainEvent], answer: Answer) -> tuple[FileRef, ...]:
+    def _wanted(self, app_id: str, data: bytes, answer: Answer) -> tuple[FileRef, ...]:
+        """The originals of the issued events taken (accepted or already) that this library lacks,
+        added to what the peer already owes."""
         key = _owed_key(app_id)
         owed = list(owed_files(self.library, key))
-        taken = {r.seq for r in answer.results if r.outcome in (Outcome.ACCEPTED, Outcome.ALREADY)}
-        for event in events:
-            named = file_of(event)
-            if event.kind != "issued" or named is None or event.seq not in taken:
-                continue
-            stored = self.library.stored_file(event.identifier, "original")
-            if stored is None:
-                owed.append(FileRef(event.identifier, named[0]))
+        taken = {
+            r.seq: r.identifier for r in answer.results if r.outcome in (Outcome.ACCEPTED, Outcome.ALREADY)
+        }
+        for seq, digest in _issued_digests(data).items():
+            identifier = taken.get(seq)
+            if identifier is not None and self.library.stored_file(identifier, "original") is None:
+                owed.append(FileRef(identifier, digest))
         return set_owed_files(self.library, key, owed) if owed else ()
 
     def put_file(self, app: Application, ref: FileRef, content: bytes) -> str:
@@ -239,6 +245,39 @@ class ExchangeNode:
         return {g: v for g, v in summarise(self.library).items() if shown(g.split("|")[1])}
 
 
+def _claimed_sender(data: bytes) -> str:
+    """The sender a batch names, read without verifying it (InvalidBundle when unreadable)."""
+    sender = _payload(data).get("sender")
+    if not isinstance(sender, str) or not sender:
+        raise InvalidBundle("sender must name the sending library", where="payload.sender")
+    return sender
+
+
+def _payload(data: bytes) -> dict[str, Any]:
+    try:
+        envelope = json.loads(data)
+        body = json.loads(base64.b64decode(envelope["payload"], validate=True))
+    except (ValueError, KeyError, TypeError, binascii.Error, RecursionError):
+        raise InvalidBundle("not an exchange batch: {format, payload, signature}") from None
+    if not isinstance(body, dict):
+        raise InvalidBundle("not an exchange batch", where="payload")
+    return body
+
+
+def _issued_digests(data: bytes) -> dict[int, str]:
+    """seq -> file SM3 of the issued events of a batch already verified (by apply_batch)."""
+    out: dict[int, str] = {}
+    for raw in _payload(data).get("events", []):
+        if isinstance(raw, dict) and raw.get("kind") == "issued":
+            try:
+                digest = json.loads(raw["payload"]).get("package_digest")
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue
+            if isinstance(digest, str) and isinstance(raw.get("seq"), int):
+                out[raw["seq"]] = digest
+    return out
+
+
 def _owed_key(app_id: str) -> str:
     return f"exchange.peer.{app_id}"
 
@@ -250,20 +289,23 @@ def _selector(
     holders (empty: any) and not issued where the caller is the authority (``own``), by the
     certificate's record in this library."""
     seen: dict[str, bool] = {}
+    if not types and not holders and own is None:
+        return lambda event: True  # nothing to look up
 
     def selects(event: ChainEvent) -> bool:
         known = seen.get(event.identifier)
         if known is None:
-            try:
-                record = library.get(event.identifier)
-            except RecordNotFound:
-                known = False
-            else:
-                known = (
-                    (not types or record.metadata.type_code in types)
-                    and (own is None or not own.allows(record.metadata.issuer_code))
-                    and (not holders or any(h.code in holders for h in library.holders(event.identifier)))
+            known = True
+            if types or own is not None:
+                try:
+                    md = library.get(event.identifier).metadata
+                except RecordNotFound:
+                    md = None
+                known = md is not None and (
+                    (not types or md.type_code in types) and (own is None or not own.allows(md.issuer_code))
                 )
+            if known and holders:
+                known = any(h.code in holders for h in library.holders(event.identifier))
             seen[event.identifier] = known
         return known
 

@@ -33,6 +33,7 @@ __all__ = [
     "add_peer",
     "bind_sender",
     "bound_library",
+    "check_sender",
     "get_peer",
     "owed_files",
     "set_owed_files",
@@ -124,8 +125,9 @@ def bound_library(library: Registry, app_id: str) -> str | None:
     return library.info(f"{_key(app_id)}.library")
 
 
-def bind_sender(library: Registry, app_id: str, sender: str) -> None:
-    """Bind ``app_id`` to the library id its batches name, on first use; refuse any other after."""
+def check_sender(library: Registry, app_id: str, sender: str) -> str | None:
+    """PermissionDenied unless ``app_id`` may send for library ``sender``: it is bound to it, or
+    to none yet and no other peer is bound to it.  The library it is bound to (None: not yet)."""
     if not isinstance(sender, str) or not 0 < len(sender) <= 128:
         raise InputError("a library id", where="sender", value=sender)
     bound = bound_library(library, app_id)
@@ -136,7 +138,12 @@ def bind_sender(library: Registry, app_id: str, sender: str) -> None:
     owner = library.info(f"exchange.library.{sender}.peer")
     if owner is not None and owner != app_id:
         raise PermissionDenied(f"library {sender} is sent by peer {owner}, not by {app_id}")
-    if bound is None:
+    return bound
+
+
+def bind_sender(library: Registry, app_id: str, sender: str) -> None:
+    """Bind ``app_id`` to the library id its batches name, on first use; refuse any other after."""
+    if check_sender(library, app_id, sender) is None:
         with library.atomic():
             library.set_info(f"{_key(app_id)}.library", sender)
             library.set_info(f"exchange.library.{sender}.peer", app_id)

@@ -309,10 +309,10 @@ def apply_pull_batch(
             f"{str(expected)[:16]}… for {batch.sender}: not the log this library has been following",
             None,
         )
-    for event in batch.events:  # one transaction each, as apply_batch: a refusal spoils no other
-        if event.seq > seq:
-            results.append(apply_event(library, event, batch, policy))
-    with library.atomic():
+    with library.atomic():  # the batch and the cursor past it: one commit, resumed exactly if cut
+        for event in batch.events:
+            if event.seq > seq:
+                results.append(apply_event(library, event, batch, policy))
         library.set_info(f"exchange.{batch.sender}.seq", str(batch.last_seq))
         library.set_info(f"exchange.{batch.sender}.hash", batch.chain_hash)
     return Answer(batch.sender, batch.first_seq, batch.last_seq, tuple(results), batch.last_seq)
