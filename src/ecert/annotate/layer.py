@@ -27,6 +27,15 @@ from dataclasses import dataclass
 from lxml import etree
 
 from ecert.annotate.model import KEYS, CopyMetadata
+from ecert.annotate.names import (
+    COPY_DIR,
+    DOCUMENT_ENTRY,
+    METADATA_ENTRY,
+    METADATA_NAME,
+    ORIGINAL_ENTRY,
+    ORIGINAL_NAME,
+    SIGNATURES_LOC,
+)
 from ecert.errors import EcertError, InvalidAnnotatedCopy
 from ecert.ofd.namespaces import NSMAP, OFD_ENTRY, q
 from ecert.ofd.reader import OFDPackage, resolve
@@ -47,13 +56,6 @@ __all__ = [
     "original_files",
 ]
 
-COPY_DIR = "Copy"
-DOCUMENT_ENTRY = f"{COPY_DIR}/Document.xml"
-METADATA_NAME = "ecert-annotated-copy"  # Attachments.xml Name of the copy metadata
-ORIGINAL_NAME = "original"  # Attachments.xml Name of the original OFD file
-METADATA_ENTRY = f"{COPY_DIR}/Attachs/{METADATA_NAME}.xml"
-ORIGINAL_ENTRY = f"{COPY_DIR}/Attachs/{ORIGINAL_NAME}.ofd"
-SIGNATURES_LOC = f"{COPY_DIR}/Signs/Signatures.xml"  # where the copy's signature list goes
 _FONT_ENTRY = f"{COPY_DIR}/PublicRes.xml"
 # Document.xml children the copy can carry over by location (anything else would be lost)
 _DOCUMENT_CHILDREN = frozenset({"CommonData", "Pages", "CustomTags", "Attachments"})

@@ -19,6 +19,7 @@ from typing import Any
 
 from lxml import etree
 
+from ecert.annotate.names import KEYS
 from ecert.errors import EcertError, InvalidAnnotatedCopy
 from ecert.identifier import Identifier
 from ecert.ofd.xmlsafe import parse_xml
@@ -38,8 +39,6 @@ MAX_NAME = 100  # characters of a maker or organisation name
 MAX_REASON = 200  # the share services' useCause limit (LW: <= 200 characters)
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 _SM3_HEX = re.compile(r"^[0-9a-f]{64}$")
-# the elements of the XML form, the JSON keys and the CustomData names, in this order
-KEYS = ("JZJBS", "JZJZZSJ", "JZJZZZ", "JZJZZSY", "JZJYXQJZSJ", "JZJJB", "JZJTGJG", "YJZZBS", "YJSM3")
 
 
 class CopyLevel(enum.Enum):

@@ -37,7 +37,9 @@ IMAGE_FORMATS = ("PNG", "JPEG")
 _DOC_ID = re.compile(r"^[0-9a-f]{32}$")
 _XS_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # xs:date without a zone
 _XS_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")  # XML 1.0 §2.2 Char
+# what is not an XML 1.0 Char (§2.2: #x9 #xA #xD [#x20-#xD7FF] [#xE000-#xFFFD] [#x10000-#x10FFFF]),
+# spelled as the few ranges left out: the negated class of the allowed ranges took 14 ms to compile
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _check_xml(what: str, *values: str | None) -> None:

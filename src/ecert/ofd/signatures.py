@@ -12,7 +12,7 @@ import binascii
 import hmac
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from lxml import etree
 
@@ -22,9 +22,10 @@ from ecert.ofd.entries import resolve
 from ecert.ofd.namespaces import NSMAP, OFD_ENTRY, q
 from ecert.ofd.reader import OFDPackage
 from ecert.ofd.structure import child_text
-from ecert.ofd.writer import replace_entries, xml_bytes
 from ecert.times import CHINA_STANDARD_TIME
 
+# ecert.ofd.writer (and the page model it loads) is imported where a signature is made: reading and
+# verifying never need it
 __all__ = [
     "CHINA_STANDARD_TIME",
     "PreparedSignature",
@@ -113,6 +114,15 @@ _COMPACT = re.compile(r"^(\d{14})(?:\.(\d{1,6}))?(Z|[+-]\d{4})?$")
 _SLASHED = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})([ T].*)$")
 
 
+def _offset(zone: str) -> timezone:
+    """``+hhmm`` / ``-hhmm`` as strptime's %z reads it: minutes 00-59, less than a day; else ValueError."""
+    hours, minutes = int(zone[1:3]), int(zone[3:5])
+    if minutes > 59:
+        raise ValueError(f"UTC offset {zone} has {minutes} minutes")
+    offset = timedelta(hours=hours, minutes=minutes)
+    return timezone(-offset if zone[0] == "-" else offset)
+
+
 def parse_signing_time(text: str) -> datetime | None:
     """Read the SignatureDateTime forms seen in practice; None if unreadable.
 
@@ -124,12 +134,15 @@ def parse_signing_time(text: str) -> datetime | None:
     m = _COMPACT.match(text)
     try:
         if m:
-            value = datetime.strptime(m.group(1), "%Y%m%d%H%M%S")
+            # read by position (what strptime's %Y%m%d%H%M%S makes of 14 digits; importing _strptime
+            # cost a verifying process more than the parse)
+            d = m.group(1)
+            value = datetime(int(d[:4]), int(d[4:6]), int(d[6:8]), int(d[8:10]), int(d[10:12]), int(d[12:]))
             if m.group(2):
                 value = value.replace(microsecond=int(m.group(2).ljust(6, "0")))
             zone = m.group(3)
             if zone and zone != "Z":
-                return value.replace(tzinfo=datetime.strptime(zone, "%z").tzinfo)
+                return value.replace(tzinfo=_offset(zone))
             return value.replace(tzinfo=UTC if zone else CHINA_STANDARD_TIME)
         slashed = _SLASHED.match(text)
         if slashed:
@@ -328,6 +341,8 @@ class PreparedSignature:
 
     def finish(self, signed_value: bytes) -> bytes:
         """The package with this signature and ``signed_value`` (a SignedValue.dat) added."""
+        from ecert.ofd.writer import replace_entries
+
         if not signed_value:
             raise InputError("empty signed value", where=self.signed_value_entry)
         changes = dict(self._changes)
@@ -344,6 +359,8 @@ def _el(parent: etree._Element, local: str, text: str | None = None, **attrs: st
 
 
 def _ofd_xml_with_signatures(pkg: OFDPackage, doc_index: int, loc: str) -> bytes:
+    from ecert.ofd.writer import xml_bytes
+
     root = pkg.ofd_xml()
     body = root.findall(q("DocBody"))[doc_index]
     _el(body, "Signatures", "/" + loc)
@@ -352,6 +369,8 @@ def _ofd_xml_with_signatures(pkg: OFDPackage, doc_index: int, loc: str) -> bytes
 
 def _signatures_xml(pkg: OFDPackage, loc: str | None, new_loc: str, sig_type: str) -> tuple[str, bytes]:
     """(new signature ID, updated Signatures.xml bytes)."""
+    from ecert.ofd.writer import xml_bytes
+
     if loc is not None and loc in pkg.entries:
         root = pkg.xml(loc)
         if root.tag != q("Signatures"):
@@ -396,6 +415,8 @@ def prepare_signature(
     each Signature.xml and SignedValue), in sorted order, including the seal file if given and
     ``OFD.xml`` as updated to name the signature list.  Deterministic for the same inputs.
     """
+    from ecert.ofd.writer import xml_bytes
+
     if signature_type not in SIGNATURE_TYPES:
         raise InputError("unknown signature type", value=signature_type, expected="Sign or Seal")
     stamp = _utc_stamp(signing_time)

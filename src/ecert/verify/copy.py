@@ -23,16 +23,16 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from ecert.annotate.layer import (
+from ecert.annotate.names import (
     COPY_DIR,
     DOCUMENT_ENTRY,
+    KEYS,
     METADATA_ENTRY,
     ORIGINAL_ENTRY,
     SIGNATURES_LOC,
-    build_layer,
 )
-from ecert.annotate.model import KEYS, CopyMetadata
 from ecert.crypto.digests import sm3
 from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate
@@ -40,10 +40,12 @@ from ecert.errors import EcertError, InvalidPackage
 from ecert.ofd.namespaces import OFD_ENTRY, q
 from ecert.ofd.reader import OFDPackage
 from ecert.ofd.signatures import check_references
-from ecert.ofd.writer import xml_bytes
 from ecert.verify.report import ReportBuilder, SignerSummary, VerificationReport
 from ecert.verify.signatures import check_signature
 from ecert.verify.status import StatusSource
+
+if TYPE_CHECKING:  # loaded when a copy is verified: telling a copy from an original needs names only
+    from ecert.annotate.model import CopyMetadata
 
 __all__ = ["COPY_CHECKS", "is_annotated_copy", "verify_copy"]
 
@@ -160,6 +162,8 @@ def _metadata(
     at: datetime,
 ) -> CopyMetadata | None:
     """The copy metadata, read only when an intact signature protects it, held to that signature."""
+    from ecert.annotate.model import CopyMetadata
+
     data = pkg.entries.get(METADATA_ENTRY)
     if data is None:
         report.fail(
@@ -297,6 +301,8 @@ def _original(
 
 def _without_signatures(pkg: OFDPackage) -> bytes | None:
     """``OFD.xml`` as the layer wrote it: the copy's signature list reference taken out again."""
+    from ecert.ofd.writer import xml_bytes
+
     try:
         root = pkg.ofd_xml()
     except EcertError:
@@ -313,6 +319,8 @@ def _layer(
     pkg: OFDPackage, original: bytes, opened: OFDPackage | None, md: CopyMetadata, report: ReportBuilder
 ) -> None:
     """Compare every file of the copy with the layer rebuilt from the metadata and the original."""
+    from ecert.annotate.layer import build_layer
+
     try:
         if opened is None:
             raise InvalidPackage("the original is not a readable OFD package", where=ORIGINAL_ENTRY)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ecert.crypto import cms
 from ecert.crypto.algorithms import SignatureAlgorithm
@@ -29,10 +30,12 @@ from ecert.crypto.sm2 import DEFAULT_UID, decode_der_signature, raw_to_der
 from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate, load_certificate
 from ecert.errors import EcertError, InvalidSignature
-from ecert.ofd.ses import CERT_DIGEST_LIST, CERT_LIST, SealInfo, SesSignature
 from ecert.ofd.signatures import SignatureInfo
 from ecert.verify.content import CLOCK_SKEW
 from ecert.verify.report import MissingTrust, ReportBuilder, SignerSummary
+
+if TYPE_CHECKING:  # the seal reader is loaded when a file carries a seal (most carry a signature)
+    from ecert.ofd.ses import SealInfo, SesSignature
 
 __all__ = ["SignatureOutcome", "check_signature"]
 
@@ -268,6 +271,8 @@ def _verifies_in_form(
 def _check_seal_signature(
     sig: SignatureInfo, trust: TrustStore, report: ReportBuilder, subject: str, claimed: datetime | None
 ) -> tuple[Certificate | None, str | None, datetime | None]:
+    from ecert.ofd.ses import SesSignature
+
     try:
         ses = SesSignature.parse(sig.signed_value)
     except EcertError as exc:
@@ -355,6 +360,8 @@ def _check_seal(
     may be used only by the certificates it lists (certList).  It must be valid at every
     signed claim of the signing time (TBS_Sign timeInfo and SignatureDateTime), as the signer
     certificate must: a signer back-dating one of them into the seal's validity is caught by the other."""
+    from ecert.ofd.ses import CERT_DIGEST_LIST, CERT_LIST
+
     name = seal.name or seal.es_id
     maker = _seal_maker(seal, report, subject, name)
     if maker is None:
@@ -439,6 +446,8 @@ def _seal_maker(seal: SealInfo, report: ReportBuilder, subject: str, name: str) 
 
 def _seal_lists(seal: SealInfo, signer: Certificate | None) -> bool:
     """Whether the seal's certList names ``signer`` (type 1: certificates; type 2: their digests)."""
+    from ecert.ofd.ses import CERT_DIGEST_LIST, CERT_LIST
+
     if signer is None:
         return False
     if seal.cert_list_type == CERT_LIST:
