@@ -12,8 +12,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ecert.errors import *  # noqa: F403  (the hierarchy is part of the top-level API)
+from ecert import errors as _errors
 from ecert.errors import __all__ as _error_names
+
+if TYPE_CHECKING:
+    from ecert.errors import *  # noqa: F403  (the hierarchy is part of the top-level API)
+
+# the error hierarchy, but InvalidSignature (made on first use, see ecert.errors) in _LAZY below
+globals().update({n: getattr(_errors, n) for n in _error_names if n != "InvalidSignature"})
 
 __version__ = "0.1.0"
 
@@ -31,9 +37,11 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "issue_batch": ("ecert.batch", "issue_batch"),
     "verify_file": ("ecert.app", "verify_file"),  # ecert.verify takes bytes; this one a path
     "verify_qr": ("ecert.app", "verify_qr_input"),  # a QR payload's text, or a scan of it
+    "InvalidSignature": ("ecert.errors", "InvalidSignature"),
 }
 
-__all__ = [*_error_names, *_LAZY, "__version__", "collect", "package", "render", "verify"]
+__all__ = [*_error_names, *(n for n in _LAZY if n not in _error_names), "__version__", "collect", "package",
+           "render", "verify"]
 
 
 # ``collect``, ``package``, ``render`` and ``verify`` are submodules that are also the functions users

@@ -10,11 +10,11 @@ file) and *what was expected*, and keeps those parts as attributes for programs.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from cryptography.exceptions import InvalidSignature as _CryptographyInvalidSignature
+from typing import TYPE_CHECKING
 
 __all__ = [
     "AuthenticationFailed",
@@ -240,8 +240,36 @@ class UnknownType(InputError):
 # --- cryptography ---------------------------------------------------------------------------
 
 
-class InvalidSignature(EcertError, _CryptographyInvalidSignature):
-    """A signature does not verify (raised by the primitives; reports never raise it)."""
+if TYPE_CHECKING:
+    from cryptography.exceptions import InvalidSignature as _CryptographyInvalidSignature
+
+    class InvalidSignature(EcertError, _CryptographyInvalidSignature):
+        """A signature does not verify (raised by the primitives; reports never raise it)."""
+
+
+# InvalidSignature subclasses cryptography's exception, whose import (its Rust bindings) cost a
+# process that only checks codes a tenth of its start-up: the class is made on first use, once
+_LOCK = threading.Lock()
+
+
+def __getattr__(name: str) -> type[EcertError]:
+    if name != "InvalidSignature":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    with _LOCK:
+        made = globals().get(name)
+        if made is None:
+            made = globals()[name] = _invalid_signature()
+    return made
+
+
+def _invalid_signature() -> type[EcertError]:
+    from cryptography.exceptions import InvalidSignature as _CryptographyInvalidSignature
+
+    class InvalidSignature(EcertError, _CryptographyInvalidSignature):
+        """A signature does not verify (raised by the primitives; reports never raise it)."""
+
+    InvalidSignature.__qualname__ = "InvalidSignature"  # pickled by name, like every other class here
+    return InvalidSignature
 
 
 class UnsupportedAlgorithm(EcertError, ValueError):
