@@ -27,6 +27,7 @@ __all__ = ["Library"]
 _APP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", re.ASCII)
 _SECRET = re.compile(r"[A-Za-z0-9_-]{16,128}", re.ASCII)
 _USAGE_COLUMNS = ", ".join(TABLE_BY_NAME["usage_records"].column_names)
+_COPY_COLUMNS = ", ".join(TABLE_BY_NAME["annotated_copies"].column_names)
 MAX_REASON = 200  # 用证事由, as real share services limit it
 
 
@@ -422,23 +423,30 @@ class Library(LibraryCore):
         arg.text(identifier, "identifier")
         with self._read() as tx:
             rows = tx.rows(
-                "SELECT copy_id, identifier, level, made_at, maker, reason, valid_until, package_digest, "
-                "app_id, "
-                "usage_seq FROM annotated_copies WHERE identifier=? ORDER BY made_at, copy_id",
+                f"SELECT {_COPY_COLUMNS} FROM annotated_copies WHERE identifier=? ORDER BY made_at, copy_id",
                 (identifier,),
             )
-        return tuple(
-            CopyRecord(
-                r[0],
-                r[1],
-                r[2],
-                self.read_ts(r[3]),
-                r[4],
-                r[5],
-                self.read_day(r[6]) or date.min,
-                r[7],
-                r[8],
-                r[9],
-            )
-            for r in rows
+        return tuple(self._copy_record(r) for r in rows)
+
+    def copy(self, copy_id: str) -> CopyRecord:
+        """One annotated copy by its id (RecordNotFound when the library made none by that id)."""
+        arg.text(copy_id, "copy_id")
+        with self._read() as tx:
+            row = tx.one(f"SELECT {_COPY_COLUMNS} FROM annotated_copies WHERE copy_id=?", (copy_id,))
+        if row is None:
+            raise RecordNotFound(f"no annotated copy {copy_id} in {self.describe()}")
+        return self._copy_record(row)
+
+    def _copy_record(self, r: Sequence[Any]) -> CopyRecord:
+        return CopyRecord(
+            r[0],
+            r[1],
+            r[2],
+            self.read_ts(r[3]),
+            r[4],
+            r[5],
+            self.read_day(r[6]) or date.min,
+            r[7],
+            r[8],
+            r[9],
         )

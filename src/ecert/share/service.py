@@ -10,6 +10,7 @@ usage record follows the verification.
 
 from __future__ import annotations
 
+import io
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -37,9 +38,18 @@ from ecert.errors import (
     UnknownOperation,
 )
 from ecert.metadata.elements import ELEMENTS
+from ecert.paint import render_ofd
 from ecert.qr.offline import verify_offline
 from ecert.qr.payload import is_offline, parse_reference
-from ecert.registry.base import CopyRecord, IssuedRecord, PublishedType, Registry, Usage, UsageRecord
+from ecert.registry.base import (
+    CopyRecord,
+    IssuedRecord,
+    PublishedType,
+    Registry,
+    StoredFile,
+    Usage,
+    UsageRecord,
+)
 from ecert.registry.status import CertStatus
 from ecert.share.auth import Authenticator
 from ecert.share.datacheck import check_data
@@ -81,6 +91,7 @@ _SIGNATURE_CHECKS = frozenset(
 )
 COPY_DAYS = timedelta(days=30)  # an annotated copy's default life (at most 90: CopyLimits)
 _FILE_TYPES = {"original": "application/ofd", "face": "image/png", "copy": "application/ofd"}
+FACE_DPI = 150  # a face drawn for a download: the whole page legible on a screen (A4: 1240 x 1754)
 
 
 class ShareService:
@@ -314,6 +325,8 @@ class ShareService:
                 content_type = "application/ofd"
             else:
                 stored = self.library.stored_file(request.identifier, request.kind)
+                if stored is None and request.kind == "face":
+                    stored = self._draw_face(request.identifier)
                 if stored is None:
                     self._use(
                         caller, purpose, "download", f"not found: no {request.kind} file", request.identifier
@@ -385,6 +398,17 @@ class ShareService:
         self.library.record_copy(copy, made.data, operator=caller.operator, at=now)
         return md.copy_id, md.copy_id
 
+    def _draw_face(self, identifier: str) -> StoredFile | None:
+        """The face PNG drawn from the signed original's page as signed (:func:`ecert.paint.render_ofd`),
+        kept in the library beside it, so that it is drawn once (by whichever worker comes first)
+        and every later download, of any worker, reads it.  None when there is no original."""
+        if self.library.stored_file(identifier, "original") is None:
+            return None
+        page = render_ofd(self.library.read_file(identifier, "original"), dpi=FACE_DPI)[0]
+        png = io.BytesIO()
+        page.save(png, format="PNG", dpi=(FACE_DPI, FACE_DPI))
+        return self.library.store_file(identifier, "face", png.getvalue(), content_type="image/png")
+
     def _unusable(self, record: IssuedRecord) -> EcertError | None:
         if record.status in _ENDED:
             return CertificateEnded(f"{record.identifier} is {record.status.value}")
@@ -414,12 +438,19 @@ class ShareService:
             content = self.library.read_file(identifier, kind)
             stored = self.library.stored_file(identifier, kind)
             caller = Caller(app, "one-time URL")
+            # a copy's ticket names the copy: its use is the certificate's (the holder's view), copy beside
+            certificate, copy_id = (
+                (self.library.copy(identifier).identifier, identifier)
+                if kind == "copy"
+                else (identifier, None)
+            )
             self._use(
                 caller,
                 Purpose(reason="一次性下载地址取件 (one-time download fetched)"),
                 "download",
                 f"fetched ({kind})",
-                identifier,
+                certificate,
+                copy_id,
             )
             content_type = (
                 stored.content_type
@@ -448,6 +479,12 @@ class ShareService:
 
     def verify_file(self, caller: Caller, purpose: Purpose, request: FileCheckRequest) -> FileCheckResult:
         """File verification (文件核验): ecert's full verification, status from the library."""
+        report = self.check_file(caller, request)
+        with self.library.atomic():
+            return self.record_file_check(caller, purpose, report)
+
+    def check_file(self, caller: Caller, request: FileCheckRequest) -> VerificationReport:
+        """The verification of :meth:`verify_file`, which writes nothing (no transaction held)."""
         if not any(r.operation == "verify_file" for r in caller.application.rights):
             raise PermissionDenied(f"application {caller.app_id} may not verify files")
         if self.settings.trust is None:
@@ -459,12 +496,14 @@ class ShareService:
                 value=len(request.content),
                 expected=f"at most {self.settings.max_file} bytes",
             )
-        report = verify(
-            request.content, trust=self.settings.trust, at=self.settings.now(), status=self.library
-        )
+        return verify(request.content, trust=self.settings.trust, at=self.settings.now(), status=self.library)
+
+    def record_file_check(
+        self, caller: Caller, purpose: Purpose, report: VerificationReport
+    ) -> FileCheckResult:
+        """The usage record of a file verification and its result (0-2); the answer follows its commit."""
         result = _file_result(report)
-        with self.library.atomic():
-            self._use(caller, purpose, "verify_file", f"result {result}", report.identifier)
+        self._use(caller, purpose, "verify_file", f"result {result}", report.identifier)
         return FileCheckResult(result, FILE_RESULTS[result], report)
 
     def catalogue(self, caller: Caller) -> Catalogue:
