@@ -2,10 +2,13 @@
 
 The signed profile checks, in this order: the four headers are there and well-formed, the
 timestamp is within the window, the application exists and its key is not revoked, the signature
-verifies over the canonical request (:mod:`ecert.share.signing`), and only then the nonce is new
-(so that nobody can burn another application's nonces).  Nonces are kept by the library, so every
-server worker sees the same ones.  The token profile trusts a bearer token obtained by one signed
-request: no per-request integrity and no replay protection (spec/share-service.md says when to use it).
+verifies over the canonical request (:mod:`ecert.share.signing`), and only then, in the request's
+transaction, the application is read again (still there, key not revoked nor replaced) and the
+nonce is new (so that nobody can burn another application's nonces).  The checks before the
+transaction write nothing and may use the application as last admitted; the ones inside decide.
+Nonces are kept by the library, so every server worker sees the same ones.  The token profile
+trusts a bearer token obtained by one signed request: no per-request integrity and no replay
+protection (spec/share-service.md says when to use it).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from ecert.crypto.keys import PublicKey, load_public_key
@@ -32,10 +36,19 @@ from ecert.registry.base import Application, Registry
 from ecert.share.settings import ShareSettings
 from ecert.share.signing import SignedHeaders, parse_timestamp
 
-__all__ = ["TOKEN_PATTERN", "Authenticator"]
+__all__ = ["TOKEN_PATTERN", "Authenticator", "SignedRequest"]
 
 TOKEN_PATTERN = r"[A-Za-z0-9_-]{16,128}"
 _KEY_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """A request whose signature verified with ``key_pem``, the key of ``app_id``; nonce not yet claimed."""
+
+    app_id: str
+    nonce: str
+    key_pem: str
 
 
 class Authenticator:
@@ -45,6 +58,7 @@ class Authenticator:
         self._library = library
         self._settings = settings
         self._keys: dict[str, PublicKey] = {}
+        self._seen: dict[str, Application] = {}  # the applications last admitted, by id
         self._calls: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
@@ -77,6 +91,14 @@ class Authenticator:
         self, method: str, path: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[Application, str]:
         """The application that signed this request and its nonce; else an AuthenticationFailed subclass."""
+        checked = self.check_signature(method, path, headers, body)
+        return self.admit(checked), checked.nonce
+
+    def check_signature(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> SignedRequest:
+        """Every check of a signed request that writes nothing: headers, time window, the application
+        and its key, the signature.  :meth:`admit` completes it (in the request's transaction)."""
         signed = SignedHeaders.from_headers(headers)
         now = self._settings.now()
         when = parse_timestamp(signed.timestamp)
@@ -85,13 +107,37 @@ class Authenticator:
                 f"request timestamp {signed.timestamp} is more than "
                 f"{int(self._settings.clock_skew.total_seconds())} s from the service's time"
             )
-        app = self._application(signed.app_id)
-        signed.verify(self._key(app), method, path, body)
+        app = self._seen.get(signed.app_id)  # as last admitted: admit() reads it again anyway
+        if app is not None:
+            try:
+                signed.verify(self._key(app), method, path, body)
+            except AuthenticationFailed:
+                app = None  # perhaps its key was replaced since: check against the library's
+        if app is None:
+            app = self._application(signed.app_id)
+            signed.verify(self._key(app), method, path, body)
+        return SignedRequest(app.app_id, signed.nonce, app.public_key or "")
+
+    def admit(self, checked: SignedRequest) -> Application:
+        """The application of a request whose signature :meth:`check_signature` verified, read again
+        (its key may have been revoked or replaced since), once its nonce is recorded as new."""
+        try:
+            app = self._application(checked.app_id)
+        except EcertError:
+            self._seen.pop(checked.app_id, None)
+            raise
+        with self._lock:
+            if len(self._seen) >= _KEY_CACHE_SIZE:
+                self._seen.clear()
+            self._seen[app.app_id] = app
+        if app.public_key != checked.key_pem:
+            raise AuthenticationFailed(f"the key of application {app.app_id} changed; sign again")
+        now = self._settings.now()
         keep_after = now - 2 * self._settings.clock_skew  # older nonces fail the timestamp check anyway
-        if not self._library.remember_nonce(app.app_id, signed.nonce, at=now, keep_after=keep_after):
-            raise ReplayedRequest(f"nonce {signed.nonce} of {app.app_id} was used before")
+        if not self._library.remember_nonce(app.app_id, checked.nonce, at=now, keep_after=keep_after):
+            raise ReplayedRequest(f"nonce {checked.nonce} of {app.app_id} was used before")
         self._count(app.app_id)
-        return app, signed.nonce
+        return app
 
     def bearer(self, token: str) -> Application:
         """The application a token was given to; refused when the profile is off or the token is not valid."""

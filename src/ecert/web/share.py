@@ -28,7 +28,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ecert.errors import InputError, MissingField, RequestTooLarge, UnknownOperation
+from ecert.errors import EcertError, InputError, MissingField, RequestTooLarge, UnknownOperation
 from ecert.registry.base import Application
 from ecert.share import (
     Caller,
@@ -41,8 +41,11 @@ from ecert.share import (
     SearchRequest,
     ShareService,
     ShareSettings,
+    TicketFile,
     UsageRequest,
 )
+from ecert.share.auth import SignedRequest
+from ecert.share.batch import GroupCommit
 from ecert.share.codes import SUCCESS, Code, code_for
 from ecert.share.signing import NONCE, NONCE_HEADER
 from ecert.web import share_schema as s
@@ -84,6 +87,7 @@ class _Shell:
         self.service = service
         self.settings = settings
         self.limiter = anyio.CapacityLimiter(threads)
+        self.writer = GroupCommit(service.library)
 
     def signed(self, scope: Scope, status: int, body: bytes, media_type: str) -> Response:
         headers = self.service.sign_response(_request_nonce(scope), status, body)
@@ -100,7 +104,44 @@ class _Shell:
         return self.envelope(scope, code, detail=str(exc)[:1000])
 
     async def run(self, fn: Callable[[], Any]) -> Any:
+        """``fn`` on a thread of its own (routes that do not go through :attr:`writer`)."""
         return await anyio.to_thread.run_sync(fn, limiter=self.limiter)
+
+    def answer(self, scope: Scope) -> Callable[[Any, BaseException | None], Response]:
+        """The signed envelope of an operation's data, or of its refusal (run after the commit)."""
+
+        def build(data: Any, error: BaseException | None) -> Response:
+            if error is not None:
+                return self.refusal(scope, error)
+            return self.envelope(scope, SUCCESS, data)
+
+        return build
+
+    def check(self, request: Request, raw: bytes) -> SignedRequest | str:
+        """What authenticates the request, checked without writing: a verified signature, or the
+        bearer token to look up (:meth:`admit` completes either in the request's transaction)."""
+        authorization = request.headers.get("authorization")
+        if authorization is not None:
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise InputError(
+                    "unsupported Authorization header",
+                    where="Authorization",
+                    expected="Bearer <token>, or a signed request",
+                )
+            return token.strip()
+        raw_path = request.scope.get("raw_path") or request.url.path.encode("ascii", "replace")
+        path = raw_path.decode("latin-1")
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        return self.service.auth.check_signature(
+            request.method, path + (f"?{query}" if query else ""), request.headers, raw
+        )
+
+    def admit(self, admission: SignedRequest | str) -> tuple[Application, bool]:
+        """The calling application, its nonce claimed (or its token found); (application, via token)."""
+        if isinstance(admission, str):
+            return self.service.auth.bearer(admission), True
+        return self.service.auth.admit(admission), False
 
     def authenticate(self, request: Request, raw: bytes) -> tuple[Application, bool]:
         authorization = request.headers.get("authorization")
@@ -132,6 +173,10 @@ def _parse(model: type[B], raw: bytes) -> B:
             raise MissingField("required field is missing", where=where) from None
         first = errors[0]["msg"] if errors else "invalid body"
         raise InputError(f"the request body is not acceptable: {first}", where=where) from None
+
+
+def _as_is(value: Any, error: BaseException | None) -> tuple[Any, BaseException | None]:
+    return value, error
 
 
 def _purpose(body: s._Accountable) -> Purpose:
@@ -190,8 +235,9 @@ class _BodyLimit:
 def create_share_app(
     service: ShareService, *, settings: ShareSettings | None = None, threads: int = 4
 ) -> FastAPI:
-    """The share service's ASGI app; ``settings`` default to the service's, ``threads`` bound the
-    library calls running at once in this worker."""
+    """The share service's ASGI app; ``settings`` default to the service's.  The operations run on
+    one writer thread per process (group commit, :mod:`ecert.share.batch`); ``threads`` bound the
+    calls of routes added beside them (:meth:`_Shell.run`)."""
     if not isinstance(service, ShareService):
         raise InputError("service must be a ShareService", where="service", value=type(service).__name__)
     shell = _Shell(service, settings or service.settings, threads)
@@ -221,31 +267,48 @@ def create_share_app(
         result: type[BaseModel],
         summary: str,
         accountable: bool = True,
-        one_transaction: bool = True,
+        outside: bool = False,
     ) -> Callable[[Callable[[Caller, B], Any]], None]:
         """Register POST ``path``: authenticate, parse ``model``, call the operation, answer.
 
-        With ``one_transaction`` the request's nonce, the read and its usage record are written in
-        one library transaction (one commit per request); file verification, which holds no data
-        of the library for long, keeps its verification outside any transaction."""
+        The request runs on the worker's writer (:class:`ecert.share.batch.GroupCommit`): its
+        signature is checked and its body parsed outside any transaction; its nonce, the read and
+        its usage record are written in one transaction (shared with the requests that arrived
+        with it), and the answer is signed and sent after that commit.  With ``outside`` (file
+        verification) the operation returns the work to do outside a transaction, which in turn
+        returns the step that records it: the nonce is claimed first, the file verified holding no
+        transaction, and its use recorded in a second one."""
 
         def register(operation: Callable[[Caller, B], Any]) -> None:
-            def handle(request: Request, raw: bytes) -> Any:
-                application, via_token = shell.authenticate(request, raw)
-                body = _parse(model, raw)
-                operator = str(getattr(body, "operator", "")) if accountable else application.app_id
-                return operation(Caller(application, operator, via_token), body)
-
             async def endpoint(request: Request) -> Response:
+                scope = request.scope
                 try:
                     raw = await request.body()
-                    if one_transaction:
-                        data = await shell.run(lambda: svc.transaction(lambda: handle(request, raw)))
-                    else:
-                        data = await shell.run(lambda: handle(request, raw))
-                except Exception as exc:  # every refusal, and anything unexpected, is an envelope
-                    return shell.refusal(request.scope, exc)
-                return shell.envelope(request.scope, SUCCESS, data)
+                except Exception as exc:
+                    return shell.refusal(scope, exc)
+
+                def prepare() -> Callable[[], Any]:
+                    admission = shell.check(request, raw)
+                    try:
+                        body, problem = _parse(model, raw), None
+                    except EcertError as exc:
+                        problem = exc
+
+                    def step() -> Any:
+                        application, via_token = shell.admit(admission)
+                        if problem is not None:  # the nonce is spent, as with a refusal of the operation
+                            raise problem
+                        operator = str(getattr(body, "operator", "")) if accountable else application.app_id
+                        return operation(Caller(application, operator, via_token), body)
+
+                    return step
+
+                if not outside:
+                    return cast(Response, await shell.writer.run(prepare, shell.answer(scope)))
+                later, error = await shell.writer.run(prepare, _as_is)
+                if error is not None:
+                    return shell.refusal(scope, error)
+                return cast(Response, await shell.writer.run(later, shell.answer(scope)))
 
             app.add_api_route(
                 path,
@@ -376,15 +439,23 @@ def create_share_app(
         s.VerifyFileBody,
         s.FileResultData,
         "file verification (文件核验), 0-2",
-        one_transaction=False,
+        outside=True,
     )
-    def _verify_file(caller: Caller, body: s.VerifyFileBody) -> dict[str, Any]:
-        try:
-            content = base64.b64decode(body.content, validate=True)
-        except (binascii.Error, ValueError):
-            raise InputError("the file is not base64", where="content") from None
-        result = svc.verify_file(caller, _purpose(body), FileCheckRequest(content))
-        return {"result": result.result, "message": result.message, "report": result.report.to_dict()}
+    def _verify_file(caller: Caller, body: s.VerifyFileBody) -> Callable[[], Callable[[], dict[str, Any]]]:
+        def verification() -> Callable[[], dict[str, Any]]:  # outside any transaction
+            try:
+                content = base64.b64decode(body.content, validate=True)
+            except (binascii.Error, ValueError):
+                raise InputError("the file is not base64", where="content") from None
+            report = svc.check_file(caller, FileCheckRequest(content))
+
+            def record() -> dict[str, Any]:  # in the writer's next transaction
+                result = svc.record_file_check(caller, _purpose(body), report)
+                return {"result": result.result, "message": result.message, "report": result.report.to_dict()}
+
+            return record
+
+        return verification
 
     @route(f"{API_PREFIX}/usage", s.UsageBody, s.UsageData, "who used a certificate (the holder's view)")
     def _usage(caller: Caller, body: s.UsageBody) -> dict[str, Any]:
@@ -413,14 +484,17 @@ def create_share_app(
         responses={200: {"content": {"application/ofd": {}, "image/png": {}}}},
     )
     async def _fetch(request: Request, ticket: str) -> Response:
-        try:
-            file = await shell.run(lambda: svc.redeem(ticket))
-        except Exception as exc:
-            return shell.refusal(request.scope, exc)
-        response = shell.signed(request.scope, 200, file.content, file.content_type)
-        name = f"{file.identifier}.{'png' if file.kind == 'face' else 'ofd'}"
-        response.headers["content-disposition"] = f'attachment; filename="{name}"'
-        return response
+        scope = request.scope
+
+        def answer(file: TicketFile | None, error: BaseException | None) -> Response:
+            if error is not None or file is None:
+                return shell.refusal(scope, error or RuntimeError("no file"))
+            response = shell.signed(scope, 200, file.content, file.content_type)
+            name = f"{file.identifier}.{'png' if file.kind == 'face' else 'ofd'}"
+            response.headers["content-disposition"] = f'attachment; filename="{name}"'
+            return response
+
+        return await shell.writer.run(lambda: lambda: svc.redeem(ticket), answer)
 
     from ecert.web.exchange import add_exchange_routes  # the province-city exchange, same app
 
