@@ -25,6 +25,7 @@ from .share_support import (
     ENGINEER,
     app_key,
     cert_of,
+    library_at,
     opened,
     populate,
     service_signer,
@@ -56,14 +57,16 @@ class Shot:
     nonce: str | None = None
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A running server (2 workers, as deployed) over a library on either backend."""
     folder = tmp_path_factory.mktemp("hostile")
-    location = str(folder / "library.db")
-    with opened(location) as library:
-        populate(library)
-    with running_server(location, folder, extra=("--max-body", str(2 * 1024 * 1024))) as running:
-        yield running
+    with library_at(request, request.param, folder) as location:
+        with opened(location) as library:
+            populate(library)
+        extra = ("--max-body", str(2 * 1024 * 1024))
+        with running_server(location, folder, workers=2, extra=extra) as running:
+            yield running
 
 
 def _zip(entries: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
