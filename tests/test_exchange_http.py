@@ -26,7 +26,7 @@ from ecert.errors import (
     TrustError,
 )
 from ecert.exchange.batch import ExchangePolicy, make_batch
-from ecert.exchange.http import ExchangeClient, pull, push
+from ecert.exchange.http import ExchangeClient, pull, push, remote_differences
 from ecert.exchange.peers import FileRef, add_peer
 from ecert.exchange.reconcile import compare, summarise
 from ecert.registry import CertStatus, SQLiteRegistry
@@ -459,6 +459,13 @@ def test_the_exchange_right_bounds_the_types_pulled(province: Server, city: SQLi
             engineer = next(x for x in certificates() if x.metadata.type_code == ENGINEER)
             c.get_file(FileRef(engineer.identifier, sm3(engineer.content).hex()))
     assert {r.identifier for r in city.iter_records()} == matching(province, None, BUSINESS)
+    with client(province, app_id) as c:
+        groups, covered = c.summary_of()
+        assert covered == {BUSINESS} and {g.split("|")[1] for g in groups} == {BUSINESS}
+        assert remote_differences(city, c) == []  # the summary covers the types this app may have
+        city.set_status(next(iter(matching(province, None, BUSINESS))), CertStatus.SUSPENDED, reason="暂扣",
+                        by="张三", at=now())  # fmt: skip
+        assert [d.group.split("|")[1] for d in remote_differences(city, c)] == [BUSINESS]
 
 
 def test_pull_everything_then_reconcile_finds_no_difference(province: Server, city: SQLiteRegistry) -> None:
@@ -529,3 +536,12 @@ def test_the_commands_push_pull_and_reconcile(
     code = main(["exchange", "reconcile", "--library", str(tmp_path / "down.db"), *peer, "--type", BUSINESS])
     assert code == 1 and "none here" in capsys.readouterr().out  # the business licences were not pulled
     assert main(["exchange", "pull", "--library", city_path, *peer]) == 2  # no --region: a usage error
+
+
+def test_the_exchange_is_in_the_openapi_document() -> None:
+    from ecert.web.share_openapi import document
+
+    paths = json.loads(document())["paths"]
+    for op in ("status", "push", "files/put", "pull", "files/get", "reconcile"):
+        schema = paths[f"/exchange/v1/{op}"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        assert schema.get("additionalProperties") is False, op  # unknown members are refused

@@ -320,17 +320,11 @@ def _peer(args: argparse.Namespace) -> int:
 
 
 def _remote_reconcile(args: argparse.Namespace) -> int:
-    from ecert.exchange.reconcile import compare, summarise
+    from ecert.exchange.http import remote_differences
     from ecert.registry import open_registry
 
-    types = frozenset(args.type)
-    with _client(args) as client:
-        theirs = client.summary(types)
-    with open_registry(args.library, create=False) as library:
-        ours = {g: v for g, v in summarise(library).items() if not types or g.split("|")[1] in types}
-    if types:
-        theirs = {g: v for g, v in theirs.items() if g.split("|")[1] in types}
-    found = compare(ours, theirs)
+    with _client(args) as client, open_registry(args.library, create=False) as library:
+        found = remote_differences(library, client, args.type)
     if not found:
         print("no difference")
         return EXIT_OK

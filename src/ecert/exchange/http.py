@@ -37,11 +37,20 @@ from ecert.exchange.batch import (
 from ecert.exchange.envelope import b64, unb64
 from ecert.exchange.peers import FileRef, owed_files, set_owed_files
 from ecert.exchange.pull import apply_pull_batch, file_of, read_pull_batch
+from ecert.exchange.reconcile import Difference, compare, summarise
 from ecert.exchange.wire import PREFIX, error_for
 from ecert.registry.base import Registry
 from ecert.share.client import Client
 
-__all__ = ["ExchangeClient", "PullReport", "PushReport", "answer_from_dict", "pull", "push"]
+__all__ = [
+    "ExchangeClient",
+    "PullReport",
+    "PushReport",
+    "answer_from_dict",
+    "pull",
+    "push",
+    "remote_differences",
+]
 
 PUSH_FILE_BYTES = min(DEFAULT_FILE_BYTES, 4 * 1024 * 1024)  # fits the share app's 16 MiB body limit
 
@@ -142,11 +151,31 @@ class ExchangeClient:
 
     def summary(self, types: Iterable[str] = ()) -> dict[str, tuple[int, str]]:
         """The peer's reconciliation summary (groups issuer|type|day -> (count, head))."""
+        return self.summary_of(types)[0]
+
+    def summary_of(self, types: Iterable[str] = ()) -> tuple[dict[str, tuple[int, str]], frozenset[str]]:
+        """The peer's summary and the types it covers (``{"*"}``: every type)."""
         data = self.call("reconcile", {"certTypeCodes": sorted(set(types))})
         try:
-            return {str(g): (int(v["count"]), str(v["head"])) for g, v in data["groups"].items()}
+            groups = {str(g): (int(v["count"]), str(v["head"])) for g, v in data["groups"].items()}
+            covered = frozenset(str(t) for t in data["certTypeCodes"])
         except (KeyError, TypeError, ValueError, AttributeError):
             raise InvalidBundle("the peer's summary is not {groups: {group: {count, head}}}") from None
+        return groups, covered
+
+
+def remote_differences(
+    library: Registry, client: ExchangeClient, types: Iterable[str] = ()
+) -> list[Difference]:
+    """This library's summary against the peer's, over the types the peer summarised for this
+    application (its ``exchange`` rights, and ``types`` when given): each group that differs."""
+    theirs, covered = client.summary_of(types)
+
+    def shown(group: str) -> bool:
+        return "*" in covered or group.split("|")[1] in covered
+
+    ours = {g: v for g, v in summarise(library).items() if shown(g)}
+    return compare(ours, {g: v for g, v in theirs.items() if shown(g)})
 
 
 def answer_from_dict(doc: dict[str, Any]) -> Answer:

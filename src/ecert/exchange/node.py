@@ -234,15 +234,23 @@ class ExchangeNode:
             raise RecordNotFound(f"no {kind} file of {ref.identifier} with SM3 {ref.sm3}")
         return content
 
-    def summary(self, app: Application, types: frozenset[str] = frozenset()) -> dict[str, tuple[int, str]]:
-        """Counts and heads per issuer|type|day (:func:`ecert.exchange.reconcile.summarise`), for the
-        types the caller may exchange (and asked for)."""
+    def summary(
+        self, app: Application, types: frozenset[str] = frozenset()
+    ) -> tuple[dict[str, tuple[int, str]], frozenset[str]]:
+        """Counts and heads per issuer|type|day (:func:`ecert.exchange.reconcile.summarise`) for the
+        types the caller may exchange (and asked for), and those types (``{"*"}``: every type)."""
         allowed = self._types(app)
+        wildcard = "*" in allowed
+        covered = (types or frozenset({"*"})) if wildcard else ((types & allowed) if types else allowed)
+        if not covered:
+            raise PermissionDenied(
+                f"application {app.app_id} may exchange types {', '.join(sorted(allowed))} only"
+            )
 
         def shown(type_code: str) -> bool:
-            return ("*" in allowed or type_code in allowed) and (not types or type_code in types)
+            return "*" in covered or type_code in covered
 
-        return {g: v for g, v in summarise(self.library).items() if shown(g.split("|")[1])}
+        return {g: v for g, v in summarise(self.library).items() if shown(g.split("|")[1])}, covered
 
 
 def _claimed_sender(data: bytes) -> str:

@@ -126,6 +126,7 @@ class FileData(BaseModel):
 
 class ReconcileData(BaseModel):
     library: str
+    certTypeCodes: list[str]  # the types summarised: ["*"] every type
     groups: dict[str, dict[str, Any]]
 
 
@@ -270,8 +271,9 @@ def add_exchange_routes(app: FastAPI, shell: _Shell) -> None:
         one_transaction=False,
     )
     def _reconcile(app_: Application, body: ReconcileBody) -> dict[str, Any]:
-        groups = node.summary(app_, frozenset(body.certTypeCodes))
+        groups, covered = node.summary(app_, frozenset(body.certTypeCodes))
         return {
             "library": service.library.library_id,
+            "certTypeCodes": sorted(covered),
             "groups": {g: {"count": c, "head": h} for g, (c, h) in sorted(groups.items())},
         }
