@@ -120,7 +120,15 @@ class GroupCommit:
                         self._thread = None
                         return
                     batch = [self._queue.popleft() for _ in range(min(self._most, len(self._queue)))]
-                self._run(batch, lock)
+                try:
+                    self._run(batch, lock)
+                except BaseException as exc:  # the writer itself broke: answer, and let the next start anew
+                    for job in batch:
+                        job.failed = exc
+                    _hand_over(batch)
+                    with self._ready:
+                        self._thread = None
+                    raise
         finally:
             if lock is not None:
                 os.close(lock)
@@ -145,12 +153,7 @@ class GroupCommit:
                 job.failed = exc
         self.batches += 1
         self.requests += len(batch)
-        by_loop: dict[asyncio.AbstractEventLoop, list[_Job[Any, Any]]] = {}
-        for job in batch:
-            by_loop.setdefault(job.loop, []).append(job)
-        for loop, jobs in by_loop.items():
-            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits for these answers
-                loop.call_soon_threadsafe(_deliver, jobs)
+        _hand_over(batch)
 
     def _together(self, jobs: list[_Job[Any, Any]], lock: int | None) -> None:
         """All steps in one transaction; an exception other than a refusal aborts it (and propagates)."""
@@ -211,6 +214,16 @@ def _share_lock(library: Registry) -> int | None:
         return os.open(f"{library.path}-share.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError:  # a read-only folder: SQLite's own lock still keeps writers apart
         return None
+
+
+def _hand_over(batch: list[_Job[Any, Any]]) -> None:
+    """The answers to their event loops, one call per loop and batch."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Job[Any, Any]]] = {}
+    for job in batch:
+        by_loop.setdefault(job.loop, []).append(job)
+    for loop, jobs in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits for these answers
+            loop.call_soon_threadsafe(_deliver, jobs)
 
 
 def _deliver(jobs: list[_Job[Any, Any]]) -> None:
