@@ -213,6 +213,13 @@ def verify_file(
 
     ``status`` is one source or several (one signed list per department: the one that speaks for
     the file's issuer is asked).  Raises :class:`InputError` for a file that cannot be read.
+
+    :param path: the certificate file (``.ofd``).
+    :param trust: the trust anchors the signer must chain to.
+    :param at: verification time (timezone-aware; default now).
+    :param status: where to ask for the certificate's status, one source or one per department.
+    :returns: the report of every check.
+    :raises InputError: for a file that cannot be read, or a naive ``at``.
     """
     from ecert.verify import verify
 
@@ -241,6 +248,11 @@ def decode_qr_image(path: Path) -> str:
     :data:`ecert.face.IMAGE_ERRORS`, so ``ecert verify --qr`` never shows a traceback); no code
     found is an :class:`InvalidQRPayload` saying what to try.  PDF pages are rasterised with
     pypdfium2 (the ``pdf`` extra); without it a PDF is refused, saying so.
+
+    :param path: the scan.
+    :returns: the QR code's text.
+    :raises InputError: for a file that cannot be read as an image or PDF.
+    :raises InvalidQRPayload: for no readable QR code, or several different ones.
     """
     import os
 
@@ -333,6 +345,16 @@ def verify_qr_input(
     for the payload's issuer is asked).  A reference payload (identifier + file digest) carries no
     signature: its report says to verify the file it points to.  Raises :class:`InputError` for a
     scan that cannot be read and :class:`InvalidQRPayload` for one without a readable code.
+
+    :param text_or_image: the payload's text (``EC2:…``, ``EC1:…``, ``…ECR1:…``) or a scan's path.
+    :param trust: the window's trust anchors.
+    :param certificates: department certificates to look the payload's key id up in.
+    :param at: verification time (timezone-aware; default now).
+    :param status: where to ask for the certificate's status, one source or one per department.
+    :returns: the report; a signer the window lacks is "cannot be checked here" (see
+        :attr:`~ecert.verify.report.VerificationReport.cannot_be_checked_here`), never valid.
+    :raises InputError: for a missing or unreadable scan, or a naive ``at``.
+    :raises InvalidQRPayload: for a scan without a readable QR code.
     """
     from ecert.qr.payload import REFERENCE_PREFIX, is_offline
 

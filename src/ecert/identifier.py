@@ -223,6 +223,11 @@ class Identifier:
         ``strict=True`` also requires the check character to match (ISO/IEC 7064 MOD 37,36);
         ``strict=False`` accepts a wrong one (such identifiers circulate, STANDARDS.md §3) and the
         result reports ``check_ok == False``.  Structural errors are refused in both modes.
+
+        :param text: the identifier, e.g. ``1.2.156.3005.2.11100000MB0143028R001.11330100MB01234570.….001.3``.
+        :param strict: also require the check character to match.
+        :returns: the parsed identifier.
+        :raises InvalidIdentifier: naming the part that is wrong and what was expected.
         """
         if not isinstance(text, str):
             raise InvalidIdentifier("identifier must be text", value=type(text).__name__, expected="a str")
@@ -260,7 +265,15 @@ class Identifier:
 
     @classmethod
     def build(cls, type_code: str, issuer_code: str, serial: str, version: int = 1) -> Identifier:
-        """A new identifier from its fields, with the check character computed."""
+        """A new identifier from its fields, with the check character computed.
+
+        :param type_code: the 证照类型代码 (21 characters).
+        :param issuer_code: the issuer part (a 统一社会信用代码 or a 行政区划代码).
+        :param serial: the 流水号.
+        :param version: the 版本号, 1..999.
+        :returns: the identifier.
+        :raises InvalidIdentifier: for a field of the wrong form.
+        """
         text = _text(type_code, issuer_code, serial, version)
         number = _check_fields(type_code, issuer_code, serial, version, None, text, with_check=False)
         body = f"{type_code}{issuer_code}{serial}{number:03d}"
@@ -292,7 +305,12 @@ class Identifier:
         return "uscc" if len(self.issuer_code) == uscc.LENGTH else "division"
 
     def with_version(self, version: int) -> Identifier:
-        """The same certificate at another version, with its check character recomputed."""
+        """The same certificate at another version, with its check character recomputed.
+
+        :param version: the new 版本号, 1..999.
+        :returns: the identifier of that version.
+        :raises InvalidIdentifier: for a version out of range.
+        """
         return Identifier.build(self.type_code, self.issuer_code, self.serial, version)
 
     def next_version(self) -> Identifier:

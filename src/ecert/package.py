@@ -83,6 +83,9 @@ def signer_authority(signer: Signer) -> Authority | None:
 
     A department issues in its own name: when its certificate says who it is, that overrides the
     issuer fields of a source record (verification checks that the two agree).
+
+    :param signer: the department's signer.
+    :returns: the authority, or ``None`` when the certificate does not name one.
     """
     cert = signer.certificate
     codes, names = cert.organization_codes(), cert.subject_attribute("2.5.4.10")
@@ -110,7 +113,11 @@ def _check_issuer(metadata: CoreMetadata, signer: Signer) -> None:
 
 
 def file_name(metadata: CoreMetadata) -> str:
-    """``<identifier>.ofd`` (GB/T 36905: the file is named after the certificate identifier)."""
+    """``<identifier>.ofd`` (GB/T 36905: the file is named after the certificate identifier).
+
+    :param metadata: the certificate's metadata.
+    :returns: the file name.
+    """
     return f"{metadata.identifier}.ofd"
 
 
@@ -140,7 +147,14 @@ def build_unsigned(
     photo: bytes | None = None,
     seal_image: bytes | None = None,
 ) -> bytes:
-    """The OFD package without its signature (the layout, XML and resources of :func:`package`)."""
+    """The OFD package without its signature (the layout, XML and resources of :func:`package`).
+
+    :param draft: the collected certificate.
+    :param qr_payload: the QR code's text, or ``None`` for a face without one.
+    :param photo: the holder's photo (image bytes).
+    :param seal_image: the department's seal picture (image bytes).
+    :returns: the unsigned OFD bytes.
+    """
     unsigned = _unsigned(draft, qr_payload=qr_payload, photo=photo, seal_image=seal_image)
     return build_zip(unsigned.entries.items())
 
@@ -280,7 +294,13 @@ def _tag_xml(tags: dict[str, list[tuple[int, int]]], page_ids: list[int]) -> byt
 
 
 def sign_package(unsigned: bytes | OFDPackage, issuer: Issuer, *, at: datetime | None = None) -> bytes:
-    """Add an OFD signature (``Type="Sign"``) covering every file of ``unsigned``."""
+    """Add an OFD signature (``Type="Sign"``) covering every file of ``unsigned``.
+
+    :param unsigned: the OFD package to sign.
+    :param issuer: the department that signs.
+    :param at: signing time (timezone-aware; default now).
+    :returns: the signed OFD bytes.
+    """
     when = _aware(at)
     signer = issuer.signer
     prepared = prepare_signature(
@@ -307,7 +327,17 @@ def package(
     photo: bytes | None = None,
     qr: bool = True,
 ) -> bytes:
-    """The signed OFD file of ``draft``: face page, metadata attachment, index, signature."""
+    """The signed OFD file of ``draft``: face page, metadata attachment, index, signature.
+
+    :param draft: the collected certificate.
+    :param issuer: the department (key, certificate, seal picture), or just its signer.
+    :param at: signing time (timezone-aware; default now).
+    :param photo: the holder's photo (image bytes).
+    :param qr: print the offline QR code on the face.
+    :returns: the signed OFD file's bytes.
+    :raises InputError: when the signer may not issue for the draft's issuer, or for a naive ``at``.
+    :raises InvalidQRPayload: when even abridged names leave the QR code over its budget.
+    """
     if isinstance(issuer, Signer):
         issuer = Issuer(issuer)
     _check_issuer(draft.metadata, issuer.signer)

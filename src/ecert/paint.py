@@ -72,6 +72,15 @@ def render_ofd(
     draws; it does not verify (use :func:`ecert.verify` for that).  Raises ``InvalidPackage`` /
     ``UnsafePackage`` for a malformed or hostile file, ``InputError`` for a bad ``dpi`` or a page too
     large for it, ``FontNotFound`` when no font can draw Chinese.
+
+    :param data: the OFD file (bytes or an opened package).
+    :param dpi: resolution, 30..1200 (300 for print).
+    :param font: a font file able to draw Chinese (default: :func:`ecert.render.find_cjk_font`).
+    :param stamps: draw the pictures of the file's electronic seals.
+    :returns: one RGB image per page.
+    :raises InvalidPackage: for a malformed file (:class:`~ecert.errors.UnsafePackage` for a hostile one).
+    :raises InputError: for a bad ``dpi`` or a page too large to draw at it.
+    :raises FontNotFound: when no font can draw Chinese.
     """
     scale = _check_dpi(dpi) / 25.4
     pages = read_pages(_package(data), stamps=stamps)
@@ -220,7 +229,16 @@ def _image(canvas: Image.Image, draw: ImageDraw.ImageDraw, item: ImageItem, scal
 def render_file(
     path: Path, out: Path, *, dpi: float = PRINT_DPI, font: str | Path | None = None
 ) -> tuple[Path, ...]:
-    """Draw the OFD file at ``path`` to ``out`` (see :func:`render_file_from`)."""
+    """Draw the OFD file at ``path`` to ``out`` (see :func:`render_file_from`).
+
+    :param path: the OFD file.
+    :param out: where to write: ``.png`` (page 1; more pages beside it) or ``.pdf`` (every page, vector).
+    :param dpi: resolution of a PNG (30..1200).
+    :param font: a font file able to draw Chinese.
+    :returns: the paths written.
+    :raises InputError: for a file that cannot be read or is no OFD file, or an unknown format.
+    :raises FontNotFound: when no font can draw Chinese.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -287,6 +305,16 @@ def write_beside(
 
     ``data`` is the file's bytes when the caller has them (no second read).  A face without a QR
     code asked for with ``qr`` is an ``InputError`` (the certificate was issued without one).
+
+    :param path: the certificate file the face and QR image go beside.
+    :param data: its bytes, when the caller has them.
+    :param face: ``"png"``, ``"pdf"`` or ``None`` (no face).
+    :param qr: also write the QR image the face shows.
+    :param dpi: resolution of a PNG face.
+    :param font: a font file able to draw Chinese.
+    :returns: the paths written.
+    :raises InputError: for an unknown face format, or ``qr`` for a certificate without a QR code.
+    :raises InvalidPackage: for a file that is not a readable OFD file.
     """
     if face not in (None, "png", "pdf"):
         raise InputError("unknown face format", where="face", value=face, expected="png or pdf")

@@ -69,6 +69,11 @@ def find_cjk_font(path: str | os.PathLike[str] | None = None) -> Path:
 
     ``path`` is type-checked before the cached search: anything but a str or path is an
     ``InputError`` (an unhashable argument would otherwise fail inside ``lru_cache``).
+
+    :param path: a font file to use, or ``None`` to search.
+    :returns: the font file.
+    :raises InputError: for ``path`` of the wrong type.
+    :raises FontNotFound: when the given font cannot draw Chinese, or none is found (says how to install one).
     """
     if path is not None and not isinstance(path, (str, os.PathLike)):
         raise InputError("not a font path", where="font", value=type(path).__name__, expected="str or Path")
@@ -127,10 +132,20 @@ class Fonts:
         self._cache: dict[tuple[bool, int], ImageFont.FreeTypeFont] = {}
 
     def path(self, bold: bool) -> Path:
-        """The font file drawing regular (or bold) text: what a PDF face embeds."""
+        """The font file drawing regular (or bold) text: what a PDF face embeds.
+
+        :param bold: the bold face (its ``-Bold`` sibling file when there is one).
+        :returns: the font file.
+        """
         return self._paths[bold]
 
     def get(self, bold: bool, pixels: int) -> ImageFont.FreeTypeFont:
+        """The face font at a pixel size, loaded once (a face draws ~700 characters in a few sizes).
+
+        :param bold: the bold face.
+        :param pixels: the em size in pixels.
+        :returns: the loaded font, cached.
+        """
         key = (bold, max(pixels, 4))
         font = self._cache.get(key)
         if font is None:
@@ -149,6 +164,14 @@ def render_layout(
     """Draw ``layout`` on a white RGB canvas at ``dpi``; ``images`` fill the QR/photo/seal boxes.
 
     ``dpi`` must be a real number (checked first: a str such as "150" would fail comparing).
+
+    :param layout: the face layout (:mod:`ecert.layout`).
+    :param images: the QR code, photo and seal pictures by box kind.
+    :param dpi: resolution (30..1200).
+    :param font: a font file able to draw Chinese.
+    :returns: the drawn page.
+    :raises InputError: for a bad ``dpi``.
+    :raises FontNotFound: when no font can draw Chinese.
     """
     if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real):
         raise InputError(
@@ -206,7 +229,18 @@ def render(
     seal: bytes | None = None,
 ) -> Image.Image:
     """The face of ``draft`` as an image: the page :func:`ecert.package.package` writes, drawn as
-    ``ecert render`` draws a signed file (:func:`ecert.paint.render_ofd`), before it is signed."""
+    ``ecert render`` draws a signed file (:func:`ecert.paint.render_ofd`), before it is signed.
+
+    :param draft: the collected certificate.
+    :param dpi: resolution (30..1200).
+    :param font: a font file able to draw Chinese.
+    :param qr_payload: the QR code's text, when the face shows one.
+    :param photo: the holder's photo (image bytes), for types that show one.
+    :param seal: the department's seal picture (image bytes).
+    :returns: the face as an RGB image.
+    :raises InputError: for a bad ``dpi``.
+    :raises FontNotFound: when no font can draw Chinese.
+    """
     from ecert.package import build_unsigned
     from ecert.paint import render_ofd
 

@@ -31,7 +31,11 @@ CITIZEN_ID_TYPE = "111"  # 持证主体代码类型: 公民身份号码 (GB/T 36
 
 
 def default_lang(environ: Mapping[str, str] | None = None) -> Lang:
-    """``zh`` when the locale is Chinese (first of ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` set), else ``en``."""
+    """``zh`` when the locale is Chinese (first of ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` set), else ``en``.
+
+    :param environ: the environment to read (default ``os.environ``).
+    :returns: ``"zh"`` or ``"en"``.
+    """
     env = os.environ if environ is None else environ
     for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = env.get(name, "")
@@ -41,7 +45,12 @@ def default_lang(environ: Mapping[str, str] | None = None) -> Lang:
 
 
 def mask_holder_code(code: str, code_type: str) -> str:
-    """A citizen ID number as ``110105********0014`` (first 6 and last 4 kept); other codes as they are."""
+    """A citizen ID number as ``110105********0014`` (first 6 and last 4 kept); other codes as they are.
+
+    :param code: the holder code as signed.
+    :param code_type: its 持证主体代码类型代码 (``111`` is a citizen ID number).
+    :returns: the code to show on a screen others may see.
+    """
     if code_type != CITIZEN_ID_TYPE or len(code) < 11:
         return code
     return code[:6] + "*" * (len(code) - 10) + code[-4:]
@@ -52,6 +61,11 @@ def verdict_line(report: VerificationReport, lang: Lang = "zh", *, mask: bool = 
 
     Without readable metadata (a damaged file, a foreign QR code) the line names the source and
     the first failure instead.
+
+    :param report: a file's or a QR code's verification report.
+    :param lang: ``"zh"`` or ``"en"`` (:func:`default_lang` follows the locale).
+    :param mask: mask a citizen ID number (:func:`mask_holder_code`).
+    :returns: one line, e.g. ``有效：营业执照，持证主体 …``.
     """
     md = report.metadata
     zh = lang == "zh"
@@ -84,7 +98,11 @@ def verdict_line(report: VerificationReport, lang: Lang = "zh", *, mask: bool = 
 
 def cannot_be_checked_here(report: VerificationReport) -> bool:
     """Not valid only because a signer's certificate chains to nothing this verifier trusts: not a
-    forgery finding, a certificate to add (:attr:`VerificationReport.cannot_be_checked_here` says which)."""
+    forgery finding, a certificate to add (:attr:`VerificationReport.cannot_be_checked_here` says which).
+
+    :param report: a verification report.
+    :returns: ``True`` only when every failure is a signer this verifier has no certificate for.
+    """
     if report.ok or not report.cannot_be_checked_here:
         return False
     return all(c.name == "signer_trust" for c in report.failures)
@@ -105,7 +123,12 @@ def _validity(md: CoreMetadata, zh: bool) -> str:
 
 
 def summary_line(reports: list[VerificationReport], lang: Lang = "zh") -> str:
-    """``3 checked: 2 valid, 1 not valid`` (what a clerk reads after a folder of files)."""
+    """``3 checked: 2 valid, 1 not valid`` (what a clerk reads after a folder of files).
+
+    :param reports: the reports of one run.
+    :param lang: ``"zh"`` or ``"en"``.
+    :returns: the line, counting "cannot be checked here" apart from "not valid".
+    """
     valid = sum(1 for r in reports if r.ok)
     unknown = sum(1 for r in reports if cannot_be_checked_here(r))
     invalid = len(reports) - valid - unknown

@@ -179,6 +179,13 @@ def plan_batch(
 
     Raises :class:`InputError` for an unreadable input (no header, a CSV that cannot be read past
     some line, ``.xlsx`` without openpyxl) and :class:`~ecert.errors.UnknownType`.
+
+    :param records: the table (CSV or ``.xlsx``).
+    :param cert_type: the type, or its code.
+    :param catalog: where a type code is looked up.
+    :returns: the plan: encoding, columns, row count, unknown columns.
+    :raises InputError: for an unreadable input.
+    :raises UnknownType: for an unknown type code.
     """
     from ecert.collect.collector import resolve_type
 
@@ -294,6 +301,24 @@ def issue_batch(
     A dead worker raises :class:`~ecert.errors.BatchInterrupted` (run again to resume).
     With ``workers > 1`` the workers are *spawned*, so a calling script needs the usual
     ``if __name__ == "__main__":`` guard.
+
+    :param records: the table (CSV in UTF-8, UTF-16 or GB18030, or ``.xlsx``).
+    :param cert_type: the type, or its code.
+    :param issuer: the department's key, certificate and seal files.
+    :param registry: the registry (SQLite path) that allocates serials and records issues.
+    :param out_dir: where the files, ``rejected.csv`` and the summary go.
+    :param catalog: where a type code is looked up (default: the shipped types).
+    :param workers: processes signing in parallel.
+    :param at: issue time (timezone-aware; default: when each row is issued).
+    :param progress: called with the progress now and then (rows, rate, ETA).
+    :param strict: refuse to start when a column matches no field.
+    :param replace: issue a corrected row as the next version of the holder's certificate.
+    :param on_start: called with the :class:`BatchPlan` before anything is issued.
+    :param faces: also write each face, ``"png"`` or ``"pdf"``.
+    :param qr: also write each QR image.
+    :returns: counts, paths and timings of the run.
+    :raises InputError: for a usage problem, before anything is issued.
+    :raises BatchInterrupted: when a worker dies (run again to resume).
     """
     from ecert.registry import open_registry
 

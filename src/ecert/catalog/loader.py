@@ -179,7 +179,11 @@ def _check_object(
 
 
 def check_structure(data: Any) -> list[TypeProblem]:
-    """Problems of ``data`` against ``spec/type.schema.json`` (empty when it conforms)."""
+    """Problems of ``data`` against ``spec/type.schema.json`` (empty when it conforms).
+
+    :param data: a parsed type definition (JSON).
+    :returns: one problem per violation of the schema, with where it is.
+    """
     schema = type_schema()
     return _check(data, schema, "$", schema)
 
@@ -287,7 +291,13 @@ def _build(d: Mapping[str, Any]) -> CertificateType:
 
 
 def load_type(data: Any, where: str = "<type>") -> CertificateType:
-    """Check and build one type definition; every problem in one :class:`InvalidTypeFile`."""
+    """Check and build one type definition; every problem in one :class:`InvalidTypeFile`.
+
+    :param data: a parsed type definition (JSON).
+    :param where: where it came from, for messages (a file name).
+    :returns: the type.
+    :raises InvalidTypeFile: listing every problem.
+    """
     problems = check_structure(data)
     if not problems:
         problems = _rule_problems(data)
@@ -326,7 +336,12 @@ def _read(path: str | Path) -> bytes:
 
 
 def load_type_file(path: str | Path) -> CertificateType:
-    """Read, check and build the type defined in the JSON file at ``path``."""
+    """Read, check and build the type defined in the JSON file at ``path``.
+
+    :param path: the type file (JSON, ``spec/type.schema.json``).
+    :returns: the type.
+    :raises InvalidTypeFile: for a file that cannot be read or has problems (every one listed).
+    """
     return load_type(_parse(_read(path), str(path)), where=str(path))
 
 
@@ -341,13 +356,22 @@ class Catalog:
             self.add(t)
 
     def add(self, cert_type: CertificateType) -> None:
-        """Add a type; a second type with the same code is refused (codes are keys, names are not)."""
+        """Add a type; a second type with the same code is refused (codes are keys, names are not).
+
+        :param cert_type: the type to add.
+        :raises InvalidTypeDefinition: when the catalogue already holds a type with that code.
+        """
         if cert_type.code in self._types:
             raise InvalidTypeDefinition("duplicate type code", value=cert_type.code, where="catalogue")
         self._types[cert_type.code] = cert_type
 
     def get(self, code: str) -> CertificateType:
-        """The type with ``code``; :class:`UnknownType` names the code and lists the known ones."""
+        """The type with ``code``; :class:`UnknownType` names the code and lists the known ones.
+
+        :param code: the 证照类型代码.
+        :returns: the type.
+        :raises UnknownType: naming the code and the known ones.
+        """
         try:
             return self._types[code]
         except (KeyError, TypeError):
@@ -372,6 +396,10 @@ class Catalog:
 
         A missing directory is refused: an empty catalogue from a mistyped path would only show up
         later, as "unknown type" for every record.
+
+        :param path: the folder of type files.
+        :returns: a catalogue of those types only.
+        :raises InvalidTypeDefinition: for a missing folder, or a file with problems (every one listed).
         """
         if not isinstance(path, str | Path):
             raise InvalidTypeDefinition(
@@ -418,6 +446,10 @@ def load_catalog(directories: Iterable[str | Path] | None = None) -> Catalog:
     Raises :class:`InvalidTypeDefinition` for a folder that does not exist and
     :class:`InvalidTypeFile` for a file with problems (all of them listed) or a type code that is
     already in the catalogue (a shipped type is not silently replaced: give yours its own code).
+
+    :param directories: folders of type files (default: ``$ECERT_TYPES``).
+    :returns: the shipped types and the department's own.
+    :raises InvalidTypeDefinition: for a missing folder or a bad type file (:class:`InvalidTypeFile`).
     """
     if directories is None:
         directories = [d for d in os.environ.get(TYPES_ENV, "").split(os.pathsep) if d.strip()]

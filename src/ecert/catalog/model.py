@@ -202,7 +202,11 @@ class CertificateType:
             raise InvalidTypeDefinition("; ".join(problems), where=f"type {self.code}")
 
     def item(self, name: str) -> DataItemSpec:
-        """The item called ``name`` (KeyError when the type has none)."""
+        """The item called ``name`` (KeyError when the type has none).
+
+        :param name: the data item's name.
+        :returns: its definition.
+        """
         for item in self.items:
             if item.name == name:
                 return item

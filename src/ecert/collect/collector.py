@@ -106,6 +106,11 @@ def derived_serial(type_code: str, issuer_code: str, number: str) -> str:
     (idempotent re-collection, no duplicates when a batch is re-run); the registry allocates real
     serials when it issues.  Type and issuer codes have fixed lengths, so plain concatenation is
     unambiguous.  36^20 ≈ 2^103 values: collisions need ~2^51 certificates of one issuer and type.
+
+    :param type_code: the 证照类型代码.
+    :param issuer_code: the issuer's code.
+    :param number: the 证照编号.
+    :returns: the serial.
     """
     n = int.from_bytes(sm3(f"{type_code}{issuer_code}{number}".encode()), "big") % 36**20
     out = []
@@ -336,6 +341,19 @@ def collect(
 
     Arguments of the wrong type raise :class:`InputError` (they are the caller's, not the record's);
     a :class:`datetime` given as ``issue_date`` or ``today`` stands for its calendar date.
+
+    :param record: the source record (a mapping, or JSON text).
+    :param cert_type: the type, or its code.
+    :param issuer: the issuing department (overrides the record's).
+    :param serial: the identifier's 流水号.
+    :param issue_date: the 证照颁发日期.
+    :param catalog: where a type code is looked up (default: the shipped types).
+    :param today: the date 颁发日期 defaults to.
+    :param strict: treat fields the type does not know as problems.
+    :returns: the validated draft.
+    :raises CollectionError: listing every problem of the record.
+    :raises InputError: for an argument of the wrong type.
+    :raises UnknownType: for an unknown type code.
     """
     issue_date, today = check_options(issuer, serial, issue_date, today)
     ctype = resolve_type(cert_type, catalog)

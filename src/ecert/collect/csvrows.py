@@ -74,6 +74,13 @@ def collect_csv(
     an ``.xlsx`` workbook's first sheet, with openpyxl) or an open text stream.  ``options`` are
     :func:`collect`'s.  The type is resolved at once, so an
     unknown type raises here rather than at the first row.
+
+    :param source: a CSV or ``.xlsx`` path, or an open text stream.
+    :param cert_type: the type, or its code.
+    :param options: :func:`collect`'s keyword arguments.
+    :returns: one collected row at a time: its draft, or its problems.
+    :raises UnknownType: for an unknown type code.
+    :raises InputError: for a file that cannot be read.
     """
     unknown = sorted(set(options) - OPTIONS)
     if unknown:

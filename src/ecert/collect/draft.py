@@ -47,7 +47,11 @@ class CertificateDraft:
     ignored_fields: tuple[str, ...] = ()
 
     def item(self, name: str) -> DataItemValue:
-        """The collected item ``name`` (KeyError when the record did not give it)."""
+        """The collected item ``name`` (KeyError when the record did not give it).
+
+        :param name: the data item's name.
+        :returns: its collected value.
+        """
         for item in self.items:
             if item.name == name:
                 return item
@@ -75,5 +79,8 @@ class CertificateDraft:
         }
 
     def to_json(self) -> str:
-        """Deterministic JSON (sorted keys, UTF-8 characters kept), as ``ecert collect`` prints it."""
+        """Deterministic JSON (sorted keys, UTF-8 characters kept), as ``ecert collect`` prints it.
+
+        :returns: the draft as JSON text.
+        """
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, sort_keys=True)

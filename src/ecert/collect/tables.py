@@ -63,7 +63,12 @@ class TableSurvey:
 
 
 def sniff_encoding(path: Path) -> str:
-    """The text encoding of a CSV file (see the module docstring), read line by line."""
+    """The text encoding of a CSV file (see the module docstring), read line by line.
+
+    :param path: the CSV file.
+    :returns: the codec name (``utf-8-sig``, ``utf-16``, ``gb18030``).
+    :raises InputError: for a file that cannot be read or is in no encoding tried.
+    """
     try:
         with open(path, "rb") as fh:
             head = fh.read(_SNIFF)
@@ -252,6 +257,10 @@ def survey(path: str | Path) -> TableSurvey:
 
     Raises :class:`InputError` for a file that cannot be read, has no header row, or (``.xlsx``)
     when openpyxl is not installed.
+
+    :param path: the table (CSV or ``.xlsx``).
+    :returns: the survey: encoding, header, row count.
+    :raises InputError: for a file that cannot be read, has no header row, or needs openpyxl.
     """
     path = Path(path)
     with _open(path) as (encoding, header, rows):
@@ -269,6 +278,10 @@ def iter_rows(path: str | Path) -> Iterator[tuple[int, Row]]:
     what a person opening it sees.  Cells beyond the header are kept under :data:`EXTRA` (so the
     row is rejected, not silently cut); a row the CSV reader refuses (``csv.Error``, e.g. a field
     over :func:`csv.field_size_limit`) is ``{UNREADABLE: reason}``, and the rows after it are read.
+
+    :param path: the table (CSV or ``.xlsx``).
+    :returns: an iterator of (line number, row).
+    :raises InputError: for a file that cannot be read.
     """
     with _open(Path(path)) as (_encoding, _header_row, rows):
         yield from rows
@@ -276,7 +289,12 @@ def iter_rows(path: str | Path) -> Iterator[tuple[int, Row]]:
 
 def unknown_columns(columns: tuple[str, ...] | list[str], cert_type: CertificateType) -> tuple[str, ...]:
     """The columns no field of ``cert_type`` (nor any core metadata element) is named by: a misspelled
-    header would otherwise be ignored on every row, silently."""
+    header would otherwise be ignored on every row, silently.
+
+    :param columns: the table's header.
+    :param cert_type: the type the table is collected for.
+    :returns: the headers that name nothing, in order.
+    """
     from ecert.catalog.model import alias_key
     from ecert.collect.collector import field_names
 
@@ -293,7 +311,12 @@ _DATE_ATTRS = frozenset({"issue_date", "valid_from", "valid_until"})
 
 def excel_hints(row: Mapping[str, str], cert_type: CertificateType) -> list[str]:
     """What Excel did to a row's values, with how to undo it: a long number shown in scientific
-    notation (9.11101E+17: the digits are gone) and a date kept as its serial number (45296)."""
+    notation (9.11101E+17: the digits are gone) and a date kept as its serial number (45296).
+
+    :param row: column → value of one row.
+    :param cert_type: the type the row is collected for.
+    :returns: one hint per value Excel changed.
+    """
     from ecert.catalog.model import alias_key
     from ecert.collect.collector import field_names
 

@@ -194,6 +194,13 @@ class CoreMetadata:
         Unknown keys and one element given twice with different values are problems too.
         ``strict=False`` accepts an identifier whose check character does not match (such
         identifiers circulate, STANDARDS.md §3).
+
+        :param data: element → value, keys in pinyin (``ZZMC``), English (``certificateName``) or
+            attribute style.
+        :param status_profile: which status code list the ``status`` element follows.
+        :param strict: require the identifier's check character to match.
+        :returns: the metadata.
+        :raises InvalidMetadata: listing every problem (:attr:`~ecert.errors.InvalidMetadata.problems`).
         """
         if not isinstance(data, Mapping):
             raise InvalidMetadata(
@@ -238,6 +245,14 @@ class CoreMetadata:
 
         Dates may be ``date`` objects, ``yyyy-MM-dd`` or ``yyyyMMdd``; ``valid_until`` may be 长期;
         the identifier may be text; copy and related items may be given whole or flattened.
+
+        :param values: attribute name → value (strings are parsed).
+        :param extensions: extension elements (``KZ_*``), as a mapping or pairs.
+        :param status_profile: which status code list the ``status`` element follows.
+        :param problems: problems the caller already found, reported with these.
+        :param strict: require the identifier's check character to match.
+        :returns: the metadata.
+        :raises InvalidMetadata: listing every problem at once.
         """
         p = list(problems)
         kw = _parse(values, p, strict)

@@ -518,7 +518,15 @@ def _layers(content: etree._Element | None) -> list[etree._Element]:
 
 def read_pages(pkg: OFDPackage, doc_index: int = 0, *, stamps: bool = True) -> tuple[PageView, ...]:
     """Every page of document ``doc_index`` as drawable items, with templates, annotations and,
-    when ``stamps``, the pictures of its electronic seals (GB/T 38540 ``StampAnnot``)."""
+    when ``stamps``, the pictures of its electronic seals (GB/T 38540 ``StampAnnot``).
+
+    :param pkg: an opened OFD package.
+    :param doc_index: which document of the package (``OFD.xml`` may list several).
+    :param stamps: include the pictures of the electronic seals.
+    :returns: the pages in order, each a :class:`PageView` in page millimetres.
+    :raises InvalidPackage: for malformed page content.
+    :raises UnsafePackage: for content over a bound (nesting, objects, glyphs, points, pages).
+    """
     lookup = _Lookup(pkg)
     doc_root = pkg.doc_body(doc_index).doc_root
     root = pkg.xml(doc_root)

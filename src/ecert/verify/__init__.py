@@ -45,7 +45,17 @@ def verify(
     status: StatusSource | None = None,
     source: str = "file",
 ) -> VerificationReport:
-    """Verify the OFD file ``data``: package, every signature, coverage, metadata, validity, status."""
+    """Verify the OFD file ``data``: package, every signature, coverage, metadata, validity, status.
+
+    :param data: the OFD file's bytes.
+    :param trust: the trust anchors a signer must chain to (nothing in the file is trusted by itself).
+    :param at: verification time (timezone-aware; default now).
+    :param status: where to ask for the certificate's status (revoked, replaced…), if anywhere.
+    :param source: what the report calls the file (a path, say).
+    :returns: the report of every check; :attr:`~ecert.verify.report.VerificationReport.ok` only
+        when all passed.
+    :raises InputError: for arguments of the wrong type or a naive ``at`` (a bad file is a failed check).
+    """
     when = aware_or_now(at, "at")
     if not isinstance(trust, TrustStore):
         raise InputError("trust must be a TrustStore", where="trust", value=type(trust).__name__)

@@ -187,10 +187,19 @@ class VerificationReport:
         return tuple(n for n in self.required if n not in passed)
 
     def check(self, name: str) -> tuple[Check, ...]:
-        """All checks with this name (several signatures give several)."""
+        """All checks with this name (several signatures give several).
+
+        :param name: a check name (``signature_value``, ``signer_trust``…).
+        :returns: the checks with that name, in order.
+        """
         return tuple(c for c in self.checks if c.name == name)
 
     def failed(self, name: str) -> bool:
+        """Whether a check of this name failed.
+
+        :param name: a check name.
+        :returns: ``True`` when one of them failed.
+        """
         return any(c.outcome is Outcome.FAIL for c in self.check(name))
 
     def to_dict(self) -> dict[str, Any]:
@@ -211,10 +220,15 @@ class VerificationReport:
         return d
 
     def to_json(self) -> str:
+        """The report as JSON text (:meth:`to_dict`), Chinese kept as it is."""
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, sort_keys=False)
 
     def to_text(self, lang: Literal["en", "zh"] = "en") -> str:
-        """A human summary: verdict line, then one line per check."""
+        """A human summary: verdict line, then one line per check.
+
+        :param lang: ``"en"`` or ``"zh"``.
+        :returns: the text, one line per check.
+        """
         if lang == "zh":
             verdict = "有效" if self.ok else "无效"
             head = f"{_SOURCES_ZH.get(self.source, self.source)}: {verdict}"
