@@ -174,9 +174,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument(
-        "--threads", type=int, default=1, help="library calls at once per worker (ecert serve --threads)"
-    )
     parser.add_argument("--seconds", type=float, default=3.0, help="per in-process measurement")
     parser.add_argument(
         "--requests", type=int, default=1500, help="per operation (file verification: a third)"
@@ -204,9 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             results["in_process"] = in_process(service, library, args.seconds)
         plan = bodies(cert.identifier, cert.content, cert.metadata.holder_name)
         results["server"] = {}
-        with running_server(
-            location, folder, workers=args.workers, extra=("--threads", str(args.threads))
-        ) as server:
+        with running_server(location, folder, workers=args.workers) as server:
             for name, (path, body) in plan.items():
                 n = args.requests if name != "verify-file" else max(200, args.requests // 3)
                 requests = signed(path, body, n + args.clients)

@@ -42,7 +42,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8600, help="port (default 8600)")
     p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
-    p.add_argument("--threads", type=int, default=4, help="library calls at once per worker (default 4)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=4,
+        help="exchange calls at once per worker (default 4); share operations run on one writer per worker",
+    )
     p.add_argument(
         "--no-token-profile", action="store_true", help="refuse bearer tokens: every request signed"
     )
