@@ -18,6 +18,8 @@ The default (offline) code is what ecert verify --qr checks at a window without 
 signed by the issuer, so it needs --key and --cert. A reference code carries no signature: it only
 points to the file, which must be verified itself (ecert verify FILE).
 With -o the image's path is printed (with --print, the payload instead).
+The payload is written in 0-9 A-Z + - . / : only, so it can be pasted into a shell unquoted; names
+too long for the code are carried shortened with a digest of their full text.
 The offline payload is specified in spec/qr.md."""
 
 EPILOG_RENDER = """examples:
@@ -50,7 +52,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--url-prefix",
         default="",
         metavar="URL",
-        help="verification URL prefix for reference payloads (capitals)",
+        help="verification URL prefix for reference payloads: letters, digits and + - . / : _ only "
+        "(no ? & # =: the code must survive a shell); capitals keep the code small",
     )
     p.add_argument("-o", "--out", type=Path, metavar="PNG", help="write the QR image here (prints its path)")
     p.add_argument(
