@@ -83,3 +83,51 @@ def test_batches_too_large_for_the_server_are_halved(request: pytest.FixtureRequ
         with opened(location) as library:
             assert view(library, ids) == view(city, ids)
     city.close()
+
+
+@pytest.mark.slow
+def test_a_push_cut_by_killing_the_client_resumes_with_nothing_lost_or_doubled(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from ecert.crypto.keys import save_private_key
+
+    key, cert = tmp_path / "exchange.key.pem", tmp_path / "exchange.pem"
+    key.write_bytes(save_private_key(exchange_signer().private_key))
+    cert.write_bytes(b"".join(c.to_pem() for c in (exchange_signer().certificate, *exchange_signer().chain)))
+    city = SQLiteRegistry.open(tmp_path / "city.db")
+    ids = fresh(city, 24)
+    folder = tmp_path / "province"
+    folder.mkdir()
+    with library_at(request, "sqlite", folder) as location:
+        with opened(location) as library:
+            populate(library)
+        with running_server(location, folder) as server:
+            app_id = register(server, [Right("exchange", "*")])
+            command = [
+                sys.executable, "-m", "ecert", "exchange", "push", "--library", str(tmp_path / "city.db"),
+                "--server", server.url, "--app-id", app_id, "--key", str(key), "--cert", str(cert),
+                "--service-cert", str(server.service_cert), "--batch-size", "2",
+            ]  # fmt: skip
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+            pushing = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 120
+            with opened(location) as library:
+                while cursor_of(library, city.library_id)[0] < 6 and time.monotonic() < deadline:
+                    time.sleep(0.02)
+            pushing.kill()  # SIGKILL: the client dies between (or in the middle of) its requests
+            assert pushing.wait(30) != 0
+            with opened(location) as library:
+                cut_at = cursor_of(library, city.library_id)[0]
+            assert 6 <= cut_at < 24
+            with client(server, app_id) as c:
+                resumed = push(city, c, exchange_signer(), batch_size=2)
+        assert resumed.cursor == 24 and resumed.counts["refused"] == 0
+        with opened(location) as library:
+            assert view(library, ids) == view(city, ids)
+            assert sorted(issued_events(library, ids)) == sorted(ids)  # 0 lost, 0 duplicated
+            assert library.check().ok
+    city.close()
