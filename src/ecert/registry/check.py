@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ecert.crypto.digests import sm3
 from ecert.errors import RegistryError
 from ecert.registry.base import CheckProblem, LibraryCheck
-from ecert.registry.chain import GENESIS, entry_hash
+from ecert.registry.chain import ChainFault, ChainWalk
 from ecert.registry.tables import TABLE_BY_NAME
 
 if TYPE_CHECKING:
@@ -24,6 +24,11 @@ __all__ = ["check_library"]
 _PAGE = 2000
 _STATUS_FIELDS = TABLE_BY_NAME["status_events"].column_names
 _USAGE_FIELDS = TABLE_BY_NAME["usage_records"].column_names
+_MESSAGES = {
+    ChainFault.SEQUENCE: "sequence jumps from {prev} to {seq}",
+    ChainFault.LINK: "does not link to the entry before it (prev_hash)",
+    ChainFault.HASH: "its hash does not match its content (edited?)",
+}
 
 
 def _walk(
@@ -35,33 +40,30 @@ def _walk(
     on_entry: Any = None,
 ) -> int:
     """Check one chain page by page; returns how many entries it holds."""
-    expected_prev, expected_seq, count = GENESIS, 1, 0
+    walk, count = ChainWalk(chain), 0
     part = f"{chain} chain"
     while True:
         with lib._read() as tx:
             rows = tx.rows(
                 f"SELECT {', '.join(columns)} FROM {table} WHERE seq >= ? ORDER BY seq LIMIT ?",
-                (expected_seq, _PAGE),
+                (walk.next_seq, _PAGE),
             )
         for row in rows:
             entry = dict(zip(columns, row, strict=True))
             entry["at"] = lib.read_ts(entry["at"])
-            seq = entry["seq"]
-            where = f"{table} seq {seq}"
-            if seq != expected_seq:
-                problems.append(CheckProblem(part, where, f"sequence jumps from {expected_seq - 1} to {seq}"))
-            if entry["prev_hash"] != expected_prev:
-                problems.append(CheckProblem(part, where, "does not link to the entry before it (prev_hash)"))
-            if entry_hash(chain, entry) != entry["hash"]:
-                problems.append(CheckProblem(part, where, "its hash does not match its content (edited?)"))
+            where, before = f"{table} seq {entry['seq']}", walk.next_seq - 1
+            problems.extend(
+                CheckProblem(part, where, _MESSAGES[f].format(prev=before, seq=entry["seq"]))
+                for f in walk.step(entry)
+            )
             if on_entry is not None:
                 on_entry(entry)
-            expected_prev, expected_seq, count = entry["hash"], seq + 1, count + 1
+            count += 1
         if len(rows) < _PAGE:
             break
     with lib._read() as tx:
         head = tx.one("SELECT seq, hash FROM chain_heads WHERE chain=?", (chain,))
-    if head is None or (int(head[0]), head[1]) != (expected_seq - 1, expected_prev):
+    if head is None or (int(head[0]), head[1]) != (walk.next_seq - 1, walk.prev_hash):
         problems.append(CheckProblem(part, "chain_heads", "the recorded head is not the last entry"))
     return count
 
