@@ -29,10 +29,11 @@ from ecert.crypto.signer import Signer
 from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate
 from ecert.errors import EcertError, InputError, InvalidBundle, TrustError
+from ecert.exchange.codes import MINISTRY_PROFILES, MinistryCodes, cert_state, ministry_codes
 from ecert.exchange.envelope import b64, canonical, open_envelope, seal, unb64, utc_text
 from ecert.metadata.jsonform import from_json
 from ecert.registry.base import ChainEvent, CopyRecord, Registry
-from ecert.registry.chain import GENESIS, entry_hash
+from ecert.registry.chain import GENESIS, ChainFault, ChainWalk
 from ecert.registry.status import CertStatus
 from ecert.registry.tables import TABLE_BY_NAME
 from ecert.times import aware_or_now
@@ -163,19 +164,28 @@ def make_batch(
     after: int = 0,
     limit: int = 1000,
     max_file_bytes: int = DEFAULT_FILE_BYTES,
+    status_codes: str | None = None,
     at: datetime | None = None,
 ) -> bytes | None:
     """The signed batch of the events after ``after`` (at most ``limit``), or None when there are none.
 
     ``sender`` names the sending library (its ``library_id``).  The signed files of issued events and
-    annotated copies ride along while their total stays within ``max_file_bytes``.
+    annotated copies ride along while their total stays within ``max_file_bytes``.  With
+    ``status_codes`` (``"mohurd-a"`` or ``"mohurd-b"``) the batch also carries each event's
+    ministry codes (certState, operateType: spec/exchange.md §6) for peers that read those.
+    A renewal's two events (the new version, the old one replaced) are never split: a batch that
+    would end between them takes the second too.
     """
     when = aware_or_now(at, "at")
     if not isinstance(after, int) or after < 0 or not isinstance(limit, int) or not 0 < limit <= 100_000:
         raise InputError("after >= 0 and 1 <= limit <= 100000", where="after/limit", value=(after, limit))
+    if status_codes is not None:
+        cert_state(CertStatus.VALID, status_codes)  # an unknown profile is refused before any work
     events = library.events(after=after, limit=limit)
     if not events:
         return None
+    if _renewal(events[-1]):
+        events += library.events(after=events[-1].seq, limit=1)
     files: dict[str, str] = {}
     budget = max_file_bytes
     for event in events:
@@ -191,20 +201,42 @@ def make_batch(
         if len(data) <= budget and sm3(data).hex() == digest:
             files[digest] = b64(data)
             budget -= len(data)
-    payload = canonical(
-        {
-            "format": BATCH_FORMAT,
-            "sender": sender,
-            "made_at": utc_text(when),
-            "first_seq": events[0].seq,
-            "last_seq": events[-1].seq,
-            "prev_hash": events[0].prev_hash,
-            "chain_hash": events[-1].hash,
-            "events": [_event_dict(e) for e in events],
-            "files": [{"sm3": d, "content": c} for d, c in sorted(files.items())],
+    body: dict[str, Any] = {
+        "format": BATCH_FORMAT,
+        "sender": sender,
+        "made_at": utc_text(when),
+        "first_seq": events[0].seq,
+        "last_seq": events[-1].seq,
+        "prev_hash": events[0].prev_hash,
+        "chain_hash": events[-1].hash,
+        "events": [_event_dict(e) for e in events],
+        "files": [{"sm3": d, "content": c} for d, c in sorted(files.items())],
+    }
+    if status_codes is not None:
+        body["ministry"] = {
+            "profile": status_codes,
+            "records": [_codes(e, status_codes).to_dict() for e in events],
         }
+    return seal(BATCH_FORMAT, canonical(body), signer, when)
+
+
+def _renewal(event: ChainEvent) -> bool:
+    """Whether ``event`` is the first half of a renewal (a version after the first, issued)."""
+    return event.kind == "issued" and event.version > 1
+
+
+def _codes(event: ChainEvent, profile: str) -> MinistryCodes:
+    replaced_by = None
+    if event.status is CertStatus.REPLACED:
+        try:
+            body = json.loads(event.payload)
+        except ValueError:
+            body = {}
+        value = body.get("replaced_by") if isinstance(body, dict) else None
+        replaced_by = value if isinstance(value, str) else None
+    return ministry_codes(
+        event.seq, event.identifier, event.kind, event.status, event.version, profile, replaced_by
     )
-    return seal(BATCH_FORMAT, payload, signer, when)
 
 
 def _file_of(event: ChainEvent) -> tuple[str | None, str | None]:
@@ -254,6 +286,8 @@ class Batch:
     events: tuple[ChainEvent, ...]
     files: Mapping[str, bytes] = field(repr=False)
     signer: Certificate
+    status_codes: str | None = None  # the ministry profile of ``ministry``, when the batch carries it
+    ministry: tuple[MinistryCodes, ...] = ()
 
 
 def read_batch(data: bytes, *, sender_certificate: Certificate, at: datetime | None = None) -> Batch:
@@ -269,7 +303,7 @@ def read_batch(data: bytes, *, sender_certificate: Certificate, at: datetime | N
             f"the exchange batch is signed by {signer.subject!r}, not by the sender's exchange certificate "
             f"({sender_certificate.subject!r}): {step.message if step else 'path validation incomplete'}"
         )
-    if set(body) != _PAYLOAD_KEYS:
+    if set(body) - {"ministry"} != _PAYLOAD_KEYS:
         raise InvalidBundle(
             "wrong members", where="payload", value=sorted(body), expected=", ".join(sorted(_PAYLOAD_KEYS))
         )
@@ -282,28 +316,28 @@ def read_batch(data: bytes, *, sender_certificate: Certificate, at: datetime | N
         raise InvalidBundle(
             "first_seq/last_seq do not match the events", where="payload", value=(first, last)
         )
-    previous = body["prev_hash"]
+    walk = ChainWalk("status", prev_hash=body["prev_hash"], next_seq=first)
     for i, event in enumerate(events):
-        if event.seq != first + i:
-            raise InvalidBundle(
-                f"events are not contiguous: seq {event.seq} where {first + i} belongs",
-                where=f"payload.events[{i}]",
-            )
         fields = _event_dict(event)
         fields["at"] = event.at
-        if entry_hash("status", fields) != event.hash:
+        where, expected_seq = f"payload.events[{i}]", walk.next_seq
+        faults = walk.step(fields)
+        if ChainFault.SEQUENCE in faults:
+            raise InvalidBundle(
+                f"events are not contiguous: seq {event.seq} where {expected_seq} belongs", where=where
+            )
+        if ChainFault.HASH in faults:
             raise InvalidBundle(
                 f"event seq {event.seq}: its hash is not the SM3 of its content "
                 "(spec/library.md, hash chains)",
-                where=f"payload.events[{i}]",
+                where=where,
             )
-        if event.prev_hash != previous:
+        if ChainFault.LINK in faults:
             raise InvalidBundle(
                 f"the chain is broken at seq {event.seq}: its prev_hash is not the hash before it",
-                where=f"payload.events[{i}]",
+                where=where,
             )
-        previous = event.hash
-    if previous != body["chain_hash"]:
+    if walk.prev_hash != body["chain_hash"]:
         raise InvalidBundle("chain_hash is not the hash of the last event", where="payload.chain_hash")
     files: dict[str, bytes] = {}
     raw_files = body["files"]
@@ -319,9 +353,56 @@ def read_batch(data: bytes, *, sender_certificate: Certificate, at: datetime | N
     if not isinstance(body["sender"], str) or not body["sender"]:
         raise InvalidBundle("sender must name the sending library", where="payload.sender")
     made = _time(body["made_at"], "payload.made_at")
+    profile, ministry = _read_ministry(body.get("ministry"), events)
     return Batch(
-        body["sender"], made, first, last, body["prev_hash"], body["chain_hash"], events, files, signer
+        body["sender"],
+        made,
+        first,
+        last,
+        body["prev_hash"],
+        body["chain_hash"],
+        events,
+        files,
+        signer,
+        profile,
+        ministry,
     )
+
+
+def _read_ministry(
+    raw: object, events: Sequence[ChainEvent]
+) -> tuple[str | None, tuple[MinistryCodes, ...]]:
+    """The ministry codes a batch carries, each checked against its event (spec/exchange.md §6):
+    a peer reading only the codes must read what the events say."""
+    if raw is None:
+        return None, ()
+    where = "payload.ministry"
+    if not isinstance(raw, dict) or set(raw) != {"profile", "records"}:
+        raise InvalidBundle("the ministry codes are {profile, records}", where=where)
+    if not isinstance(raw["records"], list):
+        raise InvalidBundle("the ministry codes are {profile, records}", where=where)
+    profile = raw["profile"]
+    if profile not in MINISTRY_PROFILES:
+        raise InvalidBundle(
+            "unknown ministry status profile",
+            where=f"{where}.profile",
+            value=profile,
+            expected=", ".join(MINISTRY_PROFILES),
+        )
+    if len(raw["records"]) != len(events):
+        raise InvalidBundle("one ministry record per event", where=f"{where}.records")
+    out = []
+    for i, (record, event) in enumerate(zip(raw["records"], events, strict=True)):
+        expected = _codes(event, profile)
+        if record != expected.to_dict():
+            raise InvalidBundle(
+                f"the ministry codes of seq {event.seq} do not say what the event says",
+                where=f"{where}.records[{i}]",
+                value=record,
+                expected=json.dumps(expected.to_dict(), ensure_ascii=False, sort_keys=True),
+            )
+        out.append(expected)
+    return profile, tuple(out)
 
 
 def _time(value: object, where: str) -> datetime:
