@@ -269,7 +269,7 @@ def test_cli_refusals(cases: WindowCases, tmp_path: Path, capsys: pytest.Capture
     from ecert.cli import main
 
     assert main(["window", "--trust", str(cases.trust), "--bundle", str(tmp_path / "b.zip")]) == 2
-    assert "--bundle is not supported yet" in capsys.readouterr().err
+    assert "--bundle needs --bundle-signer CERT and replaces --trust" in capsys.readouterr().err
     assert main(["window", "--trust", str(tmp_path / "missing")]) == 2
     assert main(["window", "--trust", str(cases.trust), "--port", "0"]) == 2
     bad = tmp_path / "status.json"

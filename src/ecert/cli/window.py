@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import cast
 
 from ecert.cli import EXIT_OK, EXIT_USAGE
 from ecert.cli.common import registry_location
@@ -13,6 +14,7 @@ EPILOG = """examples:
   ecert window --trust demo-out/trust
   ecert window --trust trust/ --status dept-a.json dept-b.json --port 8080
   ecert window --trust trust/ --registry registry.db --host 0.0.0.0
+  ecert window --bundle bundle.json --bundle-signer province.pem
 
 Open the printed address in a browser and drop a certificate file, a picture of its QR code or
 the code's text on the page.  Nothing is kept.  Camera scanning needs the page opened as
@@ -25,13 +27,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "window",
         help="serve the verification page for a service window",
         description="Serve the verification page (电子证照核验) for a service window: files, QR images, "
-        "QR text and the camera, verified by this machine against --trust.",
+        "QR text and the camera, verified by this machine against --trust, or against the province's "
+        "trust bundle alone (--bundle).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--trust",
-        required=True,
         type=Path,
         metavar="DIR",
         help="trust anchors (department certificates for QR codes in DIR/issuers/)",
@@ -59,7 +61,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="DB",
         help="a certificate library (status at once): an SQLite file or a postgresql:// URL",
     )
-    p.add_argument("--bundle", type=Path, metavar="BUNDLE", help="a trust bundle (not supported yet)")
+    p.add_argument(
+        "--bundle",
+        type=Path,
+        metavar="BUNDLE",
+        help="the province's signed trust bundle: anchors, department certificates and status lists "
+        "in one file (instead of --trust, --status and --registry; needs --bundle-signer)",
+    )
+    p.add_argument("--bundle-signer", type=Path, metavar="CERT", help="the province's certificate")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     p.add_argument(
@@ -70,11 +79,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _window(args: argparse.Namespace) -> int:
     if args.bundle is not None:
-        print(
-            "ecert window: --bundle is not supported yet (trust bundles come with the province-city "
-            "exchange); give --trust DIR",
-            file=sys.stderr,
-        )
+        if args.bundle_signer is None or args.trust is not None or args.status or args.registry:
+            print(
+                "ecert window: --bundle needs --bundle-signer CERT and replaces --trust, --status "
+                "and --registry",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+    elif args.trust is None:
+        print("ecert window: give --trust DIR, or --bundle BUNDLE --bundle-signer CERT", file=sys.stderr)
         return EXIT_USAGE
     if not 1 <= args.port <= 65535:
         print("ecert window: --port must be 1..65535", file=sys.stderr)
@@ -94,13 +107,22 @@ def _window(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from ecert.web.verifier import WindowSettings
 
-    settings = WindowSettings.from_paths(
-        args.trust,
-        certificates=args.cert,
-        status=args.status,
-        registry=args.registry,
-        max_upload=args.max_upload_mb * 1024 * 1024,
-    )
+    limit = args.max_upload_mb * 1024 * 1024
+    if args.bundle is not None:
+        from ecert.exchange import load_bundle_file
+
+        bundle = load_bundle_file(args.bundle, args.bundle_signer)
+        settings = WindowSettings.from_bundle(bundle, certificates=args.cert, max_upload=limit)
+        print(
+            f"trust bundle of {bundle.publisher}, expires {bundle.expires_at:%Y-%m-%d %H:%M} UTC: "
+            "load a fresh one before then",
+            flush=True,
+        )
+    else:
+        trust = cast(Path, args.trust)  # given: checked above
+        settings = WindowSettings.from_paths(
+            trust, certificates=args.cert, status=args.status, registry=args.registry, max_upload=limit
+        )
     app = create_window_app(settings)
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print(f"电子证照核验页面: http://{shown}:{args.port}/  (Ctrl+C to stop)", flush=True)

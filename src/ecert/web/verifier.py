@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate
@@ -26,6 +26,9 @@ from ecert.times import CHINA_STANDARD_TIME
 from ecert.verify.report import Outcome, VerificationReport
 from ecert.verify.status import StatusSource
 from ecert.web.verdict import Verdict, check_label_zh, verdict_of
+
+if TYPE_CHECKING:
+    from ecert.exchange.bundle import TrustBundle
 
 __all__ = [
     "EmptyUpload",
@@ -126,6 +129,23 @@ class WindowSettings:
             certificates=known_certificates(trust, certificates),
             status_lists=tuple(lists),
             registry=registry,
+            max_upload=max_upload,
+        )
+
+    @classmethod
+    def from_bundle(
+        cls, bundle: TrustBundle, *, certificates: Sequence[Path] = (), max_upload: int = 32 * MiB
+    ) -> WindowSettings:
+        """Settings from the province's trust bundle alone (a window PC that loads it once a day):
+        its anchors and authorisations, its department certificates for QR payloads (plus
+        ``certificates``), its status lists as one source.  Once the bundle expires its status
+        lists no longer answer, so nothing is 有效 until a fresh bundle is loaded."""
+        from ecert.app import load_certificate_files
+
+        return cls(
+            trust=bundle.trust,
+            certificates=(*bundle.issuers, *load_certificate_files(certificates)),
+            status_lists=(bundle.status,),
             max_upload=max_upload,
         )
 
