@@ -19,7 +19,7 @@ Events the receiver already holds are answered ``already``; applying a batch twi
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -28,11 +28,12 @@ from ecert.crypto.digests import sm3
 from ecert.crypto.signer import Signer
 from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate
-from ecert.errors import EcertError, InputError, InvalidBundle, TrustError
+from ecert.errors import EcertError, InputError, InvalidBundle, RecordNotFound, TrustError
 from ecert.exchange.codes import MINISTRY_PROFILES, MinistryCodes, cert_state, ministry_codes
 from ecert.exchange.envelope import b64, canonical, open_envelope, seal, unb64, utc_text
+from ecert.metadata import CoreMetadata
 from ecert.metadata.jsonform import from_json
-from ecert.registry.base import ChainEvent, CopyRecord, Registry
+from ecert.registry.base import ChainEvent, CopyRecord, IssuedRecord, Registry
 from ecert.registry.chain import GENESIS, ChainFault, ChainWalk
 from ecert.registry.status import CertStatus
 from ecert.registry.tables import TABLE_BY_NAME
@@ -52,6 +53,7 @@ BATCH_FORMAT = "ecert-exchange-batch/1"
 MAX_BATCH_BYTES = 256 * 1024 * 1024
 DEFAULT_FILE_BYTES = 64 * 1024 * 1024  # files beyond this travel by digest only (fetched separately)
 _KINDS = ("issued", "status", "copy")
+_NOT_CARRIED = "file not carried: fetch it by digest"
 _PAYLOAD_KEYS = frozenset(
     {"format", "sender", "made_at", "first_seq", "last_seq", "prev_hash", "chain_hash", "events", "files"}
 )
@@ -471,7 +473,10 @@ def apply_batch(
     """Verify ``data`` and apply it to ``library``; the answer names every event's outcome.
 
     A batch that does not continue this library's cursor for its sender is not applied: a gap
-    names the missing range, a prev_hash other than the cursor's hash is a broken chain.
+    names the missing range, a prev_hash other than the cursor's hash is a broken chain.  Each
+    event (a renewal's two events together) is applied in one transaction with the cursor moving
+    past it, so a receiver killed mid-batch holds exactly the events up to its cursor and, given
+    the batch again, applies the rest.
     """
     batch = read_batch(data, sender_certificate=sender_certificate, at=at)
     seq, head = cursor_of(library, batch.sender)
@@ -485,20 +490,12 @@ def apply_batch(
             f"send them first",
             (seq + 1, batch.first_seq - 1),
         )
-    results: list[EventResult] = []
+    results = [
+        _result(e, Outcome.ALREADY, "already applied (before this library's cursor)")
+        for e in batch.events
+        if e.seq <= seq
+    ]
     fresh = [e for e in batch.events if e.seq > seq]
-    for event in batch.events:
-        if event.seq <= seq:
-            results.append(
-                EventResult(
-                    event.seq,
-                    event.event_id,
-                    event.kind,
-                    event.identifier,
-                    Outcome.ALREADY,
-                    "already applied (before this library's cursor)",
-                )
-            )
     if fresh:
         expected = head if seq else GENESIS
         if fresh[0].prev_hash != expected:
@@ -508,96 +505,201 @@ def apply_batch(
                 "not the log this library has been following",
                 None,
             )
-        for event in fresh:
-            results.append(_apply_one(library, event, batch, policy))
-        with library.atomic():
-            library.set_info(f"exchange.{batch.sender}.seq", str(fresh[-1].seq))
-            library.set_info(f"exchange.{batch.sender}.hash", fresh[-1].hash)
+        i = 0
+        while i < len(fresh):
+            group = fresh[i : i + 2] if _pair(fresh, i) else fresh[i : i + 1]
+            results.extend(_apply_group(library, group, batch, policy))
+            i += len(group)
         seq = fresh[-1].seq
     return Answer(batch.sender, batch.first_seq, batch.last_seq, tuple(results), seq)
 
 
-_Result = Callable[..., EventResult]
+def _pair(events: Sequence[ChainEvent], i: int) -> bool:
+    """Whether events ``i`` and ``i + 1`` are a renewal: the new version, then the old one replaced by it."""
+    if not _renewal(events[i]) or i + 1 >= len(events):
+        return False
+    second = events[i + 1]
+    return second.kind == "status" and second.status is CertStatus.REPLACED and (
+        _replaced_by(second) == events[i].identifier
+    )
 
 
-def _apply_one(library: Registry, event: ChainEvent, batch: Batch, policy: ExchangePolicy) -> EventResult:
-    def result(outcome: str, reason: str = "") -> EventResult:
-        return EventResult(event.seq, event.event_id, event.kind, event.identifier, outcome, reason)
+def _replaced_by(event: ChainEvent) -> str | None:
+    try:
+        body = json.loads(event.payload)
+    except ValueError:
+        return None
+    value = body.get("replaced_by") if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None
 
+
+def _result(event: ChainEvent, outcome: str, reason: str = "") -> EventResult:
+    return EventResult(event.seq, event.event_id, event.kind, event.identifier, outcome, reason)
+
+
+def _move_cursor(library: Registry, sender: str, event: ChainEvent) -> None:
+    library.set_info(f"exchange.{sender}.seq", str(event.seq))
+    library.set_info(f"exchange.{sender}.hash", event.hash)
+
+
+def _apply_group(
+    library: Registry, group: Sequence[ChainEvent], batch: Batch, policy: ExchangePolicy
+) -> tuple[EventResult, ...]:
+    """One event, or a renewal's two, and the cursor past them: one transaction.  A refusal the
+    library raises rolls the change back; the cursor then moves past it on its own, named."""
+    try:
+        with library.atomic():
+            outcome = _apply(library, group, batch, policy)
+            _move_cursor(library, batch.sender, group[-1])
+        return outcome
+    except EcertError as exc:
+        reason = str(exc)
+    except (ValueError, TypeError, KeyError) as exc:  # a payload field of the wrong form
+        reason = f"malformed payload ({exc})"
+    with library.atomic():
+        _move_cursor(library, batch.sender, group[-1])
+    return tuple(_result(e, Outcome.REFUSED, reason) for e in group)
+
+
+def _apply(
+    library: Registry, group: Sequence[ChainEvent], batch: Batch, policy: ExchangePolicy
+) -> tuple[EventResult, ...]:
+    """The outcome of each event of ``group``; raises what the library refuses."""
+    event = group[0]
     try:
         body = json.loads(event.payload)
         if not isinstance(body, dict):
             raise ValueError("not an object")
     except ValueError as exc:
-        return result(Outcome.REFUSED, f"unreadable payload ({exc})")
-    try:
-        if event.kind == "issued":
-            return _issued(library, event, body, batch, policy, result)
-        if event.kind == "status":
-            return _status(library, event, policy, result)
-        return _copy(library, event, body, batch, policy, result)
-    except EcertError as exc:
-        return result(Outcome.REFUSED, str(exc))
-    except (ValueError, TypeError, KeyError) as exc:  # a payload field of the wrong form
-        return result(Outcome.REFUSED, f"malformed payload ({exc})")
+        return tuple(_result(e, Outcome.REFUSED, f"unreadable payload ({exc})") for e in group)
+    if len(group) == 2:
+        return _renewed(library, event, group[1], body, batch, policy)
+    if event.kind == "issued":
+        if _renewal(event):
+            return (
+                _result(
+                    event,
+                    Outcome.REFUSED,
+                    f"version {event.version:03d} travels with the replacement of the version before it "
+                    "(one renewal, two events): the batch does not carry it",
+                ),
+            )
+        return (_issued(library, event, body, batch, policy),)
+    if event.kind == "status":
+        return (_status(library, event, policy),)
+    return (_copy(library, event, body, batch, policy),)
 
 
-def _known(library: Registry, identifier: str) -> Any:
-    from ecert.errors import RecordNotFound
-
+def _known(library: Registry, identifier: str) -> IssuedRecord | None:
     try:
         return library.get(identifier)
     except RecordNotFound:
         return None
 
 
+def _record_of(event: ChainEvent, body: dict[str, Any]) -> tuple[CoreMetadata, str, str]:
+    """(metadata, file SM3, signer) of an issued event's payload, which must name the event's certificate."""
+    md = from_json(str(body.get("metadata", "")))
+    digest, signer = body.get("package_digest"), body.get("signer")
+    if str(md.identifier) != event.identifier or not isinstance(digest, str) or not isinstance(signer, str):
+        raise InvalidBundle(
+            "the payload's metadata, digest or signer do not match the event", where=f"seq {event.seq}"
+        )
+    return md, digest, signer
+
+
+def _outside(issuer_code: str, batch: Batch, policy: ExchangePolicy) -> str:
+    return f"issuer {issuer_code} is outside what {batch.sender} may send ({policy.describe()})"
+
+
+def _conflict(identifier: str, held: str, sent: str) -> str:
+    return (
+        f"conflicting version: this library holds {identifier} with file SM3 {held[:16]}…, "
+        f"the batch {sent[:16]}… (not overwritten)"
+    )
+
+
 def _issued(
+    library: Registry, event: ChainEvent, body: dict[str, Any], batch: Batch, policy: ExchangePolicy
+) -> EventResult:
+    md, digest, signer = _record_of(event, body)
+    held = _known(library, event.identifier)
+    if held is not None and held.package_digest == digest:
+        return _result(event, Outcome.ALREADY, "already recorded with the same file")
+    if not policy.allows(md.issuer_code):
+        return _result(event, Outcome.REFUSED, _outside(md.issuer_code, batch, policy))
+    if held is not None:
+        return _result(event, Outcome.REFUSED, _conflict(event.identifier, held.package_digest, digest))
+    content = batch.files.get(digest)
+    library.record_issued(md, package_digest=digest, signer=signer, issued_at=event.at, content=content)
+    return _result(event, Outcome.ACCEPTED, "" if content is not None else _NOT_CARRIED)
+
+
+def _renewed(
     library: Registry,
-    event: ChainEvent,
+    issued: ChainEvent,
+    replaced: ChainEvent,
     body: dict[str, Any],
     batch: Batch,
     policy: ExchangePolicy,
-    result: _Result,
-) -> EventResult:
-    md = from_json(str(body.get("metadata", "")))
-    digest = body.get("package_digest")
-    signer = body.get("signer")
-    if str(md.identifier) != event.identifier or not isinstance(digest, str) or not isinstance(signer, str):
-        return result(Outcome.REFUSED, "the payload's metadata, digest or signer do not match the event")
-    if not policy.allows(md.issuer_code):
-        return result(
-            Outcome.REFUSED,
-            f"issuer {md.issuer_code} is outside what {batch.sender} may send ({policy.describe()})",
-        )
-    held = _known(library, event.identifier)
+) -> tuple[EventResult, EventResult]:
+    """A renewal: the new version (``issued``) and the old one replaced (``replaced``), together."""
+
+    def both(outcome: str, reason: str = "") -> tuple[EventResult, EventResult]:
+        return _result(issued, outcome, reason), _result(replaced, outcome, reason)
+
+    md, digest, signer = _record_of(issued, body)
+    held = _known(library, issued.identifier)
+    old = _known(library, replaced.identifier)
+    if held is not None and held.package_digest == digest and old and old.replaced_by == issued.identifier:
+        return both(Outcome.ALREADY, "renewal already recorded with the same file")
+    for code in {md.issuer_code, *((old.metadata.issuer_code,) if old else ())}:
+        if not policy.allows(code):
+            return both(Outcome.REFUSED, _outside(code, batch, policy))
     if held is not None:
-        if held.package_digest == digest:
-            return result(Outcome.ALREADY, "already recorded with the same file")
-        return result(
+        return both(Outcome.REFUSED, _conflict(issued.identifier, held.package_digest, digest))
+    if old is None:
+        return both(
             Outcome.REFUSED,
-            f"conflicting version: this library holds {event.identifier} with file "
-            f"SM3 {held.package_digest[:16]}…, the batch {digest[:16]}… (not overwritten)",
+            f"renewal of {replaced.identifier}, which this library does not hold (its first version "
+            "was never received, or was refused)",
         )
     content = batch.files.get(digest)
-    library.record_issued(md, package_digest=digest, signer=signer, issued_at=event.at, content=content)
-    return result(Outcome.ACCEPTED, "" if content is not None else "file not carried: fetch it by digest")
+    library.record_renewal(
+        replaced.identifier,
+        md,
+        package_digest=digest,
+        signer=signer,
+        issued_at=issued.at,
+        replaced_at=replaced.at,
+        reason=replaced.reason or "renewed",
+        by=replaced.operator or signer,
+        content=content,
+    )
+    return both(Outcome.ACCEPTED, "" if content is not None else _NOT_CARRIED)
 
 
-def _status(library: Registry, event: ChainEvent, policy: ExchangePolicy, result: _Result) -> EventResult:
+def _status(library: Registry, event: ChainEvent, policy: ExchangePolicy) -> EventResult:
     held = _known(library, event.identifier)
     if held is None:
-        return result(Outcome.REFUSED, "no such certificate here (its issue was not received or was refused)")
+        return _result(
+            event, Outcome.REFUSED, "no such certificate here (its issue was not received or was refused)"
+        )
+    if any(h.status is event.status and h.at == event.at for h in library.history(event.identifier)):
+        return _result(event, Outcome.ALREADY, f"already {event.status.value} at {utc_text(event.at)}")
     if not policy.allows(held.metadata.issuer_code):
-        return result(
+        return _result(
+            event,
             Outcome.REFUSED,
             f"a status change for a certificate of {held.metadata.issuer_code}, "
             f"which the sender may not speak for ({policy.describe()})",
         )
-    if held.status is event.status and held.status_changed_at == event.at:
-        return result(Outcome.ALREADY, f"already {event.status.value} since {utc_text(event.at)}")
     if event.status is CertStatus.REPLACED:
-        return result(
-            Outcome.REFUSED, "replacement travels with the new version (renew), not as a status change"
+        return _result(
+            event,
+            Outcome.REFUSED,
+            "a replacement travels with its new version (one renewal, two events): "
+            "the batch does not carry it",
         )
     library.set_status(
         event.identifier,
@@ -606,30 +708,27 @@ def _status(library: Registry, event: ChainEvent, policy: ExchangePolicy, result
         by=event.operator or "exchange",
         at=event.at,
     )
-    return result(Outcome.ACCEPTED)
+    return _result(event, Outcome.ACCEPTED)
 
 
 def _copy(
-    library: Registry,
-    event: ChainEvent,
-    body: dict[str, Any],
-    batch: Batch,
-    policy: ExchangePolicy,
-    result: _Result,
+    library: Registry, event: ChainEvent, body: dict[str, Any], batch: Batch, policy: ExchangePolicy
 ) -> EventResult:
     held = _known(library, event.identifier)
     if held is None:
-        return result(Outcome.REFUSED, "a copy of a certificate not held here")
-    if not policy.allows(held.metadata.issuer_code):
-        return result(
-            Outcome.REFUSED, f"a copy of a certificate of {held.metadata.issuer_code} ({policy.describe()})"
-        )
+        return _result(event, Outcome.REFUSED, "a copy of a certificate not held here")
     copy_id, digest = body.get("copy_id"), body.get("package_digest")
     if any(c.copy_id == copy_id for c in library.copies(event.identifier)):
-        return result(Outcome.ALREADY, f"copy {copy_id} already recorded")
+        return _result(event, Outcome.ALREADY, f"copy {copy_id} already recorded")
+    if not policy.allows(held.metadata.issuer_code):
+        return _result(
+            event,
+            Outcome.REFUSED,
+            f"a copy of a certificate of {held.metadata.issuer_code} ({policy.describe()})",
+        )
     content = batch.files.get(str(digest))
     if content is None:
-        return result(Outcome.REFUSED, "the copy's file is not in the batch")
+        return _result(event, Outcome.REFUSED, "the copy's file is not in the batch")
     record = CopyRecord(
         str(copy_id),
         event.identifier,
@@ -643,7 +742,7 @@ def _copy(
         None,
     )
     library.record_copy(record, content, operator=event.operator or "exchange", at=event.at)
-    return result(Outcome.ACCEPTED)
+    return _result(event, Outcome.ACCEPTED)
 
 
 def answer_lines(answer: Answer) -> Sequence[str]:

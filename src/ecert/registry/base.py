@@ -38,6 +38,7 @@ __all__ = [
     "LibraryCheck",
     "PublishedField",
     "PublishedType",
+    "ReconciliationRow",
     "Registry",
     "Right",
     "StatusEntry",
@@ -74,6 +75,19 @@ class IssuedRecord:
         return StatusEntry(
             self.identifier, self.status, self.status_reason, self.status_changed_at, self.replaced_by
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationRow:
+    """One certificate as reconciliation compares it (spec/exchange.md §5)."""
+
+    identifier: str
+    issuer_code: str  # ZZBFJGDM
+    type_code: str
+    issued_at: datetime
+    package_digest: str
+    status: CertStatus
+    status_changed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,6 +367,22 @@ class Registry(StatusSource, Protocol):
         by: str | None = None,
     ) -> IssuedRecord: ...
 
+    def record_renewal(
+        self,
+        identifier: str,
+        new_metadata: CoreMetadata,
+        *,
+        package_digest: str,
+        signer: str,
+        issued_at: datetime,
+        reason: str,
+        by: str,
+        replaced_at: datetime | None = None,
+        content: bytes | None = None,
+    ) -> IssuedRecord:
+        """Another library's renewal (the exchange): the new version and the old one replaced."""
+        ...
+
     def versions(self, identifier: str) -> tuple[IssuedRecord, ...]: ...
 
     def history(self, identifier: str) -> tuple[HistoryEntry, ...]: ...
@@ -466,3 +496,5 @@ class Registry(StatusSource, Protocol):
     def set_info(self, name: str, value: str) -> None: ...
 
     def iter_records(self, *, batch: int = 1000) -> Iterator[IssuedRecord]: ...
+
+    def reconciliation_rows(self, *, after: str = "", limit: int = 5000) -> tuple[ReconciliationRow, ...]: ...

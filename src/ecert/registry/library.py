@@ -36,6 +36,7 @@ from ecert.registry.base import (
     Holder,
     IssuedRecord,
     LibraryCheck,
+    ReconciliationRow,
 )
 from ecert.registry.catalogue import CatalogueStore, canonical_json
 from ecert.registry.chain import GENESIS, entry_hash
@@ -449,6 +450,22 @@ class LibraryCore(SerialStore, CatalogueStore, FileStore):
                 return
             last = rows[-1][0]
 
+    def reconciliation_rows(self, *, after: str = "", limit: int = 5000) -> tuple[ReconciliationRow, ...]:
+        """What reconciliation compares (``exchange.reconcile``), by identifier after ``after``:
+        the columns alone, so that comparing two libraries of 100,000 certificates parses no metadata."""
+        arg.text(after, "after")
+        self._limit(limit, most=100_000)
+        with self._read() as tx:
+            rows = tx.rows(
+                "SELECT identifier, issuer_code, type_code, issued_at, package_digest, status, "
+                "status_changed_at FROM certificates WHERE identifier > ? ORDER BY identifier LIMIT ?",
+                (after, limit),
+            )
+        read = self.read_ts
+        return tuple(
+            ReconciliationRow(r[0], r[1], r[2], read(r[3]), r[4], CertStatus(r[5]), read(r[6])) for r in rows
+        )
+
     def holders(self, identifier: str) -> tuple[Holder, ...]:
         """Every holder of a certificate, the core metadata's first."""
         arg.text(identifier, "identifier")
@@ -604,38 +621,93 @@ class LibraryCore(SerialStore, CatalogueStore, FileStore):
         GB/T 36904 版本号: a renewal (年检, 续期) keeps type, issuer and serial and adds 1 to the
         version.  Both changes happen in one transaction, or neither does.
         """
+        with self._write() as tx:
+            return self._renew(
+                tx, identifier, new_metadata, package_digest, signer, issued_at, issued_at, file_path,
+                source_key, reason, by or signer, content, cert_type,
+            )  # fmt: skip
+
+    def record_renewal(
+        self,
+        identifier: str,
+        new_metadata: CoreMetadata,
+        *,
+        package_digest: str,
+        signer: str,
+        issued_at: datetime,
+        reason: str,
+        by: str,
+        replaced_at: datetime | None = None,
+        content: bytes | None = None,
+    ) -> IssuedRecord:
+        """Record a renewal another library made (the exchange): its new version and the old one
+        replaced, in one transaction, exactly as that library's log says (reason, by, times).
+
+        The checks of issuance from another library: the old version must be held here, the new one
+        must be its next version with the same holder, and the old must not be replaced already (a
+        second, different next version is a conflicting version: refused, never overwritten).
+        Who may send it (the issuer's region) is the exchange's policy, checked before this call.
+        """
+        with self._write() as tx:
+            arg.text(identifier, "identifier")
+            row = tx.one(
+                "SELECT status, replaced_by FROM certificates WHERE identifier=?" + self.for_update,
+                (identifier,),
+            )
+            if row is None:
+                raise RecordNotFound(
+                    f"renewal of {identifier}, which is not in {self.describe()} (its first version "
+                    "was never received, or was refused)"
+                )
+            if row[0] == CertStatus.REPLACED.value:
+                raise RegistryError(
+                    f"{identifier} is already replaced by {row[1]}: a second renewal "
+                    f"({new_metadata.identifier if isinstance(new_metadata, CoreMetadata) else '?'}) "
+                    "is a conflicting version, not recorded"
+                )
+            return self._renew(
+                tx, identifier, new_metadata, package_digest, signer, issued_at,
+                issued_at if replaced_at is None else replaced_at, None, None, reason, by, content, None,
+            )  # fmt: skip
+
+    def _renew(
+        self,
+        tx: Tx,
+        identifier: str,
+        new_metadata: CoreMetadata,
+        package_digest: str,
+        signer: str,
+        issued_at: datetime,
+        replaced_at: datetime,
+        file_path: str | None,
+        source_key: str | None,
+        reason: str,
+        by: str,
+        content: bytes | None,
+        cert_type: CertificateType | None,
+    ) -> IssuedRecord:
         arg.text(identifier, "identifier")
         if not isinstance(new_metadata, CoreMetadata):
             raise InputError("must be CoreMetadata", where="new_metadata", value=type(new_metadata).__name__)
         new = new_metadata.identifier
-        with self._write() as tx:
-            row = tx.one(
-                "SELECT type_code, issuer_part, serial, version, holder_code FROM certificates "
-                "WHERE identifier=?",
-                (identifier,),
+        row = tx.one(
+            "SELECT type_code, issuer_part, serial, version, holder_code FROM certificates "
+            "WHERE identifier=?",
+            (identifier,),
+        )
+        if row is None:
+            raise RecordNotFound(f"no certificate {identifier} in {self.describe()}")
+        if (new.type_code, new.issuer_code, new.serial, new.version) != (*row[:3], row[3] + 1):
+            raise RegistryError(f"{new} is not the next version of {identifier}")
+        if new_metadata.holder_code != row[4]:
+            raise RegistryError(
+                f"{new}: a renewal keeps the holder ({row[4]}), a new holder needs a new serial"
             )
-            if row is None:
-                raise RecordNotFound(f"no certificate {identifier} in {self.describe()}")
-            if (new.type_code, new.issuer_code, new.serial, new.version) != (*row[:3], row[3] + 1):
-                raise RegistryError(f"{new} is not the next version of {identifier}")
-            if new_metadata.holder_code != row[4]:
-                raise RegistryError(
-                    f"{new}: a renewal keeps the holder ({row[4]}), a new holder needs a new serial"
-                )
-            record = self._insert(
-                tx,
-                new_metadata,
-                package_digest,
-                signer,
-                issued_at,
-                file_path,
-                source_key,
-                content,
-                cert_type,
-                (),
-                renewal=True,
-            )
-            self._change(tx, identifier, CertStatus.REPLACED, reason, by or signer, issued_at, str(new))
+        record = self._insert(
+            tx, new_metadata, package_digest, signer, issued_at, file_path, source_key, content, cert_type,
+            (), renewal=True,
+        )  # fmt: skip
+        self._change(tx, identifier, CertStatus.REPLACED, reason, by, replaced_at, str(new))
         return record
 
     def versions(self, identifier: str) -> tuple[IssuedRecord, ...]:
