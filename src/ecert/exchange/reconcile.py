@@ -4,7 +4,8 @@ A library's summary gives, per (issuer code, type code, day issued in China time
 certificates and a head: SM3 over the sorted lines ``identifier|file SM3|status|status time``.
 Two summaries are compared group by group and every group whose count or head differs is named;
 with both libraries at hand, the identifiers that differ within those groups are named too.
-The cost is one pass over each library's records (linear in its size).
+The cost is one pass over each library's records (linear in its size), reading only the columns
+compared (``Registry.reconciliation_rows``): no metadata is parsed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from ecert.crypto.digests import sm3
 from ecert.errors import InputError
-from ecert.registry.base import IssuedRecord, Registry
+from ecert.registry.base import ReconciliationRow, Registry
 from ecert.times import china_date
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 SUMMARY_FORMAT = "ecert-exchange-summary/1"
+_PAGE = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,20 +65,22 @@ class Difference:
         return text
 
 
-def _group(record: IssuedRecord) -> str:
-    md = record.metadata
-    return f"{md.issuer_code}|{md.type_code}|{china_date(record.issued_at).isoformat()}"
+def _group(row: ReconciliationRow) -> str:
+    return f"{row.issuer_code}|{row.type_code}|{china_date(row.issued_at).isoformat()}"
 
 
-def _line(record: IssuedRecord) -> str:
-    changed = record.status_changed_at.astimezone(UTC).isoformat(timespec="microseconds")
-    return f"{record.identifier}|{record.package_digest}|{record.status.value}|{changed}"
+def _line(row: ReconciliationRow) -> str:
+    changed = row.status_changed_at.astimezone(UTC).isoformat(timespec="microseconds")
+    return f"{row.identifier}|{row.package_digest}|{row.status.value}|{changed}"
 
 
 def _lines(library: Registry) -> dict[str, dict[str, str]]:
     groups: dict[str, dict[str, str]] = defaultdict(dict)
-    for record in library.iter_records():
-        groups[_group(record)][record.identifier] = _line(record)
+    after = ""
+    while rows := library.reconciliation_rows(after=after, limit=_PAGE):
+        for row in rows:
+            groups[_group(row)][row.identifier] = _line(row)
+        after = rows[-1].identifier
     return groups
 
 
