@@ -156,3 +156,19 @@ def test_record_renewal_refusals_name_what_is_wrong(tmp_path: Path) -> None:
         with pytest.raises(RegistryError, match="is not the next version"):
             lib.record_renewal(str(other_md.identifier), md, **args)
         assert lib.check().ok
+
+
+def test_a_package_cut_in_small_batches_keeps_each_renewal_whole(tmp_path: Path) -> None:
+    from ecert.exchange.offline import make_package, read_package
+
+    city, province = SQLiteRegistry.open(tmp_path / "c.db"), SQLiteRegistry.open(tmp_path / "p.db")
+    with city, province:
+        old = issue(city, "2026000001")
+        renew(city, old)
+        issue(city, "2026000002")
+        made = make_package(city, exchange_signer(), batch_size=2, at=NOW)
+        assert made is not None and made[1] == 4
+        answers = [receive(province, b) for b in read_package(made[0])]
+        assert [(a.first_seq, a.last_seq) for a in answers] == [(1, 3), (4, 4)]
+        assert all(a.counts["accepted"] == len(a.results) for a in answers)
+        assert view(province) == view(city)

@@ -7,6 +7,7 @@ each batch is signed on its own (spec/exchange.md), so the package itself needs 
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import datetime
 
@@ -30,15 +31,16 @@ def make_package(
     batch_size: int = 1000,
     max_batches: int = 1000,
     max_file_bytes: int = DEFAULT_FILE_BYTES,
+    status_codes: str | None = None,
     at: datetime | None = None,
 ) -> tuple[bytes, int] | None:
-    """(package, last seq) of every event after ``after`` in batches of ``batch_size``; None: nothing new."""
+    """(package, last seq) of every event after ``after`` in batches of ``batch_size``; None: nothing new.
+
+    ``status_codes`` (``mohurd-a``/``mohurd-b``) puts the ministry codes in every batch (spec/exchange.md §6).
+    """
     batches: list[str] = []
     cursor = after
     while len(batches) < max_batches:
-        events = library.events(after=cursor, limit=batch_size)
-        if not events:
-            break
         data = make_batch(
             library,
             signer,
@@ -46,15 +48,23 @@ def make_package(
             after=cursor,
             limit=batch_size,
             max_file_bytes=max_file_bytes,
+            status_codes=status_codes,
             at=at,
         )
-        assert data is not None
+        if data is None:
+            break
         batches.append(b64(data))
-        cursor = events[-1].seq
+        cursor = _last_seq(data)
     if not batches:
         return None
     doc = {"format": PACKAGE_FORMAT, "batches": batches}
     return json.dumps(doc, indent=1).encode("utf-8") + b"\n", cursor
+
+
+def _last_seq(batch: bytes) -> int:
+    """The last seq of a batch just made here (a renewal may take it one event past the limit)."""
+    payload = json.loads(base64.b64decode(json.loads(batch)["payload"]))
+    return int(payload["last_seq"])
 
 
 def read_package(data: bytes) -> list[bytes]:
