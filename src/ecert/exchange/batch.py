@@ -28,7 +28,14 @@ from ecert.crypto.digests import sm3
 from ecert.crypto.signer import Signer
 from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate
-from ecert.errors import EcertError, InputError, InvalidBundle, RecordNotFound, TrustError
+from ecert.errors import (
+    EcertError,
+    InputError,
+    InvalidBundle,
+    LibraryUnavailable,
+    RecordNotFound,
+    TrustError,
+)
 from ecert.exchange.codes import MINISTRY_PROFILES, MinistryCodes, cert_state, ministry_codes
 from ecert.exchange.envelope import b64, canonical, open_envelope, seal, unb64, utc_text
 from ecert.metadata import CoreMetadata
@@ -552,6 +559,8 @@ def _apply_group(
             outcome = _apply(library, group, batch, policy)
             _move_cursor(library, batch.sender, group[-1])
         return outcome
+    except LibraryUnavailable:
+        raise  # the database went away: nothing is refused, the batch is given again later
     except EcertError as exc:
         reason = str(exc)
     except (ValueError, TypeError, KeyError) as exc:  # a payload field of the wrong form
