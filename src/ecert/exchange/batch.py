@@ -550,14 +550,20 @@ def _move_cursor(library: Registry, sender: str, event: ChainEvent) -> None:
 
 
 def _apply_group(
-    library: Registry, group: Sequence[ChainEvent], batch: Batch, policy: ExchangePolicy
+    library: Registry,
+    group: Sequence[ChainEvent],
+    batch: Batch,
+    policy: ExchangePolicy,
+    *,
+    cursor: bool = True,
 ) -> tuple[EventResult, ...]:
     """One event, or a renewal's two, and the cursor past them: one transaction.  A refusal the
     library raises rolls the change back; the cursor then moves past it on its own, named."""
     try:
         with library.atomic():
             outcome = _apply(library, group, batch, policy)
-            _move_cursor(library, batch.sender, group[-1])
+            if cursor:
+                _move_cursor(library, batch.sender, group[-1])
         return outcome
     except LibraryUnavailable:
         raise  # the database went away: nothing is refused, the batch is given again later
@@ -565,8 +571,9 @@ def _apply_group(
         reason = str(exc)
     except (ValueError, TypeError, KeyError) as exc:  # a payload field of the wrong form
         reason = f"malformed payload ({exc})"
-    with library.atomic():
-        _move_cursor(library, batch.sender, group[-1])
+    if cursor:
+        with library.atomic():
+            _move_cursor(library, batch.sender, group[-1])
     return tuple(_result(e, Outcome.REFUSED, reason) for e in group)
 
 
@@ -772,4 +779,14 @@ def answer_lines(answer: Answer) -> Sequence[str]:
 # the log with the events outside a filter left out and apply the others exactly as a batch does.
 event_fields = _event_dict
 parse_event = _read_event
-apply_event = _apply_one
+
+
+def apply_event(library: Registry, event: ChainEvent, batch: Batch, policy: ExchangePolicy) -> EventResult:
+    """One event of ``batch`` in its own transaction, for a caller that moves the cursor itself.
+
+    The first event of a renewal takes its partner (the next event of ``batch``) along; given the
+    partner next, the library then holds it already.
+    """
+    i = next(n for n, e in enumerate(batch.events) if e.seq == event.seq)
+    group = batch.events[i : i + 2] if _pair(batch.events, i) else (event,)
+    return _apply_group(library, group, batch, policy, cursor=False)[0]
