@@ -102,10 +102,27 @@ class SQLBackend(ABC):
         """One write transaction around every library call made inside it (on this thread); nests.
 
         The share service reads a certificate and records its use in one of these, so no data
-        leaves without its usage record.
+        leaves without its usage record.  A nested one is a savepoint: when its body raises, what
+        it wrote is undone even if the caller catches the error and the outer transaction commits
+        (the exchange answers a refused event and goes on with the batch, inside a push's
+        transaction).
         """
-        if getattr(self._local, "tx", None) is not None:
-            yield
+        current: Tx | None = getattr(self._local, "tx", None)
+        if current is not None:  # nested: a savepoint, so that a caught failure inside leaves nothing
+            depth = getattr(self._local, "depth", 0) + 1
+            name = f"ecert_atomic_{depth}"
+            current.run(f"SAVEPOINT {name}")
+            self._local.depth = depth
+            try:
+                yield
+            except BaseException:
+                current.run(f"ROLLBACK TO SAVEPOINT {name}")
+                current.run(f"RELEASE SAVEPOINT {name}")
+                raise
+            else:
+                current.run(f"RELEASE SAVEPOINT {name}")
+            finally:
+                self._local.depth = depth - 1
             return
         with self._begin(True) as tx:
             self._local.tx = tx
