@@ -69,16 +69,19 @@ EXTRA_ROWS = 8  # 30 rows in all, 28 valid
 SEED = 20261125
 ATTEMPTS = 4  # fresh runs per kill before the phase is declared unreachable
 # "finishing" (the last record written, the process not yet gone) lasts only as long as the exit, a few
-# milliseconds, caught by chance under load: the batch run here waits 50 ms as it closes rejected.csv (the
-# last step inside the batch, every row already recorded), so that the phase is there to be seen
+# milliseconds, caught by chance under load: the batch run here waits once every row is recorded, with
+# the registry still open (once closed, its WAL index is gone and the look below cannot read it), so
+# that the phase is there to be seen. The wait is 100 short sleeps, not one: a sleep runs on while the
+# batch is frozen to be looked at, and under load one look can outlast a single long sleep
 BATCH = (
     "import sys, time\n"
     "import ecert.batch as b\n"
-    "close = b._Rejected.__exit__\n"
-    "def slow(self, *exc):\n"
-    "    time.sleep(0.05)\n"
-    "    close(self, *exc)\n"
-    "b._Rejected.__exit__ = slow\n"
+    "run = b._run\n"
+    "def waiting(*args):\n"
+    "    yield from run(*args)\n"
+    "    for _ in range(100):\n"
+    "        time.sleep(0.001)\n"
+    "b._run = waiting\n"
     "from ecert.cli import main\n"
     "sys.exit(main(sys.argv[1:]))\n"
 )
