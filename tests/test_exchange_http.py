@@ -20,6 +20,7 @@ from ecert.crypto.keys import PrivateKey, generate_private_key, save_public_key
 from ecert.crypto.signer import Signer
 from ecert.errors import (
     AuthenticationFailed,
+    InputError,
     InvalidBundle,
     PermissionDenied,
     RecordNotFound,
@@ -428,6 +429,29 @@ def test_pull_brings_exactly_the_filtered_holders_and_types(province: Server, ci
     with opened(province.location) as library:
         library.set_status(engineer.identifier, CertStatus.VALID, reason="恢复", by="省局", at=now())
         library.set_status(business.identifier, CertStatus.VALID, reason="恢复", by="省局", at=now())
+
+
+def test_pull_by_the_region_of_the_holders_codes(province: Server, city: SQLiteRegistry) -> None:
+    """Beijing's holders (110000): the USCCs 9111... (characters 3-4 are 11); Hebei's (130000):
+    the citizen ID 1306... and nothing else."""
+    app_id = register(province, [Right("exchange", "*")], peer=False)
+    with opened(province.location) as library:
+        expected = {
+            r.identifier
+            for r in library.iter_records()
+            if any(
+                (h.code_type_code == "001" and h.code[2:4] == "11")
+                or (h.code_type_code == "111" and h.code[:2] == "11")
+                for h in library.holders(r.identifier)
+            )
+        }
+    assert len(expected) >= 3  # 91110000..., 91110108... twice
+    with client(province, app_id) as c:
+        report = pull(city, c, policy=PROVINCE, holder_regions=["110000"])
+        assert report.counts["refused"] == 0
+        assert {r.identifier for r in city.iter_records()} == expected
+        with pytest.raises(InputError):
+            c.pull_batch(0, holder_regions=["11"])
 
 
 def test_a_peers_own_certificates_do_not_flow_back(province: Server, city: SQLiteRegistry) -> None:

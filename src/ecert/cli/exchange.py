@@ -113,6 +113,12 @@ def _register_http(actions: argparse._SubParsersAction[argparse.ArgumentParser])
     q.add_argument("--key", required=True, type=Path, metavar="KEY.pem", help="the application's private key")
     q.add_argument("--password-file", type=Path, metavar="FILE", help="file holding the key's password")
     q.add_argument("--holder-code", action="append", default=[], help="a holder served here (repeatable)")
+    q.add_argument(
+        "--holder-region",
+        action="append",
+        default=[],
+        help="holders of this division (citizen ID / USCC), e.g. 330100 (repeatable)",
+    )
     q.add_argument("--type", action="append", default=[], help="a certificate type served here (repeatable)")
     q.add_argument("--region", action="append", default=[], help="a division code the peer may send for")
     q.add_argument("--issuer", action="append", default=[], help="an issuer code the peer may send for")
@@ -288,6 +294,7 @@ def _pull(args: argparse.Namespace) -> int:
             client,
             policy=policy,
             holders=args.holder_code,
+            holder_regions=args.holder_region,
             types=args.type,
             limit=args.batch_size,
             max_batches=args.max_batches,

@@ -121,12 +121,14 @@ class ExchangeClient:
         holders: Iterable[str] = (),
         types: Iterable[str] = (),
         max_file_bytes: int = 8 * 1024 * 1024,
+        holder_regions: Iterable[str] = (),
     ) -> tuple[str, bytes | None, bool]:
         """(sender library id, the signed pull batch or None, whether more follow)."""
         body = {
             "after": after,
             "limit": limit,
             "holderCodes": sorted(set(holders)),
+            "holderRegions": sorted(set(holder_regions)),
             "certTypeCodes": sorted(set(types)),
             "maxFileBytes": max_file_bytes,
         }
@@ -360,11 +362,13 @@ def pull(
     limit: int = 1000,
     max_file_bytes: int = 8 * 1024 * 1024,
     max_batches: int | None = None,
+    holder_regions: Iterable[str] = (),
 ) -> PullReport:
     """回流: pull every event after this library's cursor for the peer, for ``holders`` and
-    ``types`` (empty: all the peer lets this application receive), apply each batch with
+    ``types`` (empty: all the peer lets this application receive; ``holder_regions``: holders whose
+    citizen ID or USCC carries one of these divisions, besides ``holders``), apply each batch with
     ``policy`` (what the peer may send for), then fetch the files that did not travel."""
-    holders, types = tuple(holders), tuple(types)
+    holders, types, regions = tuple(holders), tuple(types), tuple(holder_regions)
     sender = str(client.status()["library"])
     if sender == library.library_id:
         raise InputError("the server is this library", where=sender)
@@ -374,7 +378,12 @@ def pull(
     cursor = cursor_of(library, sender)[0]
     while max_batches is None or len(answers) < max_batches:
         named, data, more = client.pull_batch(
-            cursor, limit=limit, holders=holders, types=types, max_file_bytes=max_file_bytes
+            cursor,
+            limit=limit,
+            holders=holders,
+            types=types,
+            max_file_bytes=max_file_bytes,
+            holder_regions=regions,
         )
         if data is None:
             break

@@ -36,7 +36,8 @@ from ecert.exchange.peers import (
 )
 from ecert.exchange.pull import make_pull_batch
 from ecert.exchange.reconcile import summarise
-from ecert.registry.base import Application, ChainEvent, IssuedRecord, Registry
+from ecert.metadata.elements import HOLDER_CODE_TYPE_CITIZEN_ID, HOLDER_CODE_TYPE_USCC
+from ecert.registry.base import Application, ChainEvent, Holder, IssuedRecord, Registry
 
 __all__ = ["EXCHANGE_RIGHT", "ExchangeNode", "PullRequest", "PullResult"]
 
@@ -56,6 +57,7 @@ class PullRequest:
     holders: frozenset[str] = frozenset()
     types: frozenset[str] = frozenset()
     max_file_bytes: int = 8 * 1024 * 1024
+    holder_regions: frozenset[str] = frozenset()  # GB/T 2260 divisions of the holders' codes
 
     def __post_init__(self) -> None:
         if not isinstance(self.after, int) or isinstance(self.after, bool) or self.after < 0:
@@ -66,7 +68,13 @@ class PullRequest:
             raise InputError(
                 f"0 to {MAX_PULL_FILE_BYTES} bytes", where="maxFileBytes", value=self.max_file_bytes
             )
-        for name, codes in (("holderCodes", self.holders), ("certTypeCodes", self.types)):
+        if not all(isinstance(r, str) and len(r) == 6 and r.isdigit() for r in self.holder_regions):
+            raise InputError("a region is a 6-digit division code", where="holderRegions")
+        for name, codes in (
+            ("holderCodes", self.holders),
+            ("certTypeCodes", self.types),
+            ("holderRegions", self.holder_regions),
+        ):
             if len(codes) > MAX_FILTER_CODES or not all(
                 isinstance(c, str) and 0 < len(c) <= 64 for c in codes
             ):
@@ -199,13 +207,17 @@ class ExchangeNode:
             own: ExchangePolicy | None = get_peer(self.library, app.app_id).policy
         except PermissionDenied:
             own = None
-        described = {"holderCodes": sorted(request.holders), "certTypeCodes": sorted(wanted_types) or ["*"]}
+        described = {
+            "holderCodes": sorted(request.holders),
+            "holderRegions": sorted(request.holder_regions),
+            "certTypeCodes": sorted(wanted_types) or ["*"],
+        }
         made = make_pull_batch(
             self.library,
             self.signer,
             after=request.after,
             limit=request.limit,
-            selects=_selector(self.library, request.holders, wanted_types, own),
+            selects=_selector(self.library, request.holders, request.holder_regions, wanted_types, own),
             described=described,
             max_file_bytes=request.max_file_bytes,
             at=at,
@@ -290,14 +302,42 @@ def _owed_key(app_id: str) -> str:
     return f"exchange.peer.{app_id}"
 
 
+def _division(holder: Holder) -> str | None:
+    """The GB/T 2260 division a holder's code carries: a citizen ID's first six digits (GB 11643),
+    a USCC's characters 3-8 (GB 32100); None for other codes."""
+    code = holder.code
+    if holder.code_type_code == HOLDER_CODE_TYPE_CITIZEN_ID and len(code) == 18:
+        return code[:6]
+    if holder.code_type_code == HOLDER_CODE_TYPE_USCC and len(code) == 18:
+        return code[2:8]
+    return None
+
+
+def _in_region(division: str | None, regions: frozenset[str]) -> bool:
+    """330100 covers 3301xx, 330000 the province (trailing 00 pairs are 'all of')."""
+    if division is None:
+        return False
+    for region in regions:
+        prefix = region
+        while prefix.endswith("00") and len(prefix) > 2:
+            prefix = prefix[:-2]
+        if division.startswith(prefix):
+            return True
+    return False
+
+
 def _selector(
-    library: Registry, holders: frozenset[str], types: frozenset[str], own: ExchangePolicy | None
+    library: Registry,
+    holders: frozenset[str],
+    regions: frozenset[str],
+    types: frozenset[str],
+    own: ExchangePolicy | None,
 ) -> Callable[[ChainEvent], bool]:
-    """Whether an event concerns a certificate of these types (empty: any) held by one of these
-    holders (empty: any) and not issued where the caller is the authority (``own``), by the
-    certificate's record in this library."""
+    """Whether an event concerns a certificate of these types (empty: any), held by one of these
+    holders or a holder of these regions (both empty: any), and not issued where the caller is the
+    authority (``own``), by the certificate's record in this library."""
     seen: dict[str, bool] = {}
-    if not types and not holders and own is None:
+    if not types and not holders and not regions and own is None:
         return lambda event: True  # nothing to look up
 
     def selects(event: ChainEvent) -> bool:
@@ -312,8 +352,11 @@ def _selector(
                 known = md is not None and (
                     (not types or md.type_code in types) and (own is None or not own.allows(md.issuer_code))
                 )
-            if known and holders:
-                known = any(h.code in holders for h in library.holders(event.identifier))
+            if known and (holders or regions):
+                known = any(
+                    h.code in holders or _in_region(_division(h), regions)
+                    for h in library.holders(event.identifier)
+                )
             seen[event.identifier] = known
         return known
 

@@ -65,6 +65,11 @@ class PullBody(_Body):
     holderCodes: list[str] = Field(
         default_factory=list, max_length=1000, description="持证主体代码 (empty: all)"
     )
+    holderRegions: list[str] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="GB/T 2260 divisions (330100: 3301xx) of the holders' citizen IDs and USCCs",
+    )
     certTypeCodes: list[str] = Field(
         default_factory=list, max_length=1000, description="证照类型代码 (empty: all the caller may exchange)"
     )
@@ -252,6 +257,7 @@ def add_exchange_routes(app: FastAPI, shell: _Shell) -> None:
             frozenset(body.holderCodes),
             frozenset(body.certTypeCodes),
             body.maxFileBytes,
+            frozenset(body.holderRegions),
         )
         result = node.pull(app_, request, at=service.settings.now())
         batch = None if result.batch is None else json.loads(result.batch)
