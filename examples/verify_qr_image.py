@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ecert.app import decode_qr_image, known_certificates, load_status_source, load_trust
 from ecert.errors import EcertError
-from ecert.qr.offline import verify_offline
+from ecert.verify.qr import verify_offline
 
 
 def main() -> int:

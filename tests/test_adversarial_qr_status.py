@@ -28,10 +28,11 @@ from ecert.errors import EcertError, InputError, InvalidQRPayload, RegistryError
 from ecert.identifier import Identifier
 from ecert.metadata import CoreMetadata
 from ecert.qr.base41 import b41decode, b41encode
-from ecert.qr.offline import claims_of, key_id, make_offline, verify_offline
+from ecert.qr.offline import claims_of, key_id, make_offline
 from ecert.qr.payload import OFFLINE_PREFIX, QRAlgorithm, ReferencePayload, decode_offline, signed_part
 from ecert.registry import CertStatus, SQLiteRegistry, StaleStatusList, StatusEntry, StatusList
 from ecert.verify.content import check_validity_period
+from ecert.verify.qr import verify_offline
 from ecert.verify.report import ReportBuilder, VerificationReport
 from ecert.verify.status import StatusSource
 

@@ -29,10 +29,11 @@ from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate
 from ecert.ofd import OFDPackage, ses
 from ecert.package import Issuer, package
-from ecert.qr.offline import claims_of, key_id, make_offline, verify_offline
+from ecert.qr.offline import claims_of, key_id, make_offline
 from ecert.qr.payload import Claims, QRAlgorithm, encode_offline, signed_part
 from ecert.registry.sqlite import SQLiteRegistry
 from ecert.registry.statuslist import StatusList
+from ecert.verify.qr import verify_offline
 
 from .certs import (
     DEPARTMENT_CODE,

@@ -54,9 +54,10 @@ from ecert.errors import (
     RegistryError,
 )
 from ecert.metadata import Authority, CoreMetadata, from_json, from_xml, parse_certificate_xml, to_xml
-from ecert.qr.offline import make_offline, verify_offline
+from ecert.qr.offline import make_offline
 from ecert.qr.payload import decode_offline, parse_reference
 from ecert.registry import SQLiteRegistry, StatusList
+from ecert.verify.qr import verify_offline
 from tests.certs import NOW, SIGNED_AT, draft, hierarchy, issued_file, signer, trust_store
 from tests.test_metadata import PINYIN
 

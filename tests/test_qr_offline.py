@@ -19,9 +19,10 @@ from ecert.crypto.trust import TrustStore
 from ecert.errors import InvalidQRPayload
 from ecert.qr.base41 import b41decode, b41encode
 from ecert.qr.image import qr_image, qr_version
-from ecert.qr.offline import claims_of, make_offline, verify_offline
+from ecert.qr.offline import claims_of, make_offline
 from ecert.qr.payload import OFFLINE_PREFIX, decode_offline
 from ecert.render import render
+from ecert.verify.qr import verify_offline
 
 from .certs import NOW, SIGNED_AT, draft, hierarchy, signer
 

@@ -25,8 +25,9 @@ from ecert.qr.base41 import ALPHABET, b41decode, b41encode
 from ecert.qr.base45 import ALPHABET as BASE45_ALPHABET
 from ecert.qr.base45 import b45encode
 from ecert.qr.image import qr_image, qr_version
-from ecert.qr.offline import make_offline, verify_offline
+from ecert.qr.offline import make_offline
 from ecert.qr.payload import LEGACY_OFFLINE_PREFIX, OFFLINE_PREFIX, decode_offline, reference_payload
+from ecert.verify.qr import verify_offline
 
 from .certs import NOW, ROOT, SIGNED_AT, draft, hierarchy, signer
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ecert.qr.offline import verify_offline
 from ecert.verify import verify
+from ecert.verify.qr import verify_offline
 from ecert.verify.report import CHECK_LABELS_ZH
 
 from .certs import NOW, issued_file, trust_store

@@ -382,8 +382,8 @@ def verify_qr_text(
     status: StatusSource | Sequence[StatusSource] | None = None,
 ) -> VerificationReport:
     """Verify the text of a QR code (never read as a path: safe for text from anyone)."""
-    from ecert.qr.offline import verify_offline
     from ecert.qr.payload import is_offline
+    from ecert.verify.qr import verify_offline
 
     if is_offline(text):
         if status is not None and not isinstance(status, StatusSource):

@@ -104,8 +104,9 @@ def run_demo(
     from ecert.package import Issuer, file_name, package
     from ecert.paint import qr_payload_of, render_ofd
     from ecert.qr.image import qr_png
-    from ecert.qr.offline import make_offline, verify_offline
+    from ecert.qr.offline import make_offline
     from ecert.verify import verify
+    from ecert.verify.qr import verify_offline
 
     when = at or datetime.now(UTC).replace(microsecond=0)
     existing = [p for p in _KEEP if (out / p).exists()]

@@ -347,7 +347,7 @@ def decode_offline(text: str) -> OfflineRecord:
 
     :param text: the QR code's text.
     :returns: the claims, the signer's key id and algorithm, the signature and the bytes it covers
-        (the signature is not checked here: :func:`ecert.qr.offline.verify_offline` does).
+        (the signature is not checked here: :func:`ecert.verify.qr.verify_offline` does).
     :raises InvalidQRPayload: for any malformation, naming what and where.
     """
     text = _text(text)

@@ -39,7 +39,6 @@ from ecert.errors import (
 )
 from ecert.metadata.elements import ELEMENTS
 from ecert.paint import render_ofd
-from ecert.qr.offline import verify_offline
 from ecert.qr.payload import is_offline, parse_reference
 from ecert.registry.base import (
     CopyRecord,
@@ -79,6 +78,7 @@ from ecert.share.settings import ShareSettings
 from ecert.share.signing import response_headers
 from ecert.times import china_date
 from ecert.verify import VerificationReport, verify
+from ecert.verify.qr import verify_offline
 
 __all__ = ["ShareService"]
 
