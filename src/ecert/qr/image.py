@@ -45,6 +45,12 @@ def _symbol(payload: str, max_version: int) -> tuple[int, bytes]:
         raise InvalidQRPayload("a QR payload must be non-empty text", value=type(payload).__name__)
     if len(payload) > _MAX_PAYLOAD:
         raise InvalidQRPayload("payload does not fit a QR code", value=len(payload))
+    if payload.startswith("\ufeff"):  # zxing-cpp drops a leading BOM: the code would read as other text
+        raise InvalidQRPayload(
+            "a QR payload cannot start with a byte order mark (U+FEFF)",
+            value=repr(payload[:8]),
+            expected="the text without the BOM (readers drop it, so the code would not say what was given)",
+        )
     try:
         # ASCII needs no ECI (every reader's default); other text is UTF-8 and says so (ECI 26),
         # or readers guess between Latin-1 and Shift_JIS and Chinese comes out garbled

@@ -92,7 +92,8 @@ def check_transition(identifier: str, current: CertStatus, new: CertStatus) -> N
 
 
 def profile_code(status: CertStatus, profile: str = "default") -> str:
-    """The status code a profile uses for ``status`` (e.g. REVOKED -> "07" in mohurd-a)."""
+    """The status code a profile uses for ``status`` (e.g. REVOKED -> "03" in mohurd-a: its first
+    revoked code, spec/exchange.md §6)."""
     codes = get_status_profile(profile)
     try:
         return codes.code_for(status.meaning)
