@@ -49,6 +49,7 @@ __all__ = [
     "InvalidSignature",
     "InvalidTypeDefinition",
     "KeyRevoked",
+    "LibraryBusy",
     "LibraryUnavailable",
     "MissingField",
     "PermissionDenied",
@@ -354,6 +355,11 @@ class DownloadRefused(RegistryError):
 
 class LibraryUnavailable(RegistryError):
     """The library's database server cannot be reached (the operation did not happen; retry later)."""
+
+
+class LibraryBusy(LibraryUnavailable):
+    """The library is held by a concurrent change (SQLite's write lock past its wait, a PostgreSQL
+    serialisation failure or deadlock): the operation did not happen; retry it, never skip it."""
 
 
 # --- the share service (GB/T 36906): refusals a caller handles differently, each with its own code ---

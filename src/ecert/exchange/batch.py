@@ -566,7 +566,7 @@ def _apply_group(
                 _move_cursor(library, batch.sender, group[-1])
         return outcome
     except LibraryUnavailable:
-        raise  # the database went away: nothing is refused, the batch is given again later
+        raise  # the database went away or is busy (LibraryBusy): nothing is refused, given again later
     except EcertError as exc:
         reason = str(exc)
     except (ValueError, TypeError, KeyError) as exc:  # a payload field of the wrong form

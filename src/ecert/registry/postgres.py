@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from ecert.errors import InputError, LibraryUnavailable, RegistryError
+from ecert.errors import InputError, LibraryBusy, LibraryUnavailable, RegistryError
 from ecert.registry.access import Library
 from ecert.registry.sql import Tx
 from ecert.registry.sqlite import seed
@@ -171,8 +171,8 @@ class PostgresRegistry(Library):
                     yield _PgTx(cur)
         except (psycopg.OperationalError, psycopg.errors.AdminShutdown) as exc:
             raise LibraryUnavailable(f"{self.describe()} is unavailable: {_first_line(exc)}") from None
-        except psycopg.errors.SerializationFailure as exc:
-            raise RegistryError(f"{self.describe()}: concurrent change, retry: {_first_line(exc)}") from None
+        except (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected) as exc:
+            raise LibraryBusy(f"{self.describe()}: concurrent change, retry: {_first_line(exc)}") from None
         except psycopg.errors.IntegrityError as exc:
             raise RegistryError(f"{self.describe()}: refused by the database: {_first_line(exc)}") from None
         except psycopg.DataError as exc:

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from ecert.errors import InputError, RegistryError
+from ecert.errors import InputError, LibraryBusy, RegistryError
 from ecert.metadata import CoreMetadata
 from ecert.registry import legacy
 from ecert.registry.access import Library
@@ -199,12 +199,12 @@ class SQLiteRegistry(Library):
         try:
             db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         except sqlite3.Error as exc:
-            raise RegistryError(f"{self.describe()}: cannot start a transaction: {exc}") from None
+            raise _error(exc, f"{self.describe()}: cannot start a transaction") from None
         try:
             yield _SQLiteTx(db)
         except sqlite3.Error as exc:
             _rollback(db)
-            raise RegistryError(f"{self.describe()}: {exc}") from None
+            raise _error(exc, self.describe()) from None
         except (UnicodeEncodeError, OverflowError, ValueError) as exc:  # a value the checks let through
             _rollback(db)
             if isinstance(exc, InputError):
@@ -217,7 +217,7 @@ class SQLiteRegistry(Library):
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             _rollback(db)
-            raise RegistryError(f"{self.describe()}: cannot commit: {exc}") from None
+            raise _error(exc, f"{self.describe()}: cannot commit") from None
 
     # --- migration (registry.legacy) ------------------------------------------------------------
 
@@ -306,3 +306,11 @@ class SQLiteRegistry(Library):
             payload = {"replaced_by": row[11]} if status == CertStatus.REPLACED.value and row[11] else {}
             kind = "status"
         self._append_status(tx, kind, identifier, row[13], CertStatus(status), reason, by, at, payload)
+
+
+def _error(exc: sqlite3.Error, what: str) -> RegistryError:
+    """SQLite's error as the library's: the write lock still held by another writer after the busy
+    timeout is :class:`LibraryBusy` (nothing happened, retry), anything else a :class:`RegistryError`."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary code of an extended one
+    busy = code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "database is locked" in str(exc)
+    return (LibraryBusy if busy else RegistryError)(f"{what}: {exc}")
