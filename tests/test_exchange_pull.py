@@ -236,3 +236,23 @@ def make_limited(province: SQLiteRegistry, keep: set[str], *, limit: int) -> byt
     )
     assert made is not None
     return made[0]
+
+
+def test_a_renewal_pulled_is_applied_as_one(libraries: tuple[SQLiteRegistry, SQLiteRegistry]) -> None:
+    from dataclasses import replace
+
+    from ecert.identifier import Identifier
+
+    from .test_exchange import certificate
+
+    province, city = libraries
+    old = issue(province, "2026000501")
+    md, data = certificate("2026000501")
+    renewed = replace(md, identifier=Identifier.parse(old).next_version())
+    province.renew(old, renewed, package_digest=sm3(data + b"v2").hex(), signer="省局", issued_at=NOW)
+    new = str(renewed.identifier)
+    answer = apply(city, make(province, {old, new}))  # both versions: same holder, same type
+    assert answer.problem is None and answer.counts["refused"] == 0, answer
+    assert city.get(old).status is CertStatus.REPLACED and city.get(new).status is CertStatus.VALID
+    assert city.get(old).replaced_by == new
+    assert apply(city, make(province, {old, new})).counts["accepted"] == 0  # a replay: nothing new
