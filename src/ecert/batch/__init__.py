@@ -362,7 +362,7 @@ def issue_batch(
         _exclusive(out),
         _Rejected(out, columns) as rejected,
         closing(sqlite3.connect("")) as seen,
-        open_registry(registry) as reg,
+        open_registry(registry, lean=True) as reg,  # memory flat however large the library
     ):
         reg.reconcile(started_at - RECONCILE_GRACE)  # an interrupted run's allocations -> gaps
         orphans = _set_aside_orphans(out, reg)

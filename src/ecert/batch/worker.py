@@ -89,7 +89,7 @@ def _start_worker(setup: _Setup, issuer: Issuer) -> None:
     from ecert.registry import open_registry
 
     authority = setup.issuer.authority or signer_authority(issuer.signer)
-    _WORKER[:] = [_Worker(issuer, open_registry(setup.registry), setup, authority)]
+    _WORKER[:] = [_Worker(issuer, open_registry(setup.registry, lean=True), setup, authority)]
 
 
 def _load_issuer(files: IssuerFiles) -> Issuer:

@@ -76,9 +76,12 @@ def is_database_url(location: object) -> bool:
 
 
 def open_registry(
-    location: str | Path, *, create: bool = True, file_store: str | Path | None = None
+    location: str | Path, *, create: bool = True, file_store: str | Path | None = None, lean: bool = False
 ) -> Library:
     """Open the library at ``location``: an SQLite file path, or a ``postgresql://`` URL.
+
+    ``lean`` (SQLite): a small page cache and no memory map, for a batch writer whose memory should
+    not grow with the library (:meth:`SQLiteRegistry.open`); a server's memory is its own affair.
 
     The environment's ``PG*`` variables (PGPASSWORD, PGSSLMODE...) apply to a URL, so that no
     password needs to be written on a command line or in a file.
@@ -91,4 +94,4 @@ def open_registry(
     if not isinstance(location, str | Path):
         raise InputError("not a registry location", where="registry", value=location,
                          expected="a file path or a postgresql:// URL")  # fmt: skip
-    return SQLiteRegistry.open(location, create=create, file_store=file_store)
+    return SQLiteRegistry.open(location, create=create, file_store=file_store, lean=lean)

@@ -75,8 +75,9 @@ def _rollback(db: sqlite3.Connection) -> None:
 class SQLiteRegistry(Library):
     """The library in one SQLite file; see the module docstring."""
 
-    def __init__(self, path: str, *, file_store: str | Path | None = None) -> None:
+    def __init__(self, path: str, *, file_store: str | Path | None = None, lean: bool = False) -> None:
         super().__init__(file_store)
+        self._lean = lean
         self._pid = os.getpid()
         self._connections = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -85,11 +86,19 @@ class SQLiteRegistry(Library):
 
     @classmethod
     def open(
-        cls, path: str | Path, *, create: bool = True, file_store: str | Path | None = None
+        cls,
+        path: str | Path,
+        *,
+        create: bool = True,
+        file_store: str | Path | None = None,
+        lean: bool = False,
     ) -> SQLiteRegistry:
         """Open (and with ``create``, create) the library at ``path``; one per process.
 
         ``file_store``: keep signed files in this directory (by SM3) instead of in the database.
+        ``lean``: for a writer that reads little (a batch): a 4 MiB page cache and no memory map, so
+        that its memory stays flat however large the library grows (lookups in a large library are
+        what the 64 MiB cache and the map are for).
         """
         name = os.fspath(path) if isinstance(path, os.PathLike) else path
         if not isinstance(name, str) or not name or "\x00" in name:
@@ -98,7 +107,7 @@ class SQLiteRegistry(Library):
             )
         if not create and not Path(name).is_file():
             raise RegistryError(f"no registry at {name}")
-        lib = cls(name, file_store=file_store)
+        lib = cls(name, file_store=file_store, lean=lean)
         db = lib._connect()
         try:
             lib._prepare(db)
@@ -120,9 +129,10 @@ class SQLiteRegistry(Library):
             # file already exists: an identifier issued twice.  Durability over speed here.
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
-            # lookups in a large library stay in memory: 64 MiB of page cache, reads through a map
-            db.execute("PRAGMA cache_size=-65536")
-            db.execute("PRAGMA mmap_size=1073741824")
+            # lookups in a large library stay in memory: 64 MiB of page cache, reads through a map;
+            # a lean writer keeps 4 MiB and no map (its resident memory would grow with the file)
+            db.execute("PRAGMA cache_size=-4096" if self._lean else "PRAGMA cache_size=-65536")
+            db.execute("PRAGMA mmap_size=0" if self._lean else "PRAGMA mmap_size=1073741824")
         except sqlite3.Error as exc:
             db.close()
             raise RegistryError(f"cannot open registry {self.path}: {exc}") from None
