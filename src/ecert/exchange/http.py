@@ -35,7 +35,7 @@ from ecert.exchange.batch import (
     make_batch,
 )
 from ecert.exchange.envelope import b64, unb64
-from ecert.exchange.peers import FileRef, owed_files, set_owed_files
+from ecert.exchange.peers import FileRef, mark_pulled, owed_files, set_owed_files
 from ecert.exchange.pull import apply_pull_batch, file_of, read_pull_batch
 from ecert.exchange.reconcile import Difference, compare, summarise
 from ecert.exchange.wire import PREFIX, error_for
@@ -372,6 +372,7 @@ def pull(
     sender = str(client.status()["library"])
     if sender == library.library_id:
         raise InputError("the server is this library", where=sender)
+    mark_pulled(library, sender)
     key = f"exchange.from.{sender}"
     fetched, left = _fetch(library, client, owed_files(library, key), key)
     answers: list[Answer] = []

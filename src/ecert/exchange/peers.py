@@ -8,7 +8,9 @@ certificate types are what the peer may pull.  Keeping peers in the library (not
 configuration file) means every server worker sees the same peers and a new one needs no restart.
 
 The first batch a peer pushes binds it to the sending library's id (``exchange.peer.<app_id>.library``
-and ``exchange.library.<id>.peer``): no peer can move another library's cursor afterwards.
+and ``exchange.library.<id>.peer``): no peer can move another library's cursor afterwards.  A
+library this one pulls from (``exchange.library.<id>.pulled``) is no peer's to push for: a pull and
+a push of one sender move the same cursor rows.
 
 Files that did not travel in a batch are owed by digest: the receiver keeps the list
 (``<key>.wanted``, a JSON list) and the sender delivers them (push) or the receiver fetches them
@@ -35,6 +37,7 @@ __all__ = [
     "bound_library",
     "check_sender",
     "get_peer",
+    "mark_pulled",
     "owed_files",
     "set_owed_files",
 ]
@@ -138,7 +141,19 @@ def check_sender(library: Registry, app_id: str, sender: str) -> str | None:
     owner = library.info(f"exchange.library.{sender}.peer")
     if owner is not None and owner != app_id:
         raise PermissionDenied(f"library {sender} is sent by peer {owner}, not by {app_id}")
+    if bound is None and library.info(f"exchange.library.{sender}.pulled") is not None:
+        raise PermissionDenied(f"this library pulls library {sender} from its service; no peer sends for it")
     return bound
+
+
+def mark_pulled(library: Registry, sender: str) -> None:
+    """Record that this library pulls ``sender``'s log (so no peer may push for it); PermissionDenied
+    when a peer pushes for it already (its batches moved the cursor a pull would resume from)."""
+    owner = library.info(f"exchange.library.{sender}.peer")
+    if owner is not None:
+        raise PermissionDenied(f"library {sender} is pushed here by peer {owner}; it cannot be pulled too")
+    if library.info(f"exchange.library.{sender}.pulled") is None:
+        library.set_info(f"exchange.library.{sender}.pulled", "1")
 
 
 def bind_sender(library: Registry, app_id: str, sender: str) -> None:
