@@ -143,6 +143,12 @@ class ExchangeNode:
         # peer (a client that timed out and sent again) until this one has committed its cursor
         self.library.set_info(f"{_owed_key(app.app_id)}.pushing", sender)
         check_sender(self.library, app.app_id, sender)
+        # and one push per sending library, whichever peer sends it: two peers racing for a library
+        # nobody is bound to yet both pass the check above; the second waits here for the first to
+        # commit, then the check refuses it before it applies anything (a refusal commits what was
+        # written before it: refused only at bind_sender, its batch and cursor would stay)
+        self.library.set_info(f"exchange.library.{sender}.pushing", app.app_id)
+        check_sender(self.library, app.app_id, sender)
         answer = apply_batch(
             self.library, data, sender_certificate=peer.certificate, policy=peer.policy, at=at
         )
