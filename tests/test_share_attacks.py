@@ -8,6 +8,7 @@ the answers."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import threading
@@ -34,6 +35,7 @@ from .share_support import (
     ENGINEER,
     app_key,
     cert_of,
+    library_at,
     opened,
     populate,
     service_signer,
@@ -470,3 +472,68 @@ def test_an_odd_copy_validity_is_refused_or_served_and_never_breaks_the_batch(
     assert [a.json()["head"]["status"] for a in answers[1:]] == [0] * 5
     for i in range(1, 6):
         assert len(uses_of(server, f"{case}-{i}")) == 1
+
+
+def test_no_answer_leaves_before_the_commit_that_records_its_use(server: Server) -> None:
+    """The moment each answer arrives, its use is in the library for another connection to read
+    (requests in the same batches, in both workers)."""
+    import sqlite3
+
+    identifier = cert_of(BUSINESS).identifier
+
+    def send(i: int) -> tuple[int, int]:
+        case = f"committed-{i}"
+        body = get_body(identifier, case)
+        headers, _ = signed(server, "tax", "/share/v1/get", body)
+        status = post(server, "/share/v1/get", body, headers).json()["head"]["status"]
+        with contextlib.closing(sqlite3.connect(f"file:{server.location}?mode=ro", uri=True)) as db:
+            (seen,) = db.execute(
+                "SELECT count(*) FROM usage_records WHERE case_number = ?", (case,)
+            ).fetchone()
+        return int(status), int(seen)
+
+    assert at_once(12, send) == [(0, 1)] * 12
+
+
+@pytest.mark.slow
+def test_two_peers_racing_for_a_new_library_bind_only_one(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """PostgreSQL, two workers: the city's first push and another peer's push of its own log
+    relabelled as the city's arrive together.  Neither has bound the city yet, so both passed the
+    owner check; only one may bind it and move its cursor, the other is refused (code 100) and
+    leaves the cursor alone (a refusal commits what was written before it: a push refused after
+    applying its batch would have committed the batch and the cursor)."""
+    folder = tmp_path / "served"
+    city = local_library(tmp_path, "city", 60)
+    other = local_library(tmp_path, "other", 60)
+    try:
+        genuine = make_batch(city, exchange_signer(), sender=city.library_id)
+        relabelled = make_batch(other, exchange_signer(), sender=city.library_id)
+        assert genuine is not None and relabelled is not None
+        with library_at(request, "postgresql", folder) as location:
+            with opened(location):  # created empty
+                pass
+            heads = [city.events(after=59, limit=1)[0].hash, other.events(after=59, limit=1)[0].hash]
+            race(location, folder, city.library_id, genuine, relabelled, heads)
+    finally:
+        city.close()
+        other.close()
+
+
+def race(
+    location: str, folder: Path, city_id: str, genuine: bytes, relabelled: bytes, heads: list[str]
+) -> None:
+    with running_server(location, folder, workers=2) as served:
+        peers = [exchange_app(served, [Right("exchange", "*")], peer=True) for _ in range(2)]
+        batches = [json.loads(genuine), json.loads(relabelled)]
+        at_once(8, lambda i: exchange_post(served, peers[i % 2], "status", {}))  # both workers warm
+        answers = at_once(2, lambda i: exchange_post(served, peers[i], "push", {"batch": batches[i]}))
+    statuses = [a.json()["head"]["status"] for a in answers]
+    assert sorted(statuses) == [0, 100], [a.json()["head"] for a in answers]
+    winner, loser = peers[statuses.index(0)], peers[statuses.index(100)]
+    with opened(location) as library:
+        assert library.info(f"exchange.library.{city_id}.peer") == winner
+        assert library.info(f"exchange.peer.{loser}.library") is None
+        # the refused push moved nothing: the cursor is the winner's log's, not the loser's
+        assert cursor_of(library, city_id) == (60, heads[statuses.index(0)])
