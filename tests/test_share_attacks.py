@@ -537,3 +537,15 @@ def race(
         assert library.info(f"exchange.peer.{loser}.library") is None
         # the refused push moved nothing: the cursor is the winner's log's, not the loser's
         assert cursor_of(library, city_id) == (60, heads[statuses.index(0)])
+
+
+def test_a_one_time_download_is_handed_out_once_when_fetched_at_once(server: Server) -> None:
+    identifier = cert_of(ENGINEER).identifier
+    doc = {"operator": "王经办", "useCause": "attack", "certIdentifier": identifier, "contentType": "http"}
+    body = json.dumps(doc).encode()
+    headers, _ = signed(server, "tax", "/share/v1/download", body)
+    url = post(server, "/share/v1/download", body, headers).json()["data"]["content"]
+    answers = at_once(8, lambda _: httpx.get(server.url + url, timeout=60))
+    assert sorted(a.status_code for a in answers)[0] == 200
+    assert [a.status_code for a in answers].count(200) == 1
+    assert all(a.json()["head"]["status"] not in (0, 99) for a in answers if a.status_code != 200)
