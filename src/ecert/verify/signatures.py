@@ -255,7 +255,9 @@ def _verifies_in_form(
     second meaning to any signature."""
     if _verifies(key, signature, data, algorithm):
         return "DER"
-    if algorithm is not SignatureAlgorithm.ED25519 and len(signature) == 64 and signature[:1] != b"\x30":
+    # any 64 bytes, even starting 0x30: an r whose first byte is 0x30 (1 in 256) is not DER, and DER was
+    # tried first, so the raw reading can only accept a signature the key made
+    if algorithm is not SignatureAlgorithm.ED25519 and len(signature) == 64:
         try:
             der = raw_to_der(signature)
         except EcertError:
