@@ -80,6 +80,7 @@ class _Worker:
 
 _WORKER: list[_Worker] = []  # the one worker of this process, set by _init_worker
 _BATCH_PID: list[int] = []  # in a pool worker, the batch's process (see _die_with_parent)
+_START_FAILED: list[EcertError] = []  # why this pool worker could not start (see _init_worker)
 
 
 def _start_worker(setup: _Setup, issuer: Issuer) -> None:
@@ -109,7 +110,10 @@ def _init_worker(setup: _Setup) -> None:
     # worker finishes its chunk, so an interrupted batch stops at a row boundary.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
-    _start_worker(setup, _load_issuer(setup.issuer))
+    try:
+        _start_worker(setup, _load_issuer(setup.issuer))
+    except EcertError as exc:  # raised here, the pool would print a traceback: the first chunk raises it
+        _START_FAILED[:] = [exc]
 
 
 def _die_with_parent() -> None:
@@ -145,6 +149,8 @@ def _close_worker() -> None:
 
 def _issue_rows(rows: Sequence[tuple[int, Row, str]]) -> list[Outcome]:
     """Issue a chunk of (line, row, source key); one outcome per row, in order."""
+    if _START_FAILED:
+        raise _START_FAILED[0]  # the library went away as this worker started: the batch ends, resumable
     outcomes = []
     for line, row, key in rows:
         if _orphaned():
