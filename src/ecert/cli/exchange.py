@@ -16,7 +16,7 @@ from ecert.errors import InputError
 
 if TYPE_CHECKING:
     from ecert.crypto.x509 import Certificate
-    from ecert.exchange.batch import Answer
+    from ecert.exchange.batch import Answer, ExchangePolicy
     from ecert.exchange.http import ExchangeClient
 
 EPILOG = """examples:
@@ -281,13 +281,10 @@ def _push(args: argparse.Namespace) -> int:
 
 
 def _pull(args: argparse.Namespace) -> int:
-    from ecert.exchange.batch import ExchangePolicy
     from ecert.exchange.http import pull
     from ecert.registry import open_registry
 
-    if not args.region and not args.issuer:
-        raise InputError("give --region or --issuer: what the peer may send for (e.g. --region 330000)")
-    policy = ExchangePolicy(frozenset(args.region), frozenset(args.issuer))
+    policy = _peer_policy(args)
     with open_registry(args.library, create=False) as library, _client(args) as client:
         report = pull(
             library,
@@ -311,13 +308,10 @@ def _pull(args: argparse.Namespace) -> int:
 
 
 def _peer(args: argparse.Namespace) -> int:
-    from ecert.exchange.batch import ExchangePolicy
     from ecert.exchange.peers import add_peer
     from ecert.registry import open_registry
 
-    if not args.region and not args.issuer:
-        raise InputError("give --region or --issuer: what the peer may send for")
-    policy = ExchangePolicy(frozenset(args.region), frozenset(args.issuer))
+    policy = _peer_policy(args)
     certificate = _certificate(args.cert, "peer certificate")
     with open_registry(args.library, create=False) as library:
         library.application(args.app_id)  # RecordNotFound: register it first (ecert share app add)
@@ -338,3 +332,12 @@ def _remote_reconcile(args: argparse.Namespace) -> int:
     for diff in found:
         print(diff.describe())
     return EXIT_INVALID
+
+
+def _peer_policy(args: argparse.Namespace) -> ExchangePolicy:
+    """What a peer may send for, from ``--region`` / ``--issuer``; one of them is required."""
+    from ecert.exchange.batch import ExchangePolicy
+
+    if not args.region and not args.issuer:
+        raise InputError("give --region or --issuer: what the peer may send for (e.g. --region 330000)")
+    return ExchangePolicy(frozenset(args.region), frozenset(args.issuer))
