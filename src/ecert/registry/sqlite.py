@@ -321,6 +321,6 @@ class SQLiteRegistry(Library):
 def _error(exc: sqlite3.Error, what: str) -> RegistryError:
     """SQLite's error as the library's: the write lock still held by another writer after the busy
     timeout is :class:`LibraryBusy` (nothing happened, retry), anything else a :class:`RegistryError`."""
-    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary code of an extended one
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF  # the primary code of an extended one
     busy = code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "database is locked" in str(exc)
     return (LibraryBusy if busy else RegistryError)(f"{what}: {exc}")
