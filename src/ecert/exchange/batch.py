@@ -26,7 +26,6 @@ from typing import Any
 
 from ecert.crypto.digests import sm3
 from ecert.crypto.signer import Signer
-from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate
 from ecert.errors import (
     EcertError,
@@ -34,10 +33,9 @@ from ecert.errors import (
     InvalidBundle,
     LibraryUnavailable,
     RecordNotFound,
-    TrustError,
 )
 from ecert.exchange.codes import MINISTRY_PROFILES, MinistryCodes, cert_state, ministry_codes
-from ecert.exchange.envelope import b64, canonical, open_envelope, seal, unb64, utc_text
+from ecert.exchange.envelope import b64, canonical, open_signed_by, seal, unb64, utc_text
 from ecert.metadata import CoreMetadata
 from ecert.metadata.jsonform import from_json
 from ecert.registry.base import ChainEvent, CopyRecord, IssuedRecord, Registry
@@ -303,15 +301,12 @@ def read_batch(data: bytes, *, sender_certificate: Certificate, at: datetime | N
     """Verify a batch's signature (the signer must be ``sender_certificate`` or a certificate it
     issued) and its internal chain; :class:`InvalidBundle` or :class:`TrustError` naming what is wrong."""
     when = aware_or_now(at, "at")
-    body, _, checked = open_envelope(data, BATCH_FORMAT, MAX_BATCH_BYTES, "exchange batch")
-    signer = checked.signer_certificate
-    path = TrustStore((sender_certificate,)).validate(signer, at=when, intermediates=checked.certificates)
-    if not path.ok:
-        step = path.failed_step
-        raise TrustError(
-            f"the exchange batch is signed by {signer.subject!r}, not by the sender's exchange certificate "
-            f"({sender_certificate.subject!r}): {step.message if step else 'path validation incomplete'}"
-        )
+    body, signer = open_signed_by(
+        data, BATCH_FORMAT, MAX_BATCH_BYTES, "exchange batch",
+        sender=sender_certificate,
+        named="the sender's exchange certificate",
+        at=when,
+    )
     if set(body) - {"ministry"} != _PAYLOAD_KEYS:
         raise InvalidBundle(
             "wrong members", where="payload", value=sorted(body), expected=", ".join(sorted(_PAYLOAD_KEYS))

@@ -16,9 +16,11 @@ from typing import Any
 
 from ecert.crypto.cms import CmsVerification, sign_cms, verify_cms
 from ecert.crypto.signer import Signer
-from ecert.errors import EcertError, InputError, InvalidBundle
+from ecert.crypto.trust import TrustStore
+from ecert.crypto.x509 import Certificate
+from ecert.errors import EcertError, InputError, InvalidBundle, TrustError
 
-__all__ = ["b64", "canonical", "open_envelope", "seal", "unb64", "utc_text"]
+__all__ = ["b64", "canonical", "open_envelope", "open_signed_by", "seal", "unb64", "utc_text"]
 
 _KEYS = frozenset({"format", "payload", "signature"})
 
@@ -87,3 +89,20 @@ def open_envelope(
     if body.get("format") != fmt:
         raise InvalidBundle("payload of another format", where="payload.format", expected=repr(fmt))
     return body, payload, checked
+
+
+def open_signed_by(
+    data: object, fmt: str, max_bytes: int, what: str, *, sender: Certificate, named: str, at: datetime
+) -> tuple[dict[str, Any], Certificate]:
+    """:func:`open_envelope`'s payload and its signer, who must be ``sender`` or a certificate it issued,
+    valid at ``at``: :class:`TrustError` naming the signer and ``named`` (the sender's certificate)."""
+    body, _, checked = open_envelope(data, fmt, max_bytes, what)
+    signer = checked.signer_certificate
+    path = TrustStore((sender,)).validate(signer, at=at, intermediates=checked.certificates)
+    if not path.ok:
+        step = path.failed_step
+        raise TrustError(
+            f"the {what} is signed by {signer.subject!r}, not by {named} "
+            f"({sender.subject!r}): {step.message if step else 'path validation incomplete'}"
+        )
+    return body, signer

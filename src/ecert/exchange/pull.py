@@ -24,9 +24,8 @@ from typing import Any
 
 from ecert.crypto.digests import sm3
 from ecert.crypto.signer import Signer
-from ecert.crypto.trust import TrustStore
 from ecert.crypto.x509 import Certificate
-from ecert.errors import EcertError, InputError, InvalidBundle, TrustError
+from ecert.errors import EcertError, InputError, InvalidBundle
 from ecert.exchange.batch import (
     Answer,
     Batch,
@@ -38,7 +37,7 @@ from ecert.exchange.batch import (
     event_fields,
     parse_event,
 )
-from ecert.exchange.envelope import b64, canonical, open_envelope, seal, unb64, utc_text
+from ecert.exchange.envelope import b64, canonical, open_signed_by, seal, unb64, utc_text
 from ecert.registry.base import ChainEvent, Registry
 from ecert.registry.chain import GENESIS, entry_hash
 from ecert.times import aware_or_now
@@ -178,15 +177,12 @@ class PullBatch:
 def read_pull_batch(data: bytes, *, sender_certificate: Certificate, at: datetime | None = None) -> PullBatch:
     """Verify a pull batch's signature and chain; :class:`InvalidBundle` or :class:`TrustError`."""
     when = aware_or_now(at, "at")
-    body, _, checked = open_envelope(data, PULL_FORMAT, MAX_PULL_BYTES, "pull batch")
-    signer = checked.signer_certificate
-    path = TrustStore((sender_certificate,)).validate(signer, at=when, intermediates=checked.certificates)
-    if not path.ok:
-        step = path.failed_step
-        raise TrustError(
-            f"the pull batch is signed by {signer.subject!r}, not by the sender's certificate "
-            f"({sender_certificate.subject!r}): {step.message if step else 'path validation incomplete'}"
-        )
+    body, signer = open_signed_by(
+        data, PULL_FORMAT, MAX_PULL_BYTES, "pull batch",
+        sender=sender_certificate,
+        named="the sender's certificate",
+        at=when,
+    )
     if set(body) != _KEYS:
         raise InvalidBundle(
             "wrong members", where="payload", value=sorted(body), expected=", ".join(sorted(_KEYS))
