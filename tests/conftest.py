@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from ecert.registry import SQLiteRegistry, open_registry
+from ecert.registry.base import Registry
+
 from .pg import Server, fresh_database, start_server
 
 
@@ -28,3 +31,13 @@ def library_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return str(tmp_path / "library.db")
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+@pytest.fixture
+def city_and_province(library_location: str, tmp_path: Path) -> Iterator[tuple[Registry, Registry]]:
+    """Two libraries to exchange between: a city on SQLite, the province on SQLite or PostgreSQL."""
+    city = SQLiteRegistry.open(tmp_path / "city.db")
+    province = open_registry(library_location)
+    yield city, province
+    city.close()
+    province.close()

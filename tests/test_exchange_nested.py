@@ -4,31 +4,22 @@ events before and after it are kept (each event's transaction is then a savepoin
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ecert.errors import RegistryError
-from ecert.registry import CertStatus, SQLiteRegistry, open_registry
+from ecert.registry import CertStatus
 
 from .certs import NOW
 from .test_exchange import issue, receive, send, view
 from .test_exchange_renewal import renew
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    city = SQLiteRegistry.open(tmp_path / "city.db")
-    where = str(tmp_path / "province.db") if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    province = open_registry(where)
-    yield city, province
-    city.close()
-    province.close()
-
-
-def test_a_refusal_half_way_through_a_renewal_leaves_nothing_inside_an_outer_transaction(pair: Any) -> None:
-    city, province = pair
+def test_a_refusal_half_way_through_a_renewal_leaves_nothing_inside_an_outer_transaction(
+    city_and_province: Any,
+) -> None:
+    city, province = city_and_province
     old = issue(city, "2026000001")
     first = receive(province, send(city))
     # the province holds the old version suspended: replacing it is refused, after the new version
@@ -47,8 +38,8 @@ def test_a_refusal_half_way_through_a_renewal_leaves_nothing_inside_an_outer_tra
     assert len(view(province)) == 2
 
 
-def test_a_nested_atomic_that_raises_is_undone_and_the_outer_one_commits(pair: Any) -> None:
-    _city, province = pair
+def test_a_nested_atomic_that_raises_is_undone_and_the_outer_one_commits(city_and_province: Any) -> None:
+    _city, province = city_and_province
     ident = issue(province, "2026000001")
     with province.atomic():
         province.set_info("outer", "kept")

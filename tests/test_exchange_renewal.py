@@ -16,7 +16,7 @@ from ecert.crypto.cms import sign_cms
 from ecert.crypto.digests import sm3
 from ecert.errors import RecordNotFound, RegistryError
 from ecert.identifier import Identifier
-from ecert.registry import CertStatus, SQLiteRegistry, open_registry
+from ecert.registry import CertStatus, SQLiteRegistry
 from ecert.registry.base import Registry
 
 from .certs import NOW, OTHER_DEPARTMENT_CODE
@@ -46,19 +46,8 @@ def renew(lib: Registry, identifier: str, tag: bytes = b"") -> str:
     return str(md.identifier)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    """(city on SQLite, province on SQLite or PostgreSQL)."""
-    city = SQLiteRegistry.open(tmp_path / "city.db")
-    where = str(tmp_path / "province.db") if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    province = open_registry(where)
-    yield city, province
-    city.close()
-    province.close()
-
-
-def test_a_renewal_reaches_the_province_whole(pair: Any) -> None:
-    city, province = pair
+def test_a_renewal_reaches_the_province_whole(city_and_province: Any) -> None:
+    city, province = city_and_province
     old = issue(city, "2026000001")
     first = receive(province, send(city))
     new = renew(city, old)
@@ -76,8 +65,8 @@ def test_a_renewal_reaches_the_province_whole(pair: Any) -> None:
     assert view(province) == view(city)
 
 
-def test_the_two_halves_of_a_renewal_travel_in_one_batch(pair: Any) -> None:
-    city, province = pair
+def test_the_two_halves_of_a_renewal_travel_in_one_batch(city_and_province: Any) -> None:
+    city, province = city_and_province
     old = issue(city, "2026000001")
     renew(city, old)
     data = send(city, limit=2)  # would end between the new version and the old one's replacement
@@ -94,9 +83,9 @@ def _signed(payload: dict[str, Any]) -> bytes:
     return json.dumps(env).encode()
 
 
-def test_a_batch_cut_between_the_halves_is_refused_by_name(pair: Any) -> None:
+def test_a_batch_cut_between_the_halves_is_refused_by_name(city_and_province: Any) -> None:
     """A sender other than ecert may cut a batch anywhere: the lone new version is refused, named."""
-    city, province = pair
+    city, province = city_and_province
     old = issue(city, "2026000001")
     renew(city, old)
     payload = json.loads(base64.b64decode(json.loads(send(city))["payload"]))
@@ -108,8 +97,8 @@ def test_a_batch_cut_between_the_halves_is_refused_by_name(pair: Any) -> None:
     assert province.get(old).status is CertStatus.VALID and len(list(province.iter_records())) == 1
 
 
-def test_renewal_of_a_certificate_not_held_or_of_another_region_is_refused(pair: Any) -> None:
-    city, province = pair
+def test_renewal_of_a_certificate_not_held_or_of_another_region_is_refused(city_and_province: Any) -> None:
+    city, province = city_and_province
     old = issue(city, "2026000001")
     theirs = issue(city, "2026000009", OTHER_DEPARTMENT_CODE)
     new, new_theirs = renew(city, old), renew(city, theirs)
@@ -126,8 +115,8 @@ def test_renewal_of_a_certificate_not_held_or_of_another_region_is_refused(pair:
     assert list(province.iter_records()) == []
 
 
-def test_a_second_different_renewal_is_a_conflicting_version(pair: Any, tmp_path: Path) -> None:
-    city, province = pair
+def test_a_second_different_renewal_is_a_conflicting_version(city_and_province: Any, tmp_path: Path) -> None:
+    city, province = city_and_province
     old = issue(city, "2026000001")
     receive(province, send(city))
     md, data = next_version(old, b"the province's own")
