@@ -11,14 +11,12 @@ the QR set: space, ``$``, ``%`` (cmd's ``%VAR%`` and URLs' escapes) and ``*`` (s
 
 from __future__ import annotations
 
-from ecert.errors import InvalidQRPayload
+from ecert.qr.base45 import decode_with, encode_with
 
 __all__ = ["ALPHABET", "b41decode", "b41encode"]
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ+-./:"
-_BASE = len(ALPHABET)
-_VALUE = {c: i for i, c in enumerate(ALPHABET)}
-assert _BASE == 41 and _BASE**3 >= 1 << 16 and _BASE**2 >= 1 << 8
+assert len(ALPHABET) == 41 and 41**3 >= 1 << 16 and 41**2 >= 1 << 8
 
 
 def b41encode(data: bytes) -> str:
@@ -27,16 +25,7 @@ def b41encode(data: bytes) -> str:
     :param data: any bytes.
     :returns: text over :data:`ALPHABET`.
     """
-    out: list[str] = []
-    for i in range(0, len(data) - 1, 2):
-        n = data[i] * 256 + data[i + 1]
-        c, rest = n % _BASE, n // _BASE
-        d, e = rest % _BASE, rest // _BASE
-        out += (ALPHABET[c], ALPHABET[d], ALPHABET[e])
-    if len(data) % 2:
-        n = data[-1]
-        out += (ALPHABET[n % _BASE], ALPHABET[n // _BASE])
-    return "".join(out)
+    return encode_with(ALPHABET, data)
 
 
 def b41decode(text: str) -> bytes:
@@ -47,32 +36,7 @@ def b41decode(text: str) -> bytes:
     :raises InvalidQRPayload: for an impossible length, a character outside :data:`ALPHABET` or a
         group out of range, naming the position.
     """
-    if len(text) % 3 == 1:
-        raise InvalidQRPayload(
-            "Base41 text has an impossible length",
-            value=len(text),
-            expected="a length that is not 1 more than a multiple of 3",
-        )
-    out = bytearray()
-    for i in range(0, len(text), 3):
-        chunk = text[i : i + 3]
-        n = 0
-        for j, ch in enumerate(chunk):
-            v = _VALUE.get(ch)
-            if v is None:
-                raise InvalidQRPayload(
-                    "character outside the payload alphabet",
-                    where=f"position {i + j + 1}",
-                    value=ch,
-                    expected="0-9, A-Z or + - . / :",
-                )
-            n += v * _BASE**j
-        if len(chunk) == 3:
-            if n > 0xFFFF:
-                raise InvalidQRPayload("Base41 triple out of range", where=f"position {i + 1}", value=chunk)
-            out += n.to_bytes(2, "big")
-        else:
-            if n > 0xFF:
-                raise InvalidQRPayload("Base41 pair out of range", where=f"position {i + 1}", value=chunk)
-            out.append(n)
-    return bytes(out)
+    return decode_with(
+        ALPHABET, text, name="Base41", outside="character outside the payload alphabet",
+        expected="0-9, A-Z or + - . / :",
+    )  # fmt: skip

@@ -7,56 +7,75 @@ COVID certificates use it).
 
 from __future__ import annotations
 
+import functools
+
 from ecert.errors import InvalidQRPayload
 
-__all__ = ["ALPHABET", "b45decode", "b45encode"]
+__all__ = ["ALPHABET", "b45decode", "b45encode", "decode_with", "encode_with"]
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-_VALUE = {c: i for i, c in enumerate(ALPHABET)}
 
 
-def b45encode(data: bytes) -> str:
+def encode_with(alphabet: str, data: bytes) -> str:
+    """RFC 9285's construction over ``alphabet`` (45 or fewer characters, at least 41 so that three
+    of them hold two bytes): each 2 bytes -> 3 characters, least significant first; a last byte -> 2."""
+    base = len(alphabet)
     out: list[str] = []
     for i in range(0, len(data) - 1, 2):
         n = data[i] * 256 + data[i + 1]
-        c, rest = n % 45, n // 45
-        d, e = rest % 45, rest // 45
-        out += (ALPHABET[c], ALPHABET[d], ALPHABET[e])
+        c, rest = n % base, n // base
+        d, e = rest % base, rest // base
+        out += (alphabet[c], alphabet[d], alphabet[e])
     if len(data) % 2:
         n = data[-1]
-        out += (ALPHABET[n % 45], ALPHABET[n // 45])
+        out += (alphabet[n % base], alphabet[n // base])
     return "".join(out)
 
 
-def b45decode(text: str) -> bytes:
-    """Decode Base45; every malformed input raises :class:`InvalidQRPayload` naming the position."""
+@functools.cache
+def _values(alphabet: str) -> dict[str, int]:
+    return {c: i for i, c in enumerate(alphabet)}
+
+
+def decode_with(alphabet: str, text: str, *, name: str, outside: str, expected: str) -> bytes:
+    """The inverse of :func:`encode_with`; every malformed input raises :class:`InvalidQRPayload`
+    naming the position (``name``: Base45 or Base41; ``outside`` and ``expected``: how a character
+    outside ``alphabet`` is reported)."""
+    base, value = len(alphabet), _values(alphabet)
     if len(text) % 3 == 1:
         raise InvalidQRPayload(
-            "Base45 text has an impossible length",
+            f"{name} text has an impossible length",
             value=len(text),
             expected="a length that is not 1 more than a multiple of 3",
         )
     out = bytearray()
     for i in range(0, len(text), 3):
         chunk = text[i : i + 3]
-        values = []
+        n = 0
         for j, ch in enumerate(chunk):
-            v = _VALUE.get(ch)
+            v = value.get(ch)
             if v is None:
-                raise InvalidQRPayload(
-                    "character outside the Base45 alphabet",
-                    where=f"position {i + j + 1}",
-                    value=ch,
-                    expected="0-9, A-Z, space or $%*+-./:",
-                )
-            values.append(v)
-        n = sum(v * 45**k for k, v in enumerate(values))
+                raise InvalidQRPayload(outside, where=f"position {i + j + 1}", value=ch, expected=expected)
+            n += v * base**j
         if len(chunk) == 3:
             if n > 0xFFFF:
-                raise InvalidQRPayload("Base45 triple out of range", where=f"position {i + 1}", value=chunk)
+                raise InvalidQRPayload(f"{name} triple out of range", where=f"position {i + 1}", value=chunk)
             out += n.to_bytes(2, "big")
         else:
             if n > 0xFF:
-                raise InvalidQRPayload("Base45 pair out of range", where=f"position {i + 1}", value=chunk)
+                raise InvalidQRPayload(f"{name} pair out of range", where=f"position {i + 1}", value=chunk)
             out.append(n)
     return bytes(out)
+
+
+def b45encode(data: bytes) -> str:
+    """Encode ``data`` as Base45 (RFC 9285)."""
+    return encode_with(ALPHABET, data)
+
+
+def b45decode(text: str) -> bytes:
+    """Decode Base45; every malformed input raises :class:`InvalidQRPayload` naming the position."""
+    return decode_with(
+        ALPHABET, text, name="Base45", outside="character outside the Base45 alphabet",
+        expected="0-9, A-Z, space or $%*+-./:",
+    )  # fmt: skip
