@@ -26,9 +26,11 @@ from ecert.verify.qr import verify_offline
 
 from .certs import NOW, SIGNED_AT, draft, hierarchy, signer
 
+QR = zxingcpp.BarcodeFormat.QRCode  # only QR symbols: random modules can look like a 1D code
+
 
 def _decode(img: Image.Image) -> str:
-    results = [r for r in zxingcpp.read_barcodes(img.convert("L")) if r.valid]
+    results = [r for r in zxingcpp.read_barcodes(img.convert("L"), formats=QR) if r.valid]
     assert results, "zxing-cpp found no QR code"
     return str(results[0].text)
 
