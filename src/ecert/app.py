@@ -7,14 +7,12 @@ department's working directory, so that the CLI stays a thin shell.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ecert.crypto.digests import sm3
-from ecert.crypto.signer import Signer
 from ecert.crypto.trust import TrustStore, certificate_files
 from ecert.crypto.x509 import Certificate, load_certificates
 from ecert.errors import InputError, InvalidQRPayload
@@ -23,6 +21,7 @@ from ecert.verify.status import StatusSource
 
 if TYPE_CHECKING:
     from ecert.catalog import Catalog, CertificateType
+    from ecert.crypto.signer import Signer  # for the issuing tasks; verifying signs nothing
 
 __all__ = [
     "KNOWN_CERTIFICATES_DIR",
@@ -528,6 +527,8 @@ def replace_record_file(
 
 
 def _read_record(record_path: Path) -> Any:
+    import json
+
     raw = read_input(record_path, "record")
     try:
         return json.loads(raw.decode("utf-8-sig"))

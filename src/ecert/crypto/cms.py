@@ -23,17 +23,30 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ecert.crypto import oids
 from ecert.crypto.algorithms import PssParameters, SignatureAlgorithm
+from ecert.crypto.cms_fields import cms_digest_algorithm
 from ecert.crypto.cms_parse import DATA_CONTENT_TYPES, CmsSignedData, parse_cms
-from ecert.crypto.cms_sign import cms_digest_algorithm, sign_cms
 from ecert.crypto.digests import DigestAlgorithm
 from ecert.crypto.sm2 import DEFAULT_UID
 from ecert.crypto.x509 import Certificate
 from ecert.errors import EcertError, InputError, InvalidSignature
 
+if TYPE_CHECKING:
+    from ecert.crypto.cms_sign import sign_cms as sign_cms
+
 __all__ = ["CmsSignedData", "CmsVerification", "parse_cms", "sign_cms", "verify_cms"]
+
+
+def __getattr__(name: str) -> object:
+    """``sign_cms`` is imported on first use: a verifying process loads no CMS writer and no signer."""
+    if name == "sign_cms":
+        from ecert.crypto.cms_sign import sign_cms
+
+        return sign_cms
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --- values --------------------------------------------------------------------------------------

@@ -10,13 +10,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ecert.crypto import oids
+from ecert.crypto.digests import DigestAlgorithm
 
-__all__ = ["DATA_CONTENT_TYPES", "SIGNED_DATA_TYPES", "Attributes", "Fields"]
+if TYPE_CHECKING:
+    from ecert.crypto.algorithms import SignatureAlgorithm
+
+__all__ = ["DATA_CONTENT_TYPES", "SIGNED_DATA_TYPES", "Attributes", "Fields", "cms_digest_algorithm"]
 
 SIGNED_DATA_TYPES = frozenset({oids.PKCS7_SIGNED_DATA, oids.GM_SIGNED_DATA})
 DATA_CONTENT_TYPES = frozenset({oids.PKCS7_DATA, oids.GM_DATA})  # encapsulated "data", both forms
+
+
+def cms_digest_algorithm(algorithm: SignatureAlgorithm) -> DigestAlgorithm:
+    """The digest a CMS signer with ``algorithm`` uses (Ed25519: SHA-512, RFC 8419 §3.1); here, not
+    in the writer, because the verifier checks it too (a verifying process loads no CMS writer)."""
+    return algorithm.digest or DigestAlgorithm.SHA512
 
 
 @dataclass(frozen=True, slots=True)

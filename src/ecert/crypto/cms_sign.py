@@ -16,7 +16,7 @@ from asn1crypto import x509 as asn1_x509
 
 from ecert.crypto import oids
 from ecert.crypto.algorithms import SignatureAlgorithm
-from ecert.crypto.digests import DigestAlgorithm
+from ecert.crypto.cms_fields import cms_digest_algorithm
 from ecert.crypto.signer import Signer
 from ecert.crypto.sm2 import DEFAULT_UID
 from ecert.errors import InputError
@@ -83,11 +83,6 @@ def _time(when: datetime) -> bytes:
 
 def _attribute(oid: str, value: bytes) -> bytes:
     return _tlv(_SEQUENCE, _oid(oid) + _tlv(_SET, value))
-
-
-def cms_digest_algorithm(algorithm: SignatureAlgorithm) -> DigestAlgorithm:
-    """The digest a CMS signer with ``algorithm`` uses (Ed25519: SHA-512, RFC 8419 §3.1)."""
-    return algorithm.digest or DigestAlgorithm.SHA512
 
 
 @functools.lru_cache(maxsize=16)
