@@ -13,17 +13,19 @@ import hashlib
 import hmac
 import os
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from asn1crypto import algos, cms, core, keys, pem, pkcs12
-from cryptography.hazmat.primitives import hashes, padding
-from cryptography.hazmat.primitives import hmac as crypto_hmac
+from asn1crypto import algos, core, keys, pem
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from ecert.crypto import oids
 from ecert.crypto.der import check_bounds, parser_reason
 from ecert.errors import EcertError, InputError, InvalidKey, UnsupportedAlgorithm
+
+if TYPE_CHECKING:  # PKCS#12, CMS, PBKDF2, padding and HMAC are imported where a container is opened:
+    # every process reading a public key imports this module, few of them open a key container
+    from asn1crypto import cms, pkcs12
 
 __all__ = ["bounded", "check_pkcs12_work", "decrypt_pkcs8", "encrypt_pkcs8", "pem_blocks", "read_pkcs12"]
 
@@ -102,6 +104,8 @@ def _pbes2_cipher(algorithm: algos.EncryptionAlgorithm, password: bytes) -> tupl
     iv = _octets(scheme["parameters"])
     if len(iv) != 16:
         raise InvalidKey("CBC IV must be 16 bytes", value=len(iv))
+    from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+
     key = PBKDF2HMAC(_PRF[prf_oid](), key_size, salt, iterations).derive(password)
     return Cipher(make(key), modes.CBC(iv)), cipher_oid
 
@@ -110,6 +114,8 @@ def pbes2_decrypt(
     algorithm: algos.EncryptionAlgorithm, encrypted: bytes, password: bytes, what: str
 ) -> bytes:
     """Decrypt PBES2 content; a wrong password shows as bad padding and says so."""
+    from cryptography.hazmat.primitives import padding
+
     try:
         cipher, _oid = _pbes2_cipher(algorithm, password)
     except EcertError:
@@ -152,6 +158,9 @@ def is_encrypted_pkcs8(der: bytes) -> bool:
 
 def encrypt_pkcs8(der: bytes, password: bytes, iterations: int = 200_000) -> bytes:
     """EncryptedPrivateKeyInfo: PBES2 with PBKDF2-HMAC-SHA256 and AES-256-CBC (what OpenSSL 3 writes)."""
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+
     salt, iv = os.urandom(16), os.urandom(16)
     key = PBKDF2HMAC(hashes.SHA256(), 32, salt, iterations).derive(password)
     padder = padding.PKCS7(128).padder()
@@ -241,6 +250,8 @@ def check_pkcs12_work(der: bytes, password: bytes | None = None) -> None:
     run them before any cap of ours.  Counts inside a PBES2-encrypted safe are read by decrypting
     it (with ``password``) after its own count passed; a legacy-encrypted safe (3DES, RC2) cannot
     be opened here, so only its own count is bounded."""
+    from asn1crypto import pkcs12
+
     bounded(der, "PKCS#12 file")
     budget = _Budget()
     try:
@@ -310,6 +321,8 @@ def _bag_counts(bags: pkcs12.SafeContents, budget: _Budget, depth: int) -> None:
 
 
 def _check_mac(pfx: pkcs12.Pfx, content: bytes, password: bytes) -> None:
+    from cryptography.hazmat.primitives import hmac as crypto_hmac
+
     mac_data = pfx["mac_data"]
     if not mac_data.native:
         return
@@ -335,6 +348,8 @@ def read_pkcs12(der: bytes, password: bytes) -> tuple[list[bytes], list[bytes]]:
     The MAC is checked first (so a wrong password says so), then data and PBES2-encrypted
     data contents are opened; key bags and shrouded key bags give keys, X.509 cert bags certs.
     """
+    from asn1crypto import pkcs12
+
     bounded(der, "PKCS#12 file")  # iteration counts: check_pkcs12_work, run by the caller first
     try:
         pfx = pkcs12.Pfx.load(der, strict=True)

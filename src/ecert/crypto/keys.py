@@ -18,7 +18,6 @@ from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from ecert.crypto import _asn1, oids
 from ecert.crypto.algorithms import KeyKind, PssParameters, SignatureAlgorithm
@@ -360,6 +359,8 @@ def load_pkcs12(
     read (SM2) are opened with asn1crypto, PBES2 only.  The certificate is the one whose
     public key matches the private key.
     """
+    from cryptography.hazmat.primitives.serialization import pkcs12  # only here: few processes open one
+
     from ecert.crypto.x509 import Certificate  # x509 imports this module
 
     if not isinstance(data, bytes | bytearray):
