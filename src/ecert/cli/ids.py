@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -124,6 +123,8 @@ def _error_json(exc: InvalidCode | InvalidIdentifier) -> dict[str, Any]:
 
 
 def _print_json(data: object) -> None:
+    import json  # only for --json: a plain check loads no JSON encoder
+
     print(json.dumps(data, ensure_ascii=False, indent=2))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -199,6 +198,8 @@ class _Printer:
         from ecert.verdict import summary_line
 
         if self.as_json:
+            import json
+
             print(json.dumps([r.to_dict() for r in self.reports], ensure_ascii=False, indent=2))
         elif len(self.reports) + self.problems > 1:
             line = summary_line(self.reports, self.lang)
@@ -254,6 +255,8 @@ def _inspect(args: argparse.Namespace) -> int:
 
     info = inspect_file(args.file)
     if args.json:
+        import json
+
         print(json.dumps(info, ensure_ascii=False, indent=2))
     else:
         for key, value in info.items():

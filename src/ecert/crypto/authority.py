@@ -16,7 +16,6 @@ an e-certificate, whatever the trust store says.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,7 +41,7 @@ AUTHORISATIONS_FILE = "authorisations.json"
 AUTHORISATIONS_FORMAT = "ecert-trust-authorisations/1"
 _MAX_FILE = 4 * 1024 * 1024  # a province lists a few thousand departments: well under 1 MiB
 _MAX_ENTRIES = 100_000
-_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
+_FINGERPRINT = r"[0-9a-f]{64}"  # compiled (and cached by re) when an authorisations file is read
 
 ORGANIZATION_NAME = "2.5.4.10"
 # extendedKeyUsage purposes a document-signing certificate carries in practice (RFC 5280 §4.2.1.12,
@@ -74,7 +73,7 @@ class Authorisation:
 
     def __post_init__(self) -> None:
         fingerprint = str(self.certificate_sha256).replace(":", "").strip().lower()
-        if not _FINGERPRINT.fullmatch(fingerprint):
+        if not re.fullmatch(_FINGERPRINT, fingerprint):
             raise InputError("not a SHA-256 certificate fingerprint", where="certificate_sha256",
                              value=self.certificate_sha256, expected="64 hex digits")
         codes = frozenset(self.issuer_codes)
@@ -99,6 +98,8 @@ def parse_authorisations(data: bytes, where: str = AUTHORISATIONS_FILE) -> tuple
     if len(data) > _MAX_FILE:
         raise InputError("authorisations file too large", where=where, value=len(data),
                          expected=f"<= {_MAX_FILE} bytes")
+    import json  # a trust directory without authorisations loads no JSON decoder
+
     try:
         doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

@@ -6,7 +6,6 @@ ASCII escaping, compact separators), so equal metadata gives equal text and equa
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ecert.errors import FieldProblem, InvalidMetadata
@@ -19,6 +18,8 @@ MAX_JSON = 1024 * 1024  # characters/bytes; a metadata record is a few kB
 
 def to_json(md: CoreMetadata, keys: KeyStyle = "english") -> str:
     """Deterministic JSON text of the flat dictionary (``CoreMetadata.to_dict(keys)``)."""
+    import json  # on first use: reading a certificate file needs no JSON
+
     return json.dumps(md.to_dict(keys=keys), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
@@ -41,6 +42,8 @@ def from_json(text: str | bytes, *, strict: bool = True) -> CoreMetadata:
         raise InvalidMetadata([FieldProblem("<json>", "JSON must be text or bytes", type(text).__name__)])
     if len(text) > MAX_JSON:
         raise InvalidMetadata([FieldProblem("<json>", "document too large", len(text), f"<= {MAX_JSON}")])
+    import json
+
     try:
         data = json.loads(text, object_pairs_hook=_no_duplicates)
     except _Duplicate as dup:

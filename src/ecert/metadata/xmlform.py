@@ -37,8 +37,9 @@ METADATA_NS = "urn:ecert:metadata:1"
 MAX_XML = 4 * 1024 * 1024  # bytes; a metadata document is a few kB
 _M = f"{{{METADATA_NS}}}"
 _RELATED, _EXTENSION = "GLSX", "KZ"
-_NAMED = re.compile(r"Element '(?:\{[^}]*\})?([^']+)'")
-_EXPECTED = re.compile(r"Expected is (?:one of )?\( ?(?:\{[^}]*\})?([A-Za-z0-9_]+)")
+# patterns of schema error messages, compiled (and cached by re) only when a document is refused
+_NAMED = r"Element '(?:\{[^}]*\})?([^']+)'"
+_EXPECTED = r"Expected is (?:one of )?\( ?(?:\{[^}]*\})?([A-Za-z0-9_]+)"
 
 
 def safe_parse(data: bytes, what: str) -> etree._Element:
@@ -74,8 +75,8 @@ def validate_against(root: etree._Element, name: str) -> None:
 
 def _problem(message: str) -> FieldProblem:
     """A schema error as a problem of the element it concerns (the missing one, when one is missing)."""
-    expected = _EXPECTED.search(message) if "not expected" in message or "Missing" in message else None
-    named = _NAMED.search(message)
+    expected = re.search(_EXPECTED, message) if "not expected" in message or "Missing" in message else None
+    named = re.search(_NAMED, message)
     name = expected[1] if expected else named[1] if named else "<xml>"
     text = re.sub(r"\{[^}]*\}", "", message)
     return FieldProblem(attr_for_key(name) or name, f"<{name}>: {text}")

@@ -111,7 +111,7 @@ class SignatureInfo:
 
 
 _COMPACT = re.compile(r"^(\d{14})(?:\.(\d{1,6}))?(Z|[+-]\d{4})?$")
-_SLASHED = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})([ T].*)$")
+_SLASHED = r"^(\d{4})/(\d{1,2})/(\d{1,2})([ T].*)$"  # a rare form: compiled (and cached by re) on first use
 
 
 def _offset(zone: str) -> timezone:
@@ -144,7 +144,7 @@ def parse_signing_time(text: str) -> datetime | None:
             if zone and zone != "Z":
                 return value.replace(tzinfo=_offset(zone))
             return value.replace(tzinfo=UTC if zone else CHINA_STANDARD_TIME)
-        slashed = _SLASHED.match(text)
+        slashed = re.match(_SLASHED, text)
         if slashed:
             year, month, day, rest = slashed.groups()
             text = f"{year}-{int(month):02d}-{int(day):02d}{rest}"

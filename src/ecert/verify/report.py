@@ -10,7 +10,6 @@ report fails closed.
 from __future__ import annotations
 
 import enum
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -63,7 +62,7 @@ CHECK_LABELS_ZH = {
     "abridged": "节选",
 }
 _SOURCES_ZH = {"QR code": "二维码", "file": "文件", "original": "原件"}
-_SIGNATURE_SUBJECT = re.compile(r"signature (\S+)")
+_SIGNATURE_SUBJECT = r"signature (\S+)"  # for Chinese text only: compiled (and cached by re) on first use
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +220,8 @@ class VerificationReport:
 
     def to_json(self) -> str:
         """The report as JSON text (:meth:`to_dict`), Chinese kept as it is."""
+        import json
+
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, sort_keys=False)
 
     def to_text(self, lang: Literal["en", "zh"] = "en") -> str:
@@ -246,7 +247,7 @@ class VerificationReport:
             mark = {"pass": "ok  ", "fail": "FAIL", "warn": "warn", "skip": "skip"}[c.outcome.value]
             subject = f"[{c.subject}] " if c.subject else ""
             if lang == "zh":
-                subject = _SIGNATURE_SUBJECT.sub(r"签名 \1", subject)
+                subject = re.sub(_SIGNATURE_SUBJECT, r"签名 \1", subject)
                 lines.append(f"  {_OUTCOME_ZH[c.outcome]} {_label_zh(c.name)}: {subject}{c.message_zh}")
             else:
                 lines.append(f"  {mark} {c.name}: {subject}{c.message}")
