@@ -62,7 +62,7 @@ def test_quick_commands_load_only_their_layers(argv: list[str]) -> None:
         "out = {'code': code, 'modules': sorted(sys.modules)}"
     )
     assert out["code"] in (0, 1)
-    for heavy in (*HEAVY, "ecert.crypto", "ecert.metadata", "ecert.catalog", "cryptography.x509"):
+    for heavy in (*HEAVY, "ecert.crypto", "ecert.metadata", "ecert.catalog", "cryptography.x509", "json"):
         assert not _loaded(out["modules"], heavy), heavy
 
 
@@ -81,6 +81,39 @@ def test_verifying_one_file_builds_no_table_for_g_and_loads_no_image_library(tmp
     assert out["code"] == 0  # a valid file (the check below would mean nothing for a refused one)
     assert out["g_table"] is False
     assert not _loaded(out["modules"], "PIL") and not _loaded(out["modules"], "ecert.render")
+
+
+# what signing, opening a key container or printing JSON needs, and verifying one file does not
+NOT_FOR_VERIFYING = (
+    "ecert.crypto.signer",
+    "ecert.crypto.cms_sign",
+    "cryptography.hazmat.primitives.serialization.pkcs12",
+    "cryptography.hazmat.primitives.kdf",
+    "asn1crypto.pkcs12",
+    "json",
+)
+
+
+def test_verifying_one_file_loads_no_signer_key_container_or_json(tmp_path: Path) -> None:
+    data = tmp_path / "one.ofd"
+    data.write_bytes(certs.issued_file())
+    (tmp_path / "trust").mkdir()
+    (tmp_path / "trust" / "root.pem").write_bytes(certs.hierarchy().root_cert.to_pem())
+    argv = [str(data), "--trust", str(tmp_path / "trust"), "--at", certs.NOW.isoformat()]
+    out = _fresh(
+        "import contextlib, io, sys\nfrom ecert.cli import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()):\n    code = main(['verify', *{argv!r}])\n"
+        "out = {'code': code, 'modules': sorted(sys.modules)}"
+    )
+    assert out["code"] == 0  # the whole verification ran
+    for module in NOT_FOR_VERIFYING:
+        assert not _loaded(out["modules"], module), module
+    # the lazy names still resolve, where they are asked for
+    signing = _fresh(
+        "import sys\nfrom ecert.crypto.cms import sign_cms\n"
+        "out = {'name': sign_cms.__module__, 'signer': 'ecert.crypto.signer' in sys.modules}"
+    )
+    assert signing == {"name": "ecert.crypto.cms_sign", "signer": True}
 
 
 def test_command_table_matches_what_the_groups_register(monkeypatch: pytest.MonkeyPatch) -> None:
