@@ -24,11 +24,13 @@ from ecert.errors import (
     InvalidBundle,
     PermissionDenied,
     RecordNotFound,
+    RegistryError,
     TrustError,
 )
-from ecert.exchange.batch import ExchangePolicy, make_batch
+from ecert.exchange import peers
+from ecert.exchange.batch import ExchangePolicy, cursor_of, make_batch
 from ecert.exchange.http import ExchangeClient, pull, push, remote_differences
-from ecert.exchange.peers import FileRef, add_peer
+from ecert.exchange.peers import FileRef, add_peer, owed_files
 from ecert.exchange.reconcile import compare, summarise
 from ecert.registry import CertStatus, SQLiteRegistry
 from ecert.registry.base import Registry, Right
@@ -490,6 +492,24 @@ def test_the_exchange_right_bounds_the_types_pulled(province: Server, city: SQLi
         city.set_status(next(iter(matching(province, None, BUSINESS))), CertStatus.SUSPENDED, reason="暂扣",
                         by="张三", at=now())  # fmt: skip
         assert [d.group.split("|")[1] for d in remote_differences(city, c)] == [BUSINESS]
+
+
+def test_a_pull_batch_and_the_files_it_leaves_owed_are_one_commit(
+    province: Server, city: SQLiteRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over the bound of owed files, the batch is not kept either (else its files would never come)."""
+    app_id = register(province, [Right("exchange", "*")], peer=False)
+    monkeypatch.setattr(peers, "MAX_OWED", 2)
+    with client(province, app_id) as c:
+        sender = str(c.status()["library"])
+        with pytest.raises(RegistryError, match="owed"):
+            pull(city, c, policy=PROVINCE, limit=5, max_file_bytes=0)
+        assert cursor_of(city, sender) == (0, None) and list(city.iter_records()) == []
+        assert owed_files(city, f"exchange.from.{sender}") == ()
+        monkeypatch.setattr(peers, "MAX_OWED", 100_000)
+        report = pull(city, c, policy=PROVINCE, limit=5, max_file_bytes=0)
+    assert report.counts["refused"] == 0 and report.files_owed == ()
+    assert report.files_fetched == len(list(city.iter_records())) > 2
 
 
 def test_pull_everything_then_reconcile_finds_no_difference(province: Server, city: SQLiteRegistry) -> None:

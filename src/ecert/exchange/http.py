@@ -39,7 +39,7 @@ from ecert.exchange.peers import FileRef, mark_pulled, owed_files, set_owed_file
 from ecert.exchange.pull import apply_pull_batch, file_of, read_pull_batch
 from ecert.exchange.reconcile import Difference, compare, summarise
 from ecert.exchange.wire import PREFIX, error_for
-from ecert.registry.base import Registry
+from ecert.registry.base import ChainEvent, Registry
 from ecert.share.client import Client
 
 __all__ = [
@@ -393,31 +393,46 @@ def pull(
         pulled = read_pull_batch(data, sender_certificate=client.service_certificate)
         if pulled.batch.sender != sender:
             raise InvalidBundle(f"a pull batch of library {pulled.batch.sender}, not of {sender}")
-        answer = apply_pull_batch(library, data, sender_certificate=client.service_certificate, policy=policy)
+        # the batch, its cursor and the files it leaves owed: one commit, so that a crash between
+        # them cannot leave events applied whose files this library never asks for
+        with library.atomic():
+            answer = apply_pull_batch(
+                library, data, sender_certificate=client.service_certificate, policy=policy
+            )
+            owed = _owed_after(library, key, pulled.batch.events, answer)
         answers.append(answer)
         if answer.problem:
             raise ExchangeRefused(
                 f"the pulled batch {answer.first_seq}-{answer.last_seq} was not applied: {answer.problem}"
             )
-        taken = {r.seq for r in answer.results if r.outcome in (Outcome.ACCEPTED, Outcome.ALREADY)}
-        owed = list(owed_files(library, key))
-        for event in pulled.batch.events:
-            named_file = file_of(event)
-            if (
-                event.kind == "issued"
-                and named_file
-                and event.seq in taken
-                and library.stored_file(event.identifier, "original") is None
-            ):
-                owed.append(FileRef(event.identifier, named_file[0]))
         if owed:
-            set_owed_files(library, key, owed)
             got, left = _fetch(library, client, owed, key)
             fetched += got
         cursor = answer.cursor
         if not more:
             break
     return PullReport(sender, tuple(answers), cursor, fetched, tuple(left))
+
+
+def _owed_after(
+    library: Registry, key: str, events: Iterable[ChainEvent], answer: Answer
+) -> tuple[FileRef, ...]:
+    """The files owed under ``key`` once ``answer``'s events are taken: the issued events applied
+    (or already here) whose original this library lacks, added to the list kept (and saved)."""
+    if answer.problem:
+        return ()
+    taken = {r.seq for r in answer.results if r.outcome in (Outcome.ACCEPTED, Outcome.ALREADY)}
+    owed = list(owed_files(library, key))
+    for event in events:
+        named_file = file_of(event)
+        if (
+            event.kind == "issued"
+            and named_file
+            and event.seq in taken
+            and library.stored_file(event.identifier, "original") is None
+        ):
+            owed.append(FileRef(event.identifier, named_file[0]))
+    return set_owed_files(library, key, owed) if owed else ()
 
 
 def _fetch(

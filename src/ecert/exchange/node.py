@@ -149,11 +149,15 @@ class ExchangeNode:
         # written before it: refused only at bind_sender, its batch and cursor would stay)
         self.library.set_info(f"exchange.library.{sender}.pushing", app.app_id)
         check_sender(self.library, app.app_id, sender)
-        answer = apply_batch(
-            self.library, data, sender_certificate=peer.certificate, policy=peer.policy, at=at
-        )
-        bind_sender(self.library, app.app_id, answer.sender)  # verified by now
-        wanted = self._wanted(app.app_id, data, answer)
+        # the batch, the binding and the files it leaves owed stand or fall together: a request's
+        # refusal commits what it wrote before (the rows above), so a refusal after the batch was
+        # applied (the owed list over MAX_OWED) would otherwise keep events whose files nobody asks for
+        with self.library.atomic():
+            answer = apply_batch(
+                self.library, data, sender_certificate=peer.certificate, policy=peer.policy, at=at
+            )
+            bind_sender(self.library, app.app_id, answer.sender)  # verified by now
+            wanted = self._wanted(app.app_id, data, answer)
         return {**answer.to_dict(), "filesWanted": [r.to_dict() for r in wanted]}
 
     def _wanted(self, app_id: str, data: bytes, answer: Answer) -> tuple[FileRef, ...]:
