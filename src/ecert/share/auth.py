@@ -16,8 +16,8 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections import deque
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -59,7 +59,7 @@ class Authenticator:
         self._settings = settings
         self._keys: dict[str, PublicKey] = {}
         self._seen: dict[str, Application] = {}  # the applications last admitted, by id
-        self._calls: dict[str, deque[float]] = {}
+        self._calls: dict[str, OrderedDict[Hashable, float]] = {}  # per app: request -> when counted
         self._lock = threading.Lock()
 
     def _application(self, app_id: str) -> Application:
@@ -136,11 +136,15 @@ class Authenticator:
         keep_after = now - 2 * self._settings.clock_skew  # older nonces fail the timestamp check anyway
         if not self._library.remember_nonce(app.app_id, checked.nonce, at=now, keep_after=keep_after):
             raise ReplayedRequest(f"nonce {checked.nonce} of {app.app_id} was used before")
-        self._count(app.app_id)
+        self._count(app.app_id, ("nonce", checked.nonce))
         return app
 
-    def bearer(self, token: str) -> Application:
-        """The application a token was given to; refused when the profile is off or the token is not valid."""
+    def bearer(self, token: str, *, request: Hashable | None = None) -> Application:
+        """The application a token was given to; refused when the profile is off or the token is not valid.
+
+        ``request`` names the HTTP request, so that a request run again (its transaction rolled back
+        and retried) is counted once against the rate limit; None: every call is a new request.
+        """
         if not self._settings.token_profile:
             raise TokenProfileDisabled("the token profile is disabled on this service; sign each request")
         try:
@@ -152,7 +156,7 @@ class Authenticator:
         app = self._application(app_id)
         if not app.token_allowed:
             raise TokenProfileDisabled(f"application {app_id} may not use the token profile")
-        self._count(app_id)
+        self._count(app_id, object() if request is None else ("request", request))
         return app
 
     def issue_token(self, app: Application) -> tuple[str, datetime]:
@@ -167,16 +171,23 @@ class Authenticator:
         self._library.add_token(token, app.app_id, issued_at=now, expires_at=expires)
         return token, expires
 
-    def _count(self, app_id: str) -> None:
-        """A sliding one-minute window per application, in this worker (a simple brake, not a quota)."""
+    def _count(self, app_id: str, request: Hashable) -> None:
+        """A sliding one-minute window per application, in this worker (a simple brake, not a quota).
+
+        Counted once per ``request`` (a signed request's nonce): the share service runs a group of
+        requests in one transaction and, when that fails, runs each again alone; counting the rerun
+        would refuse requests the application never sent.
+        """
         limit = self._settings.rate_limit
         if limit is None:
             return
         now = time.monotonic()
         with self._lock:
-            calls = self._calls.setdefault(app_id, deque())
-            while calls and now - calls[0] > 60.0:
-                calls.popleft()
+            calls = self._calls.setdefault(app_id, OrderedDict())
+            while calls and now - next(iter(calls.values())) > 60.0:
+                calls.popitem(last=False)
+            if request in calls:
+                return
             if len(calls) >= limit:
                 raise RateLimited(f"application {app_id} sent more than {limit} requests in a minute")
-            calls.append(now)
+            calls[request] = now

@@ -16,7 +16,7 @@ import binascii
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import date, datetime
 from typing import Any, Literal, TypeVar, cast
 
@@ -137,10 +137,11 @@ class _Shell:
             request.method, path + (f"?{query}" if query else ""), request.headers, raw
         )
 
-    def admit(self, admission: SignedRequest | str) -> tuple[Application, bool]:
-        """The calling application, its nonce claimed (or its token found); (application, via token)."""
+    def admit(self, admission: SignedRequest | str, request: Hashable) -> tuple[Application, bool]:
+        """The calling application, its nonce claimed (or its token found); (application, via token).
+        ``request`` names the HTTP request: run again after a rollback, it is counted once."""
         if isinstance(admission, str):
-            return self.service.auth.bearer(admission), True
+            return self.service.auth.bearer(admission, request=request), True
         return self.service.auth.admit(admission), False
 
     def authenticate(self, request: Request, raw: bytes) -> tuple[Application, bool]:
@@ -294,8 +295,10 @@ def create_share_app(
                     except EcertError as exc:
                         problem = exc
 
+                    this_request = object()
+
                     def step() -> Any:
-                        application, via_token = shell.admit(admission)
+                        application, via_token = shell.admit(admission, this_request)
                         if problem is not None:  # the nonce is spent, as with a refusal of the operation
                             raise problem
                         operator = str(getattr(body, "operator", "")) if accountable else application.app_id
