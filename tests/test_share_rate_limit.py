@@ -41,10 +41,9 @@ def test_a_signed_request_run_again_after_a_rollback_is_counted_once(library: An
     service = ShareService(library, service_signer(), ShareSettings(rate_limit=2, clock=lambda: NOW))
     body = b'{"operator":"x"}'
     first = service.auth.check_signature("POST", "/share/v1/get", _headers("n" * 16, body), body)
-    with pytest.raises(_RolledBack):
-        with library.atomic():
-            service.auth.admit(first)
-            raise _RolledBack
+    with pytest.raises(_RolledBack), library.atomic():
+        service.auth.admit(first)
+        raise _RolledBack
     with library.atomic():
         assert service.auth.admit(first).app_id == "tax"  # the same request again: its nonce is new
     second = service.auth.check_signature("POST", "/share/v1/get", _headers("m" * 16, body), body)
