@@ -77,7 +77,15 @@ def resolve(base_entry: str, loc: str) -> str:
 
 
 def read_entries(data: bytes, limits: Limits) -> dict[str, bytes]:
-    """Every file entry of the ZIP ``data`` by name, in archive order, held to ``limits``."""
+    """Every file entry of the ZIP ``data`` by name, in archive order, held to ``limits``.
+
+    The usual shape is read in one pass (:mod:`ecert.ofd.zipusual`); every other shape, and every
+    archive to be refused, is read here with ``zipfile`` and the layout check."""
+    from ecert.ofd.zipusual import read_usual  # it uses check_entry_name from here
+
+    usual = read_usual(data, limits)
+    if usual is not None:
+        return usual
     try:
         zf = zipfile.ZipFile(BytesIO(data))
     except EcertError:

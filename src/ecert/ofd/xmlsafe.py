@@ -66,8 +66,10 @@ def parse_xml(
         if nodes > max_nodes:
             raise UnsafePackage("XML part has too many elements and attributes", where=where,
                                 value=nodes, expected=f"<= {max_nodes} '<' and '=' in all")
-    upper = data.upper()
-    if _DTD_MARKERS.search(data) or any(m in upper for m in _UTF16_MARKERS):
+    # every marker holds "<!" (or, in UTF-16, a NUL octet): a part without either is scanned no further
+    if (b"<!" in data and _DTD_MARKERS.search(data)) or (
+        b"\x00" in data and any(m in data.upper() for m in _UTF16_MARKERS)
+    ):
         raise UnsafePackage("XML part declares a DTD or entities", where=where, expected="no DOCTYPE")
     try:
         root = etree.fromstring(data, parser=_parser())
