@@ -111,26 +111,42 @@ def check_der(
 
 
 def _walk(data: bytes, rules: _Rules) -> None:
-    """Every element, outermost first; a stack of open constructed elements replaces recursion."""
+    """Every element, outermost first; a stack of open constructed elements replaces recursion.
+
+    The innermost open element's end (``limit``) and order state (``order``) live in locals, the
+    outer ones on the stacks, and the usual header (one-octet tag, short length) is read inline:
+    a CMS SignedData has about a hundred elements, and a call per element was most of the walk."""
     if not data:
         raise _Refusal("empty input", 0)
     sorted_paths, path_ends, max_depth = rules.sorted_paths, rules.path_ends, rules.max_depth
+    max_elements, whole_octets, checks = rules.max_elements, rules.whole_octets, _PRIMITIVE_CHECKS
     ends: list[int] = []  # where the contents of each open constructed element end
     tags: list[int] = []  # the first identifier octet of each
-    previous: list[int] = []  # start of the previous element inside each: -1 none yet, -2 order free
-    pos, limit, count = 0, len(data), 0
+    orders: list[int] = []  # the order state of each enclosing element (see ``order``)
+    # in the innermost open element: start of its previous element, -1 none yet, -2 order free
+    order = -2
+    pos, size, count = 0, len(data), 0
+    limit = size
     while True:
         start = pos
         count += 1
-        if count > rules.max_elements:
-            raise _Refusal(f"more than {rules.max_elements} elements", start)
-        first, number, length, pos = _header(data, pos, limit)
-        end = pos + length
+        if count > max_elements:
+            raise _Refusal(f"more than {max_elements} elements", start)
+        if pos + 1 < limit and data[pos + 1] < 0x80 and data[pos] & 0x1F != 0x1F and data[pos]:
+            first = data[pos]
+            number = first & 0x1F
+            pos += 2
+            end = pos + data[pos - 1]
+        else:
+            first, number, length, pos = _header(data, pos, limit)
+            end = pos + length
         if end > limit:
             where = "its enclosing element" if ends else "the input"
-            raise _Refusal(f"length {length} runs past the end of {where}", start)
-        if previous and previous[-1] != -2:
-            _check_order(data, previous, start, end)
+            raise _Refusal(f"length {end - pos} runs past the end of {where}", start)
+        if order != -2:
+            if order >= 0 and data[order:start] > data[start:end]:
+                raise _Refusal("SET OF elements not in ascending order of their encodings", start)
+            order = start
         if first & 0x20:
             if first < 0x40 and number not in _CONSTRUCTED_ONLY:  # universal class
                 raise _Refusal(f"constructed {_name(number)} (DER encodes it primitive)", start)
@@ -138,23 +154,23 @@ def _walk(data: bytes, rules: _Rules) -> None:
                 raise _Refusal(f"nested more than {max_depth} deep", start)
             ends.append(end)
             tags.append(first)
-            in_order = first == 0x31 or (first in path_ends and tuple(tags) in sorted_paths)
-            previous.append(-1 if in_order else -2)
+            orders.append(order)
+            order = -1 if first == 0x31 or (first in path_ends and tuple(tags) in sorted_paths) else -2
             limit = end
         else:
-            check = _PRIMITIVE_CHECKS.get(first)  # universal, low tag number, with rules for contents
+            check = checks.get(first)  # universal, low tag number, with rules for contents
             if check is not None:
-                check(data, number, pos, end, start, rules.whole_octets)
+                check(data, number, pos, end, start, whole_octets)
             pos = end
-        while ends and pos == ends[-1]:
+        while ends and pos == limit:
             ends.pop()
             tags.pop()
-            previous.pop()
+            order = orders.pop()
+            limit = ends[-1] if ends else size
         if not ends:
             break
-        limit = ends[-1]
-    if pos != len(data):
-        raise _Refusal(f"{len(data) - pos} bytes after the outer element", pos)
+    if pos != size:
+        raise _Refusal(f"{size - pos} bytes after the outer element", pos)
 
 
 def _header(data: bytes, pos: int, limit: int) -> tuple[int, int, int, int]:
@@ -217,14 +233,6 @@ def _length(data: bytes, pos: int, limit: int) -> tuple[int, int]:
     if length < 0x80:
         raise _Refusal(f"length {length} in the long form (DER uses one octet below 128)", pos)
     return length, pos + 1 + count
-
-
-def _check_order(data: bytes, previous: list[int], start: int, end: int) -> None:
-    """DER SET OF: each element's encoding is not below the one before it (X.690 §11.6)."""
-    before = previous[-1]
-    if before >= 0 and data[before:start] > data[start:end]:
-        raise _Refusal("SET OF elements not in ascending order of their encodings", start)
-    previous[-1] = start
 
 
 def _check_integer(data: bytes, number: int, pos: int, end: int, start: int, _: bool) -> None:
