@@ -7,13 +7,17 @@ operation costs more than the arithmetic itself in CPython.
 
 * doubling: ``dbl-2001-b`` (3M+5S) when ``a = p - 3`` (sm2p256v1), ``dbl-2007-bl`` otherwise;
 * mixed addition (Jacobian + affine): ``madd`` with the doubling / infinity cases handled;
-* ``k*G``: a fixed-base table of 8-bit windows (32 rows x 255 affine points for 256-bit
-  scalars, 1.5 MB), so ``k*G`` is at most 32 mixed additions and no doubling.  Building it costs
-  about 80 plain multiplications, so it is built at the ``_BASE_TABLE_AFTER``-th use of G in the
-  process: a command verifying one file or signing one certificate uses wNAF instead;
+* fixed-point tables take the scalar in *signed* windows of ``w`` bits (digits in
+  ``-2^(w-1)..2^(w-1)``; a negative digit adds its point with ``y`` negated), so a row holds
+  ``2^(w-1)`` points, half what unsigned digits need, and a wider window fits the same memory;
+* ``k*G``: a fixed-base table of 9-bit signed windows (29 rows x 256 affine points for 256-bit
+  scalars, about 1.4 MB), so ``k*G`` is at most 29 mixed additions and no doubling.  Building it
+  costs about 80 plain multiplications, so it is built at the ``_BASE_TABLE_AFTER``-th use of G in
+  the process: a command verifying one file or signing one certificate uses wNAF instead;
 * ``k*P``: width-5 wNAF with affine odd multiples (one batched inversion); a public key used often
-  gets a fixed-window table of its own, under the admission and memory policy of
-  :mod:`ecert.crypto.tablecache` (budget: :func:`set_key_table_budget`).
+  gets a table of its own (7-bit signed windows: 37 rows x 64 points, at most 37 additions),
+  under the admission and memory policy of :mod:`ecert.crypto.tablecache` (budget:
+  :func:`set_key_table_budget`).
 
 None of this is constant-time: Python integers take time that depends on their values.
 The curve must have cofactor 1 (checked by :class:`Curve`), so every point on it has order ``n``
@@ -33,11 +37,11 @@ __all__ = ["Affine", "Curve", "Jacobian", "batch_to_affine", "key_tables", "set_
 Affine = tuple[int, int]
 Jacobian = tuple[int, int, int]
 
-_WINDOW = 8  # fixed-base window width in bits: 2^8 - 1 = 255 points per row
+_WINDOW = 9  # G's signed window width in bits: 2^8 = 256 points per row, 29 rows
 _WNAF_WIDTH = 5  # variable-base wNAF width: odd multiples 1P, 3P, ..., 15P
-_KEY_WINDOW = 5  # window of the tables kept for frequently used public keys (52 rows x 31 points)
-_KEY_TABLE_AFTER = 8  # build such a table at the 8th use of a point (costs about 7 plain verifications)
-_KEY_TABLE_BYTES = 306_000  # one such table for a 256-bit curve (its objects: 306 KB)
+_KEY_WINDOW = 7  # signed window of the tables kept for frequently used public keys (37 rows x 64 points)
+_KEY_TABLE_AFTER = 8  # build such a table at the 8th use of a point (costs about 12 plain verifications)
+_KEY_TABLE_BYTES = 443_000  # one such table for a 256-bit curve (its objects: 443 KB)
 _BASE_TABLE_AFTER = 32  # build G's table at its 32nd use in the process (it costs about 80 uses)
 _INFINITY: Jacobian = (1, 1, 0)
 
@@ -47,7 +51,7 @@ _KEY_TABLES: TableCache[tuple[Curve, int, int], list[list[Affine]]] = TableCache
 
 
 def set_key_table_budget(nbytes: int) -> None:
-    """Memory for per-key tables, shared by every curve in the process (default 32 MiB, ~100 keys).
+    """Memory for per-key tables, shared by every curve in the process (default 32 MiB, ~75 keys).
 
     0 turns them off.  A service verifying certificates of many departments and CAs wants room for
     every key it sees often; ``key_tables()`` tells how many are held.
@@ -105,7 +109,7 @@ class Curve:
     # --- scalar multiplication ---------------------------------------------------------------
 
     def base_table(self) -> list[list[Affine]]:
-        """Rows ``i``: ``[j * 2^(8i) * G for j in 0..255]`` (entry 0 unused), affine; built once."""
+        """Rows ``i``: ``[j * 2^(9i) * G for j in 0..256]`` (entry 0 unused), affine; built once."""
         table = self._cache.get("base")
         if table is None:
             table = _fixed_base_table(self, self.gx, self.gy, _WINDOW)
@@ -229,19 +233,21 @@ def _multiples(curve: Curve, x: int, y: int, count: int) -> list[Jacobian]:
 
 
 def _fixed_base_table(curve: Curve, x: int, y: int, width: int) -> list[list[Affine]]:
-    """Rows ``i``: ``[j * 2^(width*i) * P for j in 0..2^width-1]`` (entry 0 unused), affine."""
-    rows = (curve.n.bit_length() + width - 1) // width
-    per_row = (1 << width) - 1
+    """Rows ``i``: ``[j * 2^(width*i) * P for j in 0..2^(width-1)]`` (entry 0 unused), affine: the
+    multiples a signed digit of ``width`` bits takes (:func:`_add_fixed`).  One row more than the
+    scalar's bits fill, for the last digit's carry."""
+    rows = (curve.n.bit_length() + width) // width  # ceil((bits + 1) / width)
+    half = 1 << (width - 1)
     table: list[list[Affine]] = []
     bx, by = x, y
     for _ in range(rows):
-        row = batch_to_affine(curve.p, _multiples(curve, bx, by, per_row))
-        table.append([(0, 0), *row])
-        # next base: 2^width * B = (2^width - 1)*B + B
-        nxt = curve.to_affine(_madd(curve, (row[-1][0], row[-1][1], 1), bx, by))
-        if nxt is None:  # only if n < 2^(8*rows) is tiny; not for real curves
-            break
-        bx, by = nxt
+        points = _multiples(curve, bx, by, half)
+        points.append(_double(curve.p, curve.a, points[-1]))  # 2^width * B: the next row's base
+        # no point here is infinity: j * 2^k with j <= 2^(width-1) is never a multiple of the odd
+        # prime order n
+        row = batch_to_affine(curve.p, points)
+        table.append([(0, 0), *row[:half]])
+        bx, by = row[half]
     return table
 
 
@@ -266,16 +272,26 @@ def _madd(curve: Curve, point: Jacobian, x2: int, y2: int) -> Jacobian:
 
 
 def _add_fixed(curve: Curve, acc: Jacobian, k: int, table: list[list[Affine]], width: int) -> Jacobian:
-    """``acc + k*P`` with a fixed-point table: one mixed addition per non-zero window of k."""
+    """``acc + k*P`` with a fixed-point table: one mixed addition per non-zero signed digit of k.
+
+    A window value ``j`` above ``2^(width-1)`` is the digit ``j - 2^width`` (the point of
+    ``2^width - j`` with y negated) and carries one into the next window."""
     p = curve.p
     X1, Y1, Z1 = acc
-    mask = (1 << width) - 1
+    full = 1 << width
+    mask = full - 1
+    half = full >> 1
     row = 0
     while k:
         j = k & mask
         k >>= width
         if j:
-            x2, y2 = table[row][j]
+            if j > half:
+                k += 1
+                x2, y2 = table[row][full - j]
+                y2 = p - y2
+            else:
+                x2, y2 = table[row][j]
             if Z1 == 0:
                 X1, Y1, Z1 = x2, y2, 1
             else:
