@@ -4,6 +4,7 @@ spoken from this process with the real client (httpx) and with hand-made request
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 from collections.abc import Iterator
@@ -537,10 +538,23 @@ def test_pull_everything_then_reconcile_finds_no_difference(province: Server, ci
 
 
 def test_the_commands_push_pull_and_reconcile(
-    province: Server, city: SQLiteRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    province: Server,
+    city: SQLiteRegistry,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from ecert.cli import main
     from ecert.crypto.keys import save_private_key
+
+    sent: list[bytes] = []
+    push_batch = ExchangeClient.push_batch
+
+    def recording(self: ExchangeClient, batch: bytes) -> dict[str, Any]:
+        sent.append(batch)
+        return push_batch(self, batch)
+
+    monkeypatch.setattr(ExchangeClient, "push_batch", recording)
 
     key, cert = tmp_path / "exchange.key.pem", tmp_path / "exchange.pem"
     key.write_bytes(save_private_key(exchange_signer().private_key))
@@ -560,11 +574,11 @@ def test_the_commands_push_pull_and_reconcile(
         "--service-cert",
         str(province.service_cert),
     ]
-    assert (
-        main(["exchange", "push", "--library", city_path, *peer, "--cert", str(cert), "--batch-size", "2"])
-        == 0
-    )
+    push = ["exchange", "push", "--library", city_path, *peer, "--cert", str(cert), "--batch-size", "2"]
+    assert main([*push, "--status-codes", "mohurd-a"]) == 0
     assert "pushed up to seq 3: 3 accepted, 0 already, 0 refused" in capsys.readouterr().err
+    payloads = [json.loads(base64.b64decode(json.loads(b)["payload"])) for b in sent]
+    assert len(payloads) == 2 and all(p["ministry"]["profile"] == "mohurd-a" for p in payloads)
     with opened(province.location) as library:
         assert view(library, ids) == view(city, ids)
     down = SQLiteRegistry.open(tmp_path / "down.db")

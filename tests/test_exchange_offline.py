@@ -212,3 +212,30 @@ def test_reconcile_names_exactly_the_differing_records(tmp_path: Path) -> None:
         assert not found[0].only_theirs and not found[0].changed
         assert compare(summarise(a), summarise(a)) == []
         assert [d.group for d in compare(summarise(a), summarise(b))] == [found[0].group]
+
+
+def test_export_can_carry_the_ministry_codes(
+    tmp_path: Path, keys: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--status-codes`` puts certState / operateType in every batch (spec/exchange.md §6), and the
+    province applies a package that carries them as one without."""
+    import base64
+    import json
+
+    city, province = tmp_path / "city.db", tmp_path / "province.db"
+    with SQLiteRegistry.open(city) as c:
+        ident = issue(c, "2026000001")
+        c.set_status(ident, CertStatus.SUSPENDED, reason="核查", by="李四", at=NOW)
+    SQLiteRegistry.open(province).close()
+    out = tmp_path / "p.json"
+    export = ["exchange", "export", "--library", str(city), "--key", str(keys / "city.key.pem"),
+              "--cert", str(keys / "city.pem"), "-o", str(out)]  # fmt: skip
+    assert main([*export, "--status-codes", "mohurd-b"]) == 0
+    (batch,) = json.loads(out.read_text(encoding="utf-8"))["batches"]
+    payload = json.loads(base64.b64decode(json.loads(base64.b64decode(batch))["payload"]))
+    assert payload["ministry"]["profile"] == "mohurd-b"
+    assert [r["certState"] for r in payload["ministry"]["records"]] == ["01", "02"]
+    assert _import(out, province, keys) == 0
+    assert "2 accepted" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # argparse: an unknown profile is a usage error
+        main([*export, "--status-codes", "mohurd-z"])

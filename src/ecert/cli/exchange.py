@@ -52,6 +52,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     e.add_argument("--after", type=int, default=0, help="send the events after this seq (default 0: all)")
     e.add_argument("--batch-size", type=int, default=1000, help="events per batch (default 1000)")
     e.add_argument("-o", "--output", type=Path, required=True, help="the package file to write")
+    _status_codes_option(e)
     e.set_defaults(handler=_export)
     i = actions.add_parser(
         "import", help="apply a package's batches, answered per record", epilog=EPILOG, formatter_class=_RAW
@@ -93,6 +94,16 @@ def _peer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--service-cert", type=Path, required=True, help="the peer's service certificate (PEM)")
 
 
+def _status_codes_option(p: argparse.ArgumentParser) -> None:
+    from ecert.exchange.codes import MINISTRY_PROFILES
+
+    p.add_argument(
+        "--status-codes",
+        choices=MINISTRY_PROFILES,
+        help="also send the ministry's certState / operateType codes in this profile (spec/exchange.md §6)",
+    )
+
+
 def _register_http(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = actions.add_parser(
         "push", help="归集: send the events the peer lacks over HTTP", epilog=EPILOG, formatter_class=_RAW
@@ -101,6 +112,7 @@ def _register_http(actions: argparse._SubParsersAction[argparse.ArgumentParser])
     add_signer_options(p)
     p.add_argument("--batch-size", type=int, default=500, help="events per batch (default 500)")
     p.add_argument("--max-batches", type=int, help="stop after this many batches (resume later)")
+    _status_codes_option(p)
     p.add_argument("--json", action="store_true", help="print the answers as JSON")
     p.set_defaults(handler=_push)
     q = actions.add_parser(
@@ -153,7 +165,13 @@ def _export(args: argparse.Namespace) -> int:
     from ecert.registry import open_registry
 
     with open_registry(args.library, create=False) as library:
-        made = make_package(library, load_signer(args), after=args.after, batch_size=args.batch_size)
+        made = make_package(
+            library,
+            load_signer(args),
+            after=args.after,
+            batch_size=args.batch_size,
+            status_codes=args.status_codes,
+        )
     if made is None:
         print(f"nothing after seq {args.after}", file=sys.stderr)
         return EXIT_OK
@@ -268,7 +286,12 @@ def _push(args: argparse.Namespace) -> int:
 
     with open_registry(args.library, create=False) as library, _client(args) as client:
         report = push(
-            library, client, load_signer(args), batch_size=args.batch_size, max_batches=args.max_batches
+            library,
+            client,
+            load_signer(args),
+            batch_size=args.batch_size,
+            max_batches=args.max_batches,
+            status_codes=args.status_codes,
         )
     _print_answers(report.answers, args.json)
     counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())

@@ -34,12 +34,14 @@ from ecert.exchange.batch import (
     cursor_of,
     make_batch,
 )
+from ecert.exchange.codes import cert_state
 from ecert.exchange.envelope import b64, unb64
 from ecert.exchange.peers import FileRef, mark_pulled, owed_files, set_owed_files
 from ecert.exchange.pull import apply_pull_batch, file_of, read_pull_batch
 from ecert.exchange.reconcile import Difference, compare, summarise
 from ecert.exchange.wire import PREFIX, error_for
 from ecert.registry.base import ChainEvent, Registry
+from ecert.registry.status import CertStatus
 from ecert.share.client import Client
 
 __all__ = [
@@ -270,7 +272,9 @@ def _deliver(
     return sent, left
 
 
-def _push_batch(library: Registry, signer: Signer, after: int, size: int, budget: int) -> bytes | None:
+def _push_batch(
+    library: Registry, signer: Signer, after: int, size: int, budget: int, status_codes: str | None
+) -> bytes | None:
     """The next batch after ``after``, cut before an annotated copy whose file would not fit: a copy
     is applied only with its file (spec/exchange.md §3), so it opens the next batch, where it rides
     whatever its size (files are packed as :func:`make_batch` packs them: in order, while they fit)."""
@@ -298,7 +302,13 @@ def _push_batch(library: Registry, signer: Signer, after: int, size: int, budget
                 limit, budget = 1, stored.size
             break
     return make_batch(
-        library, signer, sender=library.library_id, after=after, limit=limit, max_file_bytes=budget
+        library,
+        signer,
+        sender=library.library_id,
+        after=after,
+        limit=limit,
+        max_file_bytes=budget,
+        status_codes=status_codes,
     )
 
 
@@ -310,9 +320,14 @@ def push(
     batch_size: int = 500,
     max_file_bytes: int = PUSH_FILE_BYTES,
     max_batches: int | None = None,
+    status_codes: str | None = None,
 ) -> PushReport:
     """归集: send every event after the cursor the peer holds for this library, in signed batches,
-    and deliver the files the peer names as wanted.  Stops after ``max_batches`` when given."""
+    and deliver the files the peer names as wanted.  Stops after ``max_batches`` when given.
+    ``status_codes`` (``mohurd-a``/``mohurd-b``) puts the ministry codes in every batch
+    (spec/exchange.md §6), for a peer that reads those."""
+    if status_codes is not None:
+        cert_state(CertStatus.VALID, status_codes)  # an unknown profile is refused before anything is sent
     state = client.status()
     peer = state.get("peer")
     if not isinstance(peer, dict):
@@ -327,7 +342,7 @@ def push(
     answers: list[Answer] = []
     size, budget = batch_size, max_file_bytes
     while max_batches is None or len(answers) < max_batches:
-        data = _push_batch(library, signer, cursor, size, budget)
+        data = _push_batch(library, signer, cursor, size, budget, status_codes)
         if data is None:
             break
         try:
