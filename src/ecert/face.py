@@ -33,6 +33,7 @@ __all__ = [
     "face_images",
     "face_layout",
     "face_layout_for",
+    "face_pictures",
     "face_spec",
     "face_spec_for",
     "load_image",
@@ -227,3 +228,25 @@ def face_images(
     if seal is not None:
         images["seal"] = load_image(seal, "seal image")
     return images
+
+
+def face_pictures(
+    *, qr_payload: str | None = None, photo: bytes | None = None, seal: bytes | None = None
+) -> dict[ImageKind, bytes]:
+    """The pictures the face shows as the PNG files an OFD page carries.
+
+    The QR code is written from its modules as a 1-bit PNG (:func:`ecert.qr.image.qr_png`, 4 pixels a
+    module, version 15-M at most: spec/qr.md) without going through an image; photo and seal are
+    decoded with their limits (:func:`load_image`) and written again as PNG.
+    """
+    from ecert.png import png_bytes
+    from ecert.qr.image import OFFLINE_MAX_VERSION, qr_png
+
+    pictures: dict[ImageKind, bytes] = {}
+    if qr_payload is not None:
+        pictures["qr"] = qr_png(qr_payload, module_px=4, max_version=OFFLINE_MAX_VERSION)
+    if photo is not None:
+        pictures["photo"] = png_bytes(load_image(photo, "photo"))
+    if seal is not None:
+        pictures["seal"] = png_bytes(load_image(seal, "seal image"))
+    return pictures

@@ -33,7 +33,7 @@ from ecert.crypto.algorithms import SignatureAlgorithm
 from ecert.crypto.digests import DigestAlgorithm, sm3
 from ecert.crypto.signer import Signer
 from ecert.errors import EcertError, InputError
-from ecert.face import face_images, face_layout, load_image
+from ecert.face import face_layout, face_pictures
 from ecert.layout import FaceLayout, char_em, text_width
 from ecert.metadata import Authority, CoreMetadata, elements
 from ecert.metadata.document import ATTACHMENT_NAME, certificate_xml
@@ -42,7 +42,6 @@ from ecert.ofd.namespaces import OFD_NS
 from ecert.ofd.reader import OFDPackage
 from ecert.ofd.signatures import Provider, prepare_signature
 from ecert.ofd.writer import build_zip, document_entries
-from ecert.png import png_bytes
 from ecert.qr.offline import make_offline
 
 __all__ = ["PROVIDER", "Issuer", "build_unsigned", "file_name", "package", "sign_package", "signer_authority"]
@@ -133,13 +132,6 @@ def _aware(at: datetime | None) -> datetime:
     return at
 
 
-def _png(img: object) -> bytes:
-    from PIL import Image
-
-    assert isinstance(img, Image.Image)
-    return png_bytes(img)
-
-
 def build_unsigned(
     draft: CertificateDraft,
     *,
@@ -163,15 +155,11 @@ def _unsigned(
     draft: CertificateDraft, *, qr_payload: str | None, photo: bytes | None, seal_image: bytes | None
 ) -> OFDPackage:
     """The unsigned package as entries: the signer reads them directly (no ZIP written and re-read)."""
-    if photo is not None:
-        load_image(photo, "photo")
-    if seal_image is not None:
-        load_image(seal_image, "seal image")
+    pictures = face_pictures(qr_payload=qr_payload, photo=photo, seal=seal_image)  # refuses bad images
     layout = face_layout(
         draft, photo=photo is not None, seal=seal_image is not None, qr=qr_payload is not None
     )
-    images = face_images(qr_payload=qr_payload, photo=photo, seal=seal_image)
-    resources = {str(kind): _png(img) for kind, img in images.items()}
+    resources = {str(kind): data for kind, data in pictures.items()}
     return OFDPackage.from_entries(document_entries(_document(draft, layout, resources)))
 
 
@@ -342,7 +330,7 @@ def package(
         issuer = Issuer(issuer)
     _check_issuer(draft.metadata, issuer.signer)
     payload = None
-    if qr:  # face_images() builds the symbol once and refuses one above the budget (spec/qr.md)
+    if qr:  # face_pictures() builds the symbol once and refuses one above the budget (spec/qr.md)
         payload = make_offline(draft.metadata, issuer.signer, at=at)
     unsigned = _unsigned(draft, qr_payload=payload, photo=photo, seal_image=issuer.seal_image)
     return sign_package(unsigned, issuer, at=at)

@@ -12,13 +12,14 @@ images) does the same in C++ in about 1 ms.  The tests check its symbols module 
 
 from __future__ import annotations
 
+import functools
 import io
 
 import zxingcpp
 from PIL import Image
 
-from ecert.errors import InvalidQRPayload
-from ecert.png import png_bytes
+from ecert.errors import InputError, InvalidQRPayload
+from ecert.png import bilevel_png
 
 __all__ = [
     "MAX_SCAN_BYTES",
@@ -97,8 +98,48 @@ def qr_image(payload: str, *, module_px: int = 8, max_version: int = MAX_VERSION
 
 
 def qr_png(payload: str, *, module_px: int = 8, max_version: int = MAX_VERSION) -> bytes:
-    """The PNG bytes of :func:`qr_image`."""
-    return png_bytes(qr_image(payload, module_px=module_px, max_version=max_version), optimize=True)
+    """The picture of :func:`qr_image` as a 1-bit PNG, written from the modules (no image library)."""
+    if not isinstance(module_px, int) or not 1 <= module_px <= _MAX_MODULE_PX:
+        raise InputError("pixels per module out of range", where="module_px", value=module_px,
+                         expected=f"1 to {_MAX_MODULE_PX}")
+    side, cells = _symbol(payload, max_version)
+    return bilevel_png((side + 2 * QUIET_ZONE) * module_px, _pixel_rows(side, cells, module_px))
+
+
+_MAX_MODULE_PX = 64
+_LIGHT_BITS = b"0" + b"1" * 255  # a module byte (0 dark) as a bit digit
+
+
+@functools.lru_cache(maxsize=8)
+def _spread(module_px: int) -> tuple[bytes, ...]:
+    """Each byte of eight module bits as its ``8 * module_px`` pixel bits (``module_px`` bytes)."""
+    table = []
+    for value in range(256):
+        bits = 0
+        for i in range(7, -1, -1):
+            bits = bits << module_px | ((1 << module_px) - 1 if value >> i & 1 else 0)
+        table.append(bits.to_bytes(module_px, "big"))
+    return tuple(table)
+
+
+def _pixel_rows(side: int, cells: bytes, module_px: int) -> list[bytes]:
+    """The packed 1-bit pixel rows (1 light) of the symbol with its quiet zone, ``module_px`` a module.
+
+    Each module row becomes one string of bit digits padded to whole bytes, the rows are read as one
+    integer, and each byte of it is spread to its pixels through a table: no loop over pixels."""
+    full = side + 2 * QUIET_ZONE
+    stride = (full * module_px + 7) // 8
+    padded = -(-full // 8) * 8
+    quiet, pad = b"1" * QUIET_ZONE, b"0" * (padded - full)
+    digits = b"".join([quiet + cells[r * side:(r + 1) * side].translate(_LIGHT_BITS) + quiet + pad
+                       for r in range(side)])
+    spread = _spread(module_px).__getitem__
+    wide = b"".join(map(spread, int(digits, 2).to_bytes(side * padded // 8, "big")))
+    step = padded // 8 * module_px
+    blank = b"".join(map(spread, int(b"1" * full + pad, 2).to_bytes(padded // 8, "big")))[:stride]
+    margin = [blank] * (QUIET_ZONE * module_px)
+    rows = [row for r in range(side) for row in (wide[r * step:r * step + stride],) * module_px]
+    return margin + rows + margin
 
 
 # Limits for pictures of a QR code sent by anyone (a phone photo, a screenshot, a webcam frame).
