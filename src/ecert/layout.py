@@ -14,6 +14,7 @@ same draft gives the same page everywhere.
 from __future__ import annotations
 
 import functools
+import itertools
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ A4_LANDSCAPE = (297.0, 210.0)
 _LATIN_EM = 0.55
 # characters that must not begin a line (Chinese line-breaking rule, 避头点)
 _NO_LINE_START = frozenset("、，。；：？！）》」』】,.;:?!)")
+_FITS_MARGIN = 1e-6  # mm: far above float rounding, far below anything a printer shows
 # a run of letters and digits may break after these (an identifier at its dots, a URL at its slashes)
 _BREAK_AFTER = frozenset(".-/,;:_")
 
@@ -151,9 +153,29 @@ def char_em(ch: str) -> float:
     return _LATIN_EM
 
 
+# the advances of the characters met so far, read by dict lookups from C (a face measures about a
+# thousand characters in some 200 calls); cleared when it grows past what a face's text can need
+_EMS: dict[str, float] = {}
+_EMS_LIMIT = 16384
+
+
+def _ems(text: str) -> float:
+    """The sum of ``char_em`` over ``text``, added in the same order (the same float)."""
+    if text.isascii():  # every ASCII character is narrow
+        return sum(itertools.repeat(_LATIN_EM, len(text)))
+    try:
+        return sum(map(_EMS.__getitem__, text))
+    except KeyError:
+        if len(_EMS) > _EMS_LIMIT:
+            _EMS.clear()
+        for ch in text:
+            _EMS[ch] = char_em(ch)
+        return sum(map(_EMS.__getitem__, text))
+
+
 def text_width(text: str, size: float) -> float:
     """Estimated width in mm of ``text`` at font size ``size`` (mm)."""
-    return sum(char_em(c) for c in text) * size
+    return _ems(text) * size
 
 
 def _units(paragraph: str) -> list[str]:
@@ -195,6 +217,11 @@ def wrap_text(text: str, size: float, width: float) -> tuple[str, ...]:
     """
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
+        if text_width(paragraph, size) < width - _FITS_MARGIN:
+            # fits whole: the pieces below would never break; leading spaces are skipped and trailing
+            # ones dropped there too.  The margin keeps a float tie, summed piece by piece, on that path
+            lines.append(paragraph.strip(" "))
+            continue
         current, current_width = "", 0.0
         for unit in _units(paragraph):
             w = text_width(unit, size)
