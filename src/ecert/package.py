@@ -262,7 +262,7 @@ def _page_objects(
                 x=x,
                 y=text.baseline - text.y,
                 # advances per character: without DeltaX, readers stack the glyphs (GB/T 33190 §11.3)
-                delta_x=tuple(char_em(c) * text.size for c in text.text[:-1]) or None,
+                delta_x=tuple([em * text.size for em in map(char_em, text.text[:-1])]) or None,
             )
         )
         if not text.is_label and text.key not in _NOT_DATA:
