@@ -1,13 +1,14 @@
-"""QR symbols as images, at error-correction level M, encoded by zxing-cpp.
+"""QR symbols as images, at error-correction level M.
 
 Level M (15% recovery) is what phone scanning of a printed or on-screen certificate needs;
-alphanumeric payloads (spec/qr.md) are encoded in alphanumeric mode automatically.
+alphanumeric payloads (spec/qr.md) are encoded in alphanumeric mode.
 
-Why zxing-cpp and not the pure-Python ``qrcode``: choosing the mask pattern means building and
-scoring eight full symbols, which took ``qrcode`` about 25 ms for a version-12 offline payload,
-three quarters of packaging one certificate.  zxing-cpp (already needed to *read* scanned QR
-images) does the same in C++ in about 1 ms.  The tests check its symbols module by module against
-``qrcode`` at the mask zxing-cpp chose, and decode them again.
+Who encodes: numeric and alphanumeric text (every offline payload) :mod:`ecert.qr.encode`, which
+scores the eight masks over whole-symbol integers in about half the time zxing-cpp takes (0.4 against
+0.9 ms for a version-12 payload) and gives the symbol the ``qrcode`` package gives; any other text
+zxing-cpp (byte mode, with the UTF-8 ECI for non-ASCII text), about 1 ms.  ``qrcode`` itself took
+about 25 ms to score the masks.  The tests check both encoders' symbols module by module against
+``qrcode`` and decode them again.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from PIL import Image
 
 from ecert.errors import InputError, InvalidQRPayload
 from ecert.png import bilevel_png
+from ecert.qr.encode import encodable, symbol_bits
 
 __all__ = [
     "MAX_SCAN_BYTES",
@@ -38,10 +40,11 @@ MAX_VERSION = 40
 OFFLINE_MAX_VERSION = 15  # the size budget of offline payloads (spec/qr.md)
 QUIET_ZONE = 4  # modules of white around the symbol (ISO/IEC 18004 §6.3.8)
 _MAX_PAYLOAD = 8000  # characters; more than any version-40 symbol holds, so zxing-cpp is never asked
+_LIGHT_BITS = b"0" + b"1" * 255  # zxing-cpp's module byte (0 dark) as a bit digit, 1 light
+_MODULE_BYTES = bytes.maketrans(b"01", b"\x00\xff")  # a bit digit as a module byte (0 dark, 255 light)
 
 
-def _symbol(payload: str, max_version: int) -> tuple[int, bytes]:
-    """(modules per side, one byte per module: 0 dark, 255 light) of the smallest symbol at level M."""
+def _check_payload(payload: str) -> None:
     if not isinstance(payload, str) or not payload:
         raise InvalidQRPayload("a QR payload must be non-empty text", value=type(payload).__name__)
     if len(payload) > _MAX_PAYLOAD:
@@ -52,6 +55,42 @@ def _symbol(payload: str, max_version: int) -> tuple[int, bytes]:
             value=repr(payload[:8]),
             expected="the text without the BOM (readers drop it, so the code would not say what was given)",
         )
+
+
+def _check_version(side: int, max_version: int) -> None:
+    version = (side - 17) // 4
+    if not 1 <= version <= MAX_VERSION or 17 + 4 * version != side:
+        raise InvalidQRPayload("the QR encoder returned no square symbol", value=side)
+    if version > max_version:
+        raise InvalidQRPayload(
+            "payload too long for the QR budget",
+            value=f"version {version}",
+            expected=f"QR version <= {max_version} at level M (spec/qr.md)",
+        )
+
+
+def _light_rows(payload: str, max_version: int) -> tuple[int, list[bytes]]:
+    """(modules per side, each row of modules as bit digits: b"1" light, b"0" dark) of the smallest
+    symbol at level M: numeric and alphanumeric text (every offline payload) by :mod:`ecert.qr.encode`,
+    other text by zxing-cpp."""
+    _check_payload(payload)
+    if not encodable(payload):
+        side, cells = _zxing_symbol(payload)
+        _check_version(side, max_version)
+        digits = cells.translate(_LIGHT_BITS)
+        return side, [digits[r * side:(r + 1) * side] for r in range(side)]
+    try:
+        side, stride, dark = symbol_bits(payload)
+    except ValueError as exc:  # more than version 40 holds
+        raise InvalidQRPayload(f"payload does not fit a QR code ({exc})", value=len(payload)) from None
+    _check_version(side, max_version)
+    size = side * stride
+    light = format(((1 << size) - 1) ^ dark, f"0{size}b").encode("ascii")[::-1]  # bit k at index k
+    return side, [light[r * stride:r * stride + side] for r in range(side)]
+
+
+def _zxing_symbol(payload: str) -> tuple[int, bytes]:
+    """(modules per side, one byte per module: 0 dark, 255 light) as zxing-cpp encodes ``payload``."""
     try:
         # ASCII needs no ECI (every reader's default); other text is UTF-8 and says so (ECI 26),
         # or readers guess between Latin-1 and Shift_JIS and Chinese comes out garbled
@@ -62,17 +101,15 @@ def _symbol(payload: str, max_version: int) -> tuple[int, bytes]:
     except (ValueError, RuntimeError) as exc:  # zxing-cpp's "input too long for ECC level M"
         raise InvalidQRPayload(f"payload does not fit a QR code ({exc})", value=len(payload)) from None
     shape = view.shape or ()
-    side = shape[0] if len(shape) == 2 and shape[0] == shape[1] else 0
-    version = (side - 17) // 4
-    if not 1 <= version <= MAX_VERSION or 17 + 4 * version != side:
+    if len(shape) != 2 or shape[0] != shape[1]:
         raise InvalidQRPayload("the QR encoder returned no square symbol", value=shape)
-    if version > max_version:
-        raise InvalidQRPayload(
-            "payload too long for the QR budget",
-            value=f"version {version}",
-            expected=f"QR version <= {max_version} at level M (spec/qr.md)",
-        )
-    return side, view.tobytes()
+    return shape[0], view.tobytes()
+
+
+def _symbol(payload: str, max_version: int) -> tuple[int, bytes]:
+    """(modules per side, one byte per module: 0 dark, 255 light) of the smallest symbol at level M."""
+    side, rows = _light_rows(payload, max_version)
+    return side, b"".join(rows).translate(_MODULE_BYTES)
 
 
 def qr_version(payload: str) -> int:
@@ -102,12 +139,12 @@ def qr_png(payload: str, *, module_px: int = 8, max_version: int = MAX_VERSION) 
     if not isinstance(module_px, int) or not 1 <= module_px <= _MAX_MODULE_PX:
         raise InputError("pixels per module out of range", where="module_px", value=module_px,
                          expected=f"1 to {_MAX_MODULE_PX}")
-    side, cells = _symbol(payload, max_version)
-    return bilevel_png((side + 2 * QUIET_ZONE) * module_px, _pixel_rows(side, cells, module_px))
+    side, rows = _light_rows(payload, max_version)
+    return bilevel_png((side + 2 * QUIET_ZONE) * module_px, _pixel_rows(side, rows, module_px))
 
 
 _MAX_MODULE_PX = 64
-_LIGHT_BITS = b"0" + b"1" * 255  # a module byte (0 dark) as a bit digit
+
 
 
 @functools.lru_cache(maxsize=8)
@@ -122,17 +159,16 @@ def _spread(module_px: int) -> tuple[bytes, ...]:
     return tuple(table)
 
 
-def _pixel_rows(side: int, cells: bytes, module_px: int) -> list[bytes]:
+def _pixel_rows(side: int, rows: list[bytes], module_px: int) -> list[bytes]:
     """The packed 1-bit pixel rows (1 light) of the symbol with its quiet zone, ``module_px`` a module.
 
-    Each module row becomes one string of bit digits padded to whole bytes, the rows are read as one
-    integer, and each byte of it is spread to its pixels through a table: no loop over pixels."""
+    Each module row (bit digits) is padded with the quiet zone to whole bytes, the rows are read as
+    one integer, and each byte of it is spread to its pixels through a table: no loop over pixels."""
     full = side + 2 * QUIET_ZONE
     stride = (full * module_px + 7) // 8
     padded = -(-full // 8) * 8
     quiet, pad = b"1" * QUIET_ZONE, b"0" * (padded - full)
-    digits = b"".join([quiet + cells[r * side:(r + 1) * side].translate(_LIGHT_BITS) + quiet + pad
-                       for r in range(side)])
+    digits = b"".join([quiet + row + quiet + pad for row in rows])
     spread = _spread(module_px).__getitem__
     wide = b"".join(map(spread, int(digits, 2).to_bytes(side * padded // 8, "big")))
     step = padded // 8 * module_px
