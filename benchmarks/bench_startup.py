@@ -1,6 +1,6 @@
 """Start-up: whole processes of the quick commands against ``python -c pass``, in the same run.
 
-Run: python benchmarks/bench_startup.py [--repeat N] [--json]
+Run: python benchmarks/bench_startup.py [--repeat N] [--before OTHER_CHECKOUT] [--json]
 
 Each command runs N times (default 15) as a fresh ``python -m ecert ...`` process with this
 checkout's ``src`` first on the path, interleaved with the baseline ``python -c pass``; the best
@@ -8,8 +8,10 @@ checkout's ``src`` first on the path, interleaved with the baseline ``python -c 
 Also printed: the median wall time and the least CPU time (user + system) of each process, whose
 ratio to the baseline's is the steadiest figure on a loaded machine.  Bytecode is compiled
 first (an installed package has its ``.pyc`` files; ``PYTHONDONTWRITEBYTECODE`` would otherwise
-make every run compile every module).  Goals (issue 18): ``ecert id check`` and ``ecert code
-check`` <= 0.06 s, ``ecert verify FILE`` <= 0.15 s.
+make every run compile every module).  ``--before`` runs each ``ecert`` process of another
+checkout (its ``src``) as well, interleaved with this one's and on the same file, so that a change
+is judged by two figures of the same run ("(before)" rows).  Goals (issue 18): ``ecert id check``
+and ``ecert code check`` <= 0.06 s, ``ecert verify FILE`` <= 0.15 s.
 """
 
 from __future__ import annotations
@@ -62,23 +64,31 @@ def _run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--repeat", type=int, default=15, help="runs of each process (default 15)")
+    parser.add_argument("--before", type=Path, help="another checkout whose src/ runs interleaved")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    compileall.compile_dir(str(ROOT / "src"), quiet=1)
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    trees = {"": ROOT / "src"}
+    if args.before is not None:
+        trees[" (before)"] = args.before.resolve() / "src"
+    for src in trees.values():
+        compileall.compile_dir(str(src), quiet=1)
     with tempfile.TemporaryDirectory() as tmp:
-        cases = {
-            "python -c pass": [sys.executable, "-c", "pass"],
+        commands = {
             "import ecert": [sys.executable, "-c", "import ecert"],
             "id check": [sys.executable, "-m", "ecert", "id", "check", GOOD_ID],
             "code check": [sys.executable, "-m", "ecert", "code", "check", GOOD_USCC],
             "verify FILE": [sys.executable, "-m", "ecert", *_verify_args(Path(tmp))],
         }
+        own_env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        cases = {"python -c pass": ([sys.executable, "-c", "pass"], own_env)}
+        for name, cmd in commands.items():
+            for suffix, src in trees.items():
+                cases[name + suffix] = (cmd, {**os.environ, "PYTHONPATH": str(src)})
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
-        for cmd in cases.values():
+        for cmd, env in cases.values():
             _run(cmd, env)  # warm the file cache
         for _ in range(args.repeat):
-            for name, cmd in cases.items():
+            for name, (cmd, env) in cases.items():
                 runs[name].append(_run(cmd, env))
     base = min(w for w, _ in runs["python -c pass"])
     base_cpu = min(c for _, c in runs["python -c pass"])
@@ -99,13 +109,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"results": results, "goals_s": GOALS, "loadavg": load}, indent=2))
         return 0
     print(f"best of {args.repeat} processes each; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    head = f"{'process':<16}{'best s':>9}{'median s':>10}{'- baseline':>12}{'ratio':>8}"
+    head = f"{'process':<25}{'best s':>9}{'median s':>10}{'- baseline':>12}{'ratio':>8}"
     print(f"{head}{'CPU s':>8}{'CPU ratio':>10}  goal")
     for name, r in results.items():
         goal = GOALS.get(name)
         verdict = "" if goal is None else f"<= {goal:.2f} s: {'met' if r['best_s'] <= goal else 'NOT met'}"
         print(
-            f"{name:<16}{r['best_s']:>9.3f}{r['median_s']:>10.3f}{r['over_baseline_s']:>12.3f}"
+            f"{name:<25}{r['best_s']:>9.3f}{r['median_s']:>10.3f}{r['over_baseline_s']:>12.3f}"
             f"{r['ratio_to_baseline']:>7.2f}x{r['cpu_s']:>8.3f}{r['cpu_ratio_to_baseline']:>9.2f}x  {verdict}"
         )
     return 0
