@@ -1,6 +1,6 @@
 """Start-up: whole processes of the quick commands against ``python -c pass``, in the same run.
 
-Run: python benchmarks/bench_startup.py [--repeat N] [--before OTHER_CHECKOUT] [--json]
+Run: python benchmarks/bench_startup.py [--repeat N] [--before OTHER_CHECKOUT] [--instructions] [--json]
 
 Each command runs N times (default 15) as a fresh ``python -m ecert ...`` process with this
 checkout's ``src`` first on the path, interleaved with the baseline ``python -c pass``; the best
@@ -12,6 +12,10 @@ make every run compile every module).  ``--before`` runs each ``ecert`` process 
 checkout (its ``src``) as well, interleaved with this one's and on the same file, so that a change
 is judged by two figures of the same run ("(before)" rows).  Goals (issue 18): ``ecert id check``
 and ``ecert code check`` <= 0.06 s, ``ecert verify FILE`` <= 0.15 s.
+
+``--instructions`` counts instead the instructions each process executes, once, under valgrind's
+callgrind (``PYTHONHASHSEED=0``): about 30 s a process, but the same figure however loaded the
+machine is, so a change of a few per cent shows where CPU times of a shared machine scatter by 10%.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import argparse
 import compileall
 import json
 import os
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -61,12 +67,43 @@ def _run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def _instructions(argv: list[str], env: dict[str, str]) -> int:
+    """Instructions one process executes (callgrind's ``Collected``)."""
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+        env={**env, "PYTHONHASHSEED": "0"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode not in (0, 1) or found is None:
+        raise SystemExit(f"{argv} under valgrind failed ({done.returncode}): {done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def _print_instructions(cases: dict[str, tuple[list[str], dict[str, str]]], as_json: bool) -> int:
+    counts = {name: _instructions(cmd, env) for name, (cmd, env) in cases.items()}
+    base = counts["python -c pass"]
+    if as_json:
+        ratios = {name: count / base for name, count in counts.items()}
+        print(json.dumps({"instructions": counts, "ratio_to_baseline": ratios}, indent=2))
+        return 0
+    print("instructions of one process each (valgrind callgrind, PYTHONHASHSEED=0)")
+    for name, count in counts.items():
+        print(f"{name:<25}{count:>15,}{count / base:>9.3f}x")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--repeat", type=int, default=15, help="runs of each process (default 15)")
     parser.add_argument("--before", type=Path, help="another checkout whose src/ runs interleaved")
+    parser.add_argument("--instructions", action="store_true", help="count instructions (valgrind)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.instructions and shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
     trees = {"": ROOT / "src"}
     if args.before is not None:
         trees[" (before)"] = args.before.resolve() / "src"
@@ -84,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, cmd in commands.items():
             for suffix, src in trees.items():
                 cases[name + suffix] = (cmd, {**os.environ, "PYTHONPATH": str(src)})
+        if args.instructions:
+            return _print_instructions(cases, args.json)
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
         for cmd, env in cases.values():
             _run(cmd, env)  # warm the file cache
