@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from lxml import etree
 
 from ecert.errors import InvalidPackage
+from ecert.ofd import xmltext
 from ecert.ofd.entries import check_entry_name
 from ecert.ofd.limits import DEFAULT_LIMITS, Limits
 from ecert.ofd.model import RGB, Box, Document, ImageObject, Page, PathObject, TextObject
@@ -214,24 +215,13 @@ def _page_xml(page: Page, layer_id: int) -> bytes:
 
 
 _PAGE_OPEN = f'{XML_DECLARATION.decode()}<ofd:Page xmlns:ofd="{OFD_NS}"><ofd:Content><ofd:Layer ID="'
-# what libxml2 escapes in text content: markup, and a carriage return (which a parser would drop)
-_TEXT_SPECIAL = re.compile("[&<>\r]")
-_TEXT_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
-
-
-def _escaped(text: str) -> str:
-    """Character data as libxml2 writes it (§2.4: ``&`` and ``<`` must be escaped)."""
-    if _TEXT_SPECIAL.search(text) is None:
-        return text
-    return _TEXT_SPECIAL.sub(lambda m: _TEXT_ESCAPES[m.group()], text)
-
 
 def _text(obj: TextObject) -> tuple[str, ...]:
     delta = f'" DeltaX="{" ".join(map(_num, obj.delta_x))}' if obj.delta_x else ""
     return ('<ofd:TextObject ID="', str(obj.id), '" Boundary="', _box(obj.boundary), '" Font="',
             str(obj.font), '" Size="', _num(obj.size), '"><ofd:FillColor Value="', _rgb(obj.fill),
             '"/><ofd:TextCode X="', _num(obj.x), '" Y="', _num(obj.size if obj.y is None else obj.y), delta,
-            '">', _escaped(obj.text),
+            '">', xmltext.text(obj.text),
             "</ofd:TextCode></ofd:TextObject>")
 
 
@@ -240,8 +230,8 @@ def _path(obj: PathObject) -> tuple[str, ...]:
     fill = f'<ofd:FillColor Value="{_rgb(obj.fill)}"/>' if obj.fill else ""
     return ('<ofd:PathObject ID="', str(obj.id), '" Boundary="', _box(obj.boundary), '" LineWidth="',
             _num(obj.line_width), '" Stroke="', "true" if obj.stroke else "false", '" Fill="',
-            "true" if obj.fill else "false", '">', stroke, fill, "<ofd:AbbreviatedData>", _escaped(obj.data),
-            "</ofd:AbbreviatedData></ofd:PathObject>")
+            "true" if obj.fill else "false", '">', stroke, fill, "<ofd:AbbreviatedData>",
+            xmltext.text(obj.data), "</ofd:AbbreviatedData></ofd:PathObject>")
 
 
 def _attachments(document: Document, ids: list[int]) -> list[tuple[str, bytes]]:
