@@ -18,7 +18,7 @@ from ecert.ofd import xmltext
 from ecert.ofd.entries import check_entry_name
 from ecert.ofd.limits import DEFAULT_LIMITS, Limits
 from ecert.ofd.model import RGB, Box, Document, ImageObject, Page, PathObject, TextObject
-from ecert.ofd.namespaces import NSMAP, OFD_ENTRY, OFD_NS, q
+from ecert.ofd.namespaces import OFD_ENTRY, OFD_NS
 from ecert.ofd.reader import OFDPackage
 from ecert.ofd.zipwrite import zip_bytes
 
@@ -92,17 +92,6 @@ def _rgb(rgb: RGB) -> str:
     return " ".join(str(c) for c in rgb)
 
 
-def _el(parent: etree._Element, local: str, text: str | None = None, **attrs: str) -> etree._Element:
-    child = etree.SubElement(parent, q(local), attrs)
-    if text is not None:
-        child.text = text
-    return child
-
-
-def _root(local: str, **attrs: str) -> etree._Element:
-    return etree.Element(q(local), attrs, nsmap=NSMAP)
-
-
 def write(document: Document) -> bytes:
     """A complete OFD package for ``document``, byte-for-byte reproducible."""
     return build_zip(document_entries(document))
@@ -131,65 +120,76 @@ def document_entries(document: Document) -> list[tuple[str, bytes]]:
     return files
 
 
+def _tag(local: str, content: str | None = None, children: str = "", root: bool = False, **attrs: str) -> str:
+    return _element(local, attrs, content, children, root)
+
+
+def _element(local: str, attrs: Mapping[str, str], content: str | None, children: str, root: bool) -> str:
+    """One OFD element as text, as lxml serialises it: the namespace declared on the root, then the
+    attributes in order; empty (no text, no children) as ``<x/>``, an empty text as ``<x></x>``."""
+    head = f"<ofd:{local}" + (_XMLNS if root else "")
+    head += "".join(f' {name}="{xmltext.attribute(value)}"' for name, value in attrs.items())
+    if content is None and not children:
+        return head + "/>"
+    return f"{head}>{'' if content is None else xmltext.text(content)}{children}</ofd:{local}>"
+
+
+_XMLNS = f' xmlns:ofd="{OFD_NS}"'
+
+
+def _part(element: str) -> bytes:
+    return XML_DECLARATION + element.encode()
+
+
 def _ofd_xml(document: Document) -> bytes:
     info = document.doc_info
-    root = _root("OFD", Version="1.0", DocType="OFD")  # OFD.xsd: fixed "1.0" (ofdrw OFD.VERSION too)
-    body = _el(root, "DocBody")
-    di = _el(body, "DocInfo")
-    _el(di, "DocID", info.doc_id)
+    fields = [_tag("DocID", info.doc_id)]
     for local, value in (("Title", info.title), ("Author", info.author), ("CreationDate", info.creation_date),
                          ("Creator", info.creator), ("CreatorVersion", info.creator_version)):
         if value is not None:
-            _el(di, local, value)
+            fields.append(_tag(local, value))
     if info.custom_datas:
-        cds = _el(di, "CustomDatas")
-        for name, value in info.custom_datas:
-            _el(cds, "CustomData", value, Name=name)
-    _el(body, "DocRoot", f"{DOC_DIR}/Document.xml")
-    return xml_bytes(root)
+        fields.append(_tag("CustomDatas", children="".join(
+            _tag("CustomData", value, Name=name) for name, value in info.custom_datas)))
+    body = _tag("DocInfo", children="".join(fields)) + _tag("DocRoot", f"{DOC_DIR}/Document.xml")
+    # OFD.xsd: Version fixed "1.0" (ofdrw OFD.VERSION too)
+    body = _tag("DocBody", children=body)
+    return _part(_tag("OFD", children=body, root=True, Version="1.0", DocType="OFD"))
 
 
 def _document_xml(document: Document, page_ids: list[int], max_id: int) -> bytes:
-    root = _root("Document")
-    common = _el(root, "CommonData")
-    _el(common, "MaxUnitID", str(max_id))
-    area = _el(common, "PageArea")
-    _el(area, "PhysicalBox", _box((0.0, 0.0, *document.page_size)))
-    _el(common, "PublicRes", "PublicRes.xml")
+    common = (_tag("MaxUnitID", str(max_id))
+              + _tag("PageArea", children=_tag("PhysicalBox", _box((0.0, 0.0, *document.page_size))))
+              + _tag("PublicRes", "PublicRes.xml"))
     if document.images:
-        _el(common, "DocumentRes", "DocumentRes.xml")
-    pages = _el(root, "Pages")
-    for i, page_id in enumerate(page_ids):
-        _el(pages, "Page", ID=str(page_id), BaseLoc=f"Pages/Page_{i}/Content.xml")
+        common += _tag("DocumentRes", "DocumentRes.xml")
+    pages = "".join(_tag("Page", ID=str(page_id), BaseLoc=f"Pages/Page_{i}/Content.xml")
+                    for i, page_id in enumerate(page_ids))
+    parts = _tag("CommonData", children=common) + _tag("Pages", children=pages)
     # Document.xsd sequence: ..., Annotations, CustomTags, Attachments, Extensions
     if document.custom_tags:
-        _el(root, "CustomTags", "Tags/CustomTags.xml")
+        parts += _tag("CustomTags", "Tags/CustomTags.xml")
     if document.attachments:
-        _el(root, "Attachments", "Attachs/Attachments.xml")
-    return xml_bytes(root)
+        parts += _tag("Attachments", "Attachs/Attachments.xml")
+    return _part(_tag("Document", children=parts, root=True))
 
 
 def _public_res(document: Document) -> bytes:
-    root = _root("Res", BaseLoc="Res")
-    if document.fonts:
-        fonts = _el(root, "Fonts")
-        for font in document.fonts:
-            attrs = {"ID": str(font.id), "FontName": font.font_name}
-            if font.family_name:
-                attrs["FamilyName"] = font.family_name
-            el = _el(fonts, "Font", **attrs)
-            if font.font_file:
-                _el(el, "FontFile", f"font_{font.id}.ttf")
-    return xml_bytes(root)
+    fonts = ""
+    for font in document.fonts:
+        attrs = {"ID": str(font.id), "FontName": font.font_name}
+        if font.family_name:
+            attrs["FamilyName"] = font.family_name
+        file = _tag("FontFile", f"font_{font.id}.ttf") if font.font_file else ""
+        fonts += _element("Font", attrs, None, file, False)
+    listed = _tag("Fonts", children=fonts) if fonts else ""
+    return _part(_tag("Res", children=listed, root=True, BaseLoc="Res"))
 
 
 def _document_res(document: Document) -> bytes:
-    root = _root("Res", BaseLoc="Res")
-    media = _el(root, "MultiMedias")
-    for im in document.images:
-        el = _el(media, "MultiMedia", ID=str(im.id), Type="Image", Format=im.format)
-        _el(el, "MediaFile", f"image_{im.id}.{_IMAGE_EXT[im.format]}")
-    return xml_bytes(root)
+    media = "".join(_tag("MultiMedia", children=_tag("MediaFile", f"image_{im.id}.{_IMAGE_EXT[im.format]}"),
+                         ID=str(im.id), Type="Image", Format=im.format) for im in document.images)
+    return _part(_tag("Res", children=_tag("MultiMedias", children=media), root=True, BaseLoc="Res"))
 
 
 def _page_xml(page: Page, layer_id: int) -> bytes:
@@ -235,16 +235,17 @@ def _path(obj: PathObject) -> tuple[str, ...]:
 
 
 def _attachments(document: Document, ids: list[int]) -> list[tuple[str, bytes]]:
-    root = _root("Attachments")
+    listed = ""
     files: list[tuple[str, bytes]] = []
     for i, (att, att_id) in enumerate(zip(document.attachments, ids, strict=True)):
         file_name = att.name if _SAFE_NAME.match(att.name) else f"attachment_{i}"
-        el = _el(root, "Attachment", ID=str(att_id), Name=att.name, Format=att.format,
-                 CreationDate=_date_time(att.creation_date or document.doc_info.creation_date),
-                 Size=_num(len(att.data) / 1024), Visible="false")
-        _el(el, "FileLoc", file_name)
+        listed += _tag("Attachment", children=_tag("FileLoc", file_name), ID=str(att_id), Name=att.name,
+                       Format=att.format,
+                       CreationDate=_date_time(att.creation_date or document.doc_info.creation_date),
+                       Size=_num(len(att.data) / 1024), Visible="false")
         files.append((f"{DOC_DIR}/Attachs/{file_name}", att.data))
-    return [(f"{DOC_DIR}/Attachs/Attachments.xml", xml_bytes(root)), *files]
+    return [(f"{DOC_DIR}/Attachs/Attachments.xml", _part(_tag("Attachments", children=listed, root=True))),
+            *files]
 
 
 def _date_time(value: str) -> str:
@@ -253,11 +254,11 @@ def _date_time(value: str) -> str:
 
 
 def _custom_tags(document: Document) -> list[tuple[str, bytes]]:
-    root = _root("CustomTags")
+    listed = ""
     files: list[tuple[str, bytes]] = []
     for i, tag in enumerate(document.custom_tags):
         # NameSpace: required by CustomTags.xsd; TypeID: required by GB/T 33190 table 63 (ofdrw)
-        attrs = {"TypeID": tag.type_id, "NameSpace": tag.namespace or ""}
-        _el(_el(root, "CustomTag", **attrs), "FileLoc", f"Tag_{i}.xml")
+        listed += _tag("CustomTag", children=_tag("FileLoc", f"Tag_{i}.xml"), TypeID=tag.type_id,
+                       NameSpace=tag.namespace or "")
         files.append((f"{DOC_DIR}/Tags/Tag_{i}.xml", tag.xml))
-    return [(f"{DOC_DIR}/Tags/CustomTags.xml", xml_bytes(root)), *files]
+    return [(f"{DOC_DIR}/Tags/CustomTags.xml", _part(_tag("CustomTags", children=listed, root=True))), *files]
