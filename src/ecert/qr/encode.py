@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ __all__ = ["ALPHANUMERIC", "encodable", "symbol_bits"]
 
 ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"  # ISO/IEC 18004 Table 5
 _ALNUM_VALUE = {c: i for i, c in enumerate(ALPHANUMERIC)}
+_ALNUM_TEXT = re.compile("[0-9A-Z $%*+\\-./:]+")
 _NUMERIC, _ALNUM = 0b0001, 0b0010  # mode indicators (Table 2)
 # ISO/IEC 18004 Table 9, level M, versions 1-40: (EC codewords per block, blocks in group 1, data
 # codewords in each, blocks in group 2 with one data codeword more)
@@ -66,7 +68,7 @@ _EC_M = 0b00  # error correction level indicator of M in the format information 
 
 def encodable(text: str) -> bool:
     """Whether ``text`` is non-empty and all in the alphanumeric set (numeric is a subset)."""
-    return bool(text) and all(c in _ALNUM_VALUE for c in text)
+    return _ALNUM_TEXT.fullmatch(text) is not None
 
 
 def _count_bits(mode: int, version: int) -> int:
@@ -156,19 +158,17 @@ def _remainder(data: bytes, degree: int) -> bytes:
 
 
 def _interleaved(version: int, data: bytes) -> bytes:
-    """Data and error correction codewords of every block, interleaved (§7.6)."""
+    """Data and error correction codewords of every block, interleaved (§7.6): column by column,
+    the longer blocks of group 2 giving the last data column alone."""
     ecc, n1, d1, n2 = _BLOCKS_M[version - 1]
-    blocks, pos = [], 0
-    for size in [d1] * n1 + [d1 + 1] * n2:
-        blocks.append(data[pos:pos + size])
-        pos += size
-    out = bytearray()
-    for i in range(d1 + (1 if n2 else 0)):
-        out.extend(block[i] for block in blocks if i < len(block))
+    cut = n1 * d1
+    blocks = [data[i * d1:(i + 1) * d1] for i in range(n1)]
+    blocks += [data[cut + i * (d1 + 1):cut + (i + 1) * (d1 + 1)] for i in range(n2)]
+    out = b"".join(map(bytes, zip(*blocks, strict=False)))  # group 2 blocks are one longer
+    if n2:
+        out += bytes(block[-1] for block in blocks[n1:])
     checks = [_remainder(block, ecc) for block in blocks]
-    for i in range(ecc):
-        out.extend(check[i] for check in checks)
-    return bytes(out)
+    return out + b"".join(map(bytes, zip(*checks, strict=True)))
 
 
 # --- the grid of one version -------------------------------------------------------------------
