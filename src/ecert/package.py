@@ -24,8 +24,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from lxml import etree
-
 from ecert._callable import make_callable
 from ecert.collect import CertificateDraft
 from ecert.crypto import cms
@@ -38,6 +36,7 @@ from ecert.layout import FaceLayout, char_em, text_width
 from ecert.metadata import Authority, CoreMetadata, elements
 from ecert.metadata.document import ATTACHMENT_NAME, certificate_xml
 from ecert.ofd import model as ofd
+from ecert.ofd import xmltext
 from ecert.ofd.namespaces import OFD_NS
 from ecert.ofd.reader import OFDPackage
 from ecert.ofd.signatures import Provider, prepare_signature
@@ -250,8 +249,10 @@ def _page_objects(
             )
     for text in layout.texts:
         obj_id = next(next_id)
-        offset = max(0.0, text.width - text_width(text.text, text.size))
-        x = {"left": 0.0, "center": offset / 2, "right": offset}[text.align]
+        x = 0.0
+        if text.align != "left":  # centred or right-aligned in its box
+            offset = max(0.0, text.width - text_width(text.text, text.size))
+            x = offset / 2 if text.align == "center" else offset
         objects.append(
             ofd.TextObject(
                 id=obj_id,
@@ -271,14 +272,22 @@ def _page_objects(
 
 
 def _tag_xml(tags: dict[str, list[tuple[int, int]]], page_ids: list[int]) -> bytes:
-    """The GB/T 36905 data index: each shown element -> the text objects on the pages that show it."""
-    root = etree.Element(f"{{{TAG_NAMESPACE}}}Certificate", nsmap={"ecert": TAG_NAMESPACE, "ofd": OFD_NS})
+    """The GB/T 36905 data index: each shown element -> the text objects on the pages that show it.
+
+    Written as text: the bytes lxml serialises for the same elements (tests/test_package_tag_text)."""
+    if not tags:
+        return (_TAG_OPEN[:-1] + "/>").encode()
+    out = [_TAG_OPEN]
     for key, ids in sorted(tags.items()):
-        el = etree.SubElement(root, f"{{{TAG_NAMESPACE}}}Element", Name=key)
-        for page, obj_id in ids:
-            ref = etree.SubElement(el, f"{{{OFD_NS}}}ObjectRef", PageRef=str(page_ids[page]))
-            ref.text = str(obj_id)
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+        out.append(f'<ecert:Element Name="{xmltext.attribute(key, "data index")}">')
+        out += (f'<ofd:ObjectRef PageRef="{page_ids[page]}">{obj_id}</ofd:ObjectRef>' for page, obj_id in ids)
+        out.append("</ecert:Element>")
+    out.append("</ecert:Certificate>")
+    return "".join(out).encode()
+
+
+_TAG_OPEN = ("<?xml version='1.0' encoding='UTF-8'?>\n"
+             f'<ecert:Certificate xmlns:ecert="{TAG_NAMESPACE}" xmlns:ofd="{OFD_NS}">')
 
 
 def sign_package(unsigned: bytes | OFDPackage, issuer: Issuer, *, at: datetime | None = None) -> bytes:
