@@ -20,8 +20,10 @@ from ecert.errors import InvalidPackage
 
 __all__ = ["DEFLATE_LEVEL", "zip_bytes"]
 
-#: The DEFLATE level of every entry.  A certificate's files are a few KB of XML: level 9 makes them
-#: 0.1% smaller than level 6 for about 0.03 ms more a certificate (benchmarks/bench_zip.py).
+#: The DEFLATE level of every entry.  A certificate's files are a few KB each, where building each
+#: block's Huffman tables costs more than the match search: level 9 takes no measurably longer than
+#: 6 or 1 (about 1.6x a bare SM2 signature for the 13 entries) and is 2.7% smaller than level 1
+#: (benchmarks/bench_zip.py).
 DEFLATE_LEVEL = 9
 
 # APPNOTE 4.3.7 local file header: signature, version needed (2.0, byte + reserved byte), flags,
