@@ -16,6 +16,8 @@ if [ "${1:-}" = "--test" ]; then
   [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
   # a PostgreSQL server for the library's contract suite (started by scripts/pg-test-cluster.sh, not as a service)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+  # Info-ZIP unzip: a third reader of the archives the ZIP attack tests build (tests/test_attack_zip_structure.py)
+  command -v unzip >/dev/null 2>&1 || need+=(unzip)
 fi
 if ! fc-list 2>/dev/null | grep -qi -E "Noto (Sans|Serif) CJK|WenQuanYi|Droid Sans Fallback"; then
   need+=(fonts-noto-cjk fontconfig)
