@@ -15,8 +15,9 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Iterable
+from datetime import datetime
 
-from ecert.errors import InvalidPackage
+from ecert.errors import InputError, InvalidPackage
 
 __all__ = ["DEFLATE_LEVEL", "zip_bytes"]
 
@@ -40,14 +41,22 @@ _DEFLATED = 8
 _UTF8_NAME = 0x0800  # APPNOTE 4.4.4 bit 11: the name is UTF-8
 _LIMIT = 0xFFFFFFFF  # beyond this a size or an offset needs zip64, which an OFD certificate never does
 _MAX_ENTRIES = 0xFFFF
+_MAX_NAME = 0xFFFF  # the name length is two bytes in both headers
 # external attributes: zipfile writes Unix permissions rw------- for an entry given none (and so did
 # every certificate ecert wrote through it); kept so the archive's bytes did not change
 _EXTERNAL_ATTR = 0o600 << 16
 
 
 def _dos_time(timestamp: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
-    """(MS-DOS time, MS-DOS date) as APPNOTE 4.4.6 packs them (two-second resolution)."""
-    year, month, day, hour, minute, second = timestamp
+    """(MS-DOS time, MS-DOS date) as APPNOTE 4.4.6 packs them (two-second resolution).  Fields out of
+    their range would spill into their neighbours' bits (month 13 is another date, hour 32 overflows)."""
+    try:
+        year, month, day, hour, minute, second = timestamp
+        datetime(year, month, day, hour, minute, second)
+    except (TypeError, ValueError):
+        raise InvalidPackage("ZIP timestamp is not a date and time", where="package being written",
+                             value=repr(timestamp),
+                             expected="(year, month, day, hour, minute, second)") from None
     if not 1980 <= year <= 2107:
         raise InvalidPackage("ZIP timestamp out of range", where="package being written", value=year,
                              expected="a year from 1980 to 2107 (MS-DOS date)")
@@ -64,10 +73,17 @@ def zip_bytes(entries: Iterable[tuple[str, bytes]], timestamp: tuple[int, int, i
     central: list[bytes] = []
     offset = 0
     for name, data in entries:
+        if not isinstance(data, bytes | bytearray):
+            raise InputError("ZIP entry data must be bytes", where=f"ZIP entry {name[:80]!r}",
+                             value=type(data).__name__)
         try:
             raw_name, flags = name.encode("ascii"), 0
         except UnicodeEncodeError:
             raw_name, flags = name.encode("utf-8"), _UTF8_NAME
+        if len(raw_name) > _MAX_NAME:
+            raise InvalidPackage("ZIP entry name too long for its header",
+                                 where=f"ZIP entry {name[:80]!r}...", value=len(raw_name),
+                                 expected=f"<= {_MAX_NAME} bytes")
         packed = zlib.compress(data, level, -15)
         crc, size, packed_size = zlib.crc32(data), len(data), len(packed)
         if size >= _LIMIT or packed_size >= _LIMIT or offset >= _LIMIT:
