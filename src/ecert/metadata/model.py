@@ -37,6 +37,7 @@ __all__ = [
     "DisplayElement",
     "KeyStyle",
     "RelatedItem",
+    "element_texts",
     "elements",
     "parse_date",
 ]
@@ -401,15 +402,18 @@ def _parse_related(values: Mapping[str, Any], kw: dict[str, Any], p: list[FieldP
         p.extend(exc.problems)
 
 
+_ORDERED_FIELDS = tuple(f.name for f in fields(CoreMetadata))
+
+
 def _flat(md: CoreMetadata) -> dict[str, str]:
     """Attribute -> text for every present element (the one place values become strings)."""
     out: dict[str, str] = {}
-    for f in fields(md):
-        value = getattr(md, f.name)
+    for name in _ORDERED_FIELDS:
+        value = getattr(md, name)
         if isinstance(value, date):
-            out[f.name] = value.isoformat()
+            out[name] = value.isoformat()
         elif isinstance(value, str | Identifier):
-            out[f.name] = str(value)
+            out[name] = str(value)
     if md.long_term:
         out["valid_until"] = LONG_TERM
     if md.status_profile == "default":
@@ -432,3 +436,12 @@ def elements(md: CoreMetadata) -> tuple[DisplayElement, ...]:
     shown = [DisplayElement(e.attr, e.pinyin, e.label_zh, flat[e.attr]) for e in ELEMENTS if e.attr in flat]
     shown.extend(DisplayElement(k, k, k, v) for k, v in md.extensions)
     return tuple(shown)
+
+
+def element_texts(md: CoreMetadata) -> dict[str, str]:
+    """``{e.key: e.text for e in elements(md)}`` without the display values: what a verifier
+    compares with ``DocInfo/CustomDatas`` for every file it checks."""
+    flat = _flat(md)
+    shown = {e.pinyin: flat[e.attr] for e in ELEMENTS if e.attr in flat}
+    shown.update(md.extensions)
+    return shown

@@ -106,7 +106,7 @@ def read_metadata_element(root: etree._Element, *, strict: bool = True) -> CoreM
     extensions: list[tuple[str, str]] = []
     related: list[dict[str, str | None]] = []
     for child in root.iterchildren(tag=etree.Element):
-        local = etree.QName(child).localname
+        local = child.tag.rpartition("}")[2]  # what etree.QName(child).localname gives, without the object
         if local == _EXTENSION:
             extensions.append((child.get("Name", ""), child.text or ""))
         elif local == _RELATED:

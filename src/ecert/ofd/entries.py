@@ -8,6 +8,7 @@ container must be exactly the records its central directory lists (:mod:`ecert.o
 
 from __future__ import annotations
 
+import functools
 import re
 import zipfile
 import zlib
@@ -42,6 +43,9 @@ def check_entry_name(name: str, where: str = "ZIP entry") -> str:
     return name
 
 
+_MEMO_LENGTH = 256  # locations and entry names up to this long are remembered (real ones: ~40)
+
+
 def resolve(base_entry: str, loc: str) -> str:
     """Resolve an OFD location against the entry that names it.
 
@@ -49,6 +53,19 @@ def resolve(base_entry: str, loc: str) -> str:
     is relative to the folder of ``base_entry``.  ``.`` and ``..`` are normalised; a location
     that would leave the package, or has a backslash or NUL, raises ``UnsafePackage``.
     """
+    if len(loc) <= _MEMO_LENGTH and len(base_entry) <= _MEMO_LENGTH:
+        return _resolve_memo(base_entry, loc)
+    return _resolve(base_entry, loc)
+
+
+@functools.lru_cache(maxsize=2048)
+def _resolve_memo(base_entry: str, loc: str) -> str:
+    """:func:`_resolve`, remembered: a pure function of two short strings that every verification
+    of a certificate file asks about the same twenty pairs (a refusal raises, and is not kept)."""
+    return _resolve(base_entry, loc)
+
+
+def _resolve(base_entry: str, loc: str) -> str:
     where = f"location {loc!r} in {base_entry}"
     text = loc.strip()
     if not text:

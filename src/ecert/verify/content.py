@@ -16,6 +16,7 @@ from ecert.crypto.x509 import Certificate
 from ecert.errors import EcertError
 from ecert.metadata import CoreMetadata, elements
 from ecert.metadata.document import ATTACHMENT_NAME, parse_certificate_xml
+from ecert.metadata.model import element_texts
 from ecert.times import china_date
 from ecert.verify.report import ReportBuilder
 from ecert.verify.status import StatusSource
@@ -43,7 +44,7 @@ def check_metadata(
             f"内嵌的证照元数据无效：{exc}",
         )
         return None
-    shown = {e.key: e.text for e in elements(metadata)}
+    shown = element_texts(metadata)
     mismatched = sorted(k for k, v in shown.items() if k in custom_datas and custom_datas[k] != v)
     missing = sorted(k for k in shown if k not in custom_datas)
     if mismatched or missing:
