@@ -175,3 +175,25 @@ def test_the_total_size_limit_is_held_alike() -> None:
     _agrees(big, limits)
     assert isinstance(_now(big, limits), tuple)
     assert _lean(big) is not None and _lean(big, limits) is None
+
+
+def test_nothing_is_inflated_before_every_header_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the general reader, the lean one holds every declared size and the whole layout to the rules
+    before it inflates anything: a bomb's first entries are not inflated on the way to its refusal."""
+    import ecert.ofd.zipusual as zipusual
+
+    inflated: list[int] = []
+    real = zipusual._inflate
+
+    def counting(*args: object) -> bytes | None:
+        inflated.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(zipusual, "_inflate", counting)
+    parts = [(f"Doc_0/Res/pad_{i}.bin", bytes(60_000), zipfile.ZIP_DEFLATED) for i in range(30)]
+    bomb = _zip(parts)  # 1.8 MB declared from a few kilobytes: over max_total_size below
+    assert _lean(bomb, Limits(max_total_size=1_000_000)) is None
+    broken_last = _zip([*_PARTS, ("Doc_0/z.xml", b"<z/>", zipfile.ZIP_DEFLATED)])
+    at = broken_last.rindex(b"PK\x03\x04")
+    assert _lean(broken_last[:at] + b"PK\x03\x05" + broken_last[at + 4:]) is None
+    assert inflated == []

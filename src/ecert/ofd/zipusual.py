@@ -62,17 +62,19 @@ def _read(data: bytes, limits: Limits) -> dict[str, bytes] | None:
     if disk or cd_disk or here != count or count > limits.max_entries or cd_offset + cd_size != end:
         return None
     allowed_total = limits.total_for(size)
-    entries: dict[str, bytes] = {}
+    # first the central directory alone, every declared size held to the limits (as the general
+    # reader does before it inflates anything: a bomb is refused before any of it is inflated)
+    records: list[tuple[str, bytes, int, int, int, int, int, int]] = []
+    names: set[str] = set()
     declared_total = 0
     pos = cd_offset
-    local_pos = 0  # where the next local record must start
     for _ in range(count):
         if pos + _CENTRAL.size > end:
             return None
         (sig, _made, need, _reserved, flags, method, _time, _date, crc, csize, usize, name_len, extra_len,
          comment_len, _disk, _internal, _external, offset) = _CENTRAL.unpack_from(data, pos)
         if (sig != _CENTRAL_SIG or need > _MAX_VERSION or extra_len or flags & _UNUSUAL_FLAGS
-                or method not in _METHODS or offset != local_pos or csize == _U32 or usize == _U32):
+                or method not in _METHODS or csize == _U32 or usize == _U32):
             return None
         name_start = pos + _CENTRAL.size
         raw_name = data[name_start:name_start + name_len]
@@ -80,32 +82,44 @@ def _read(data: bytes, limits: Limits) -> dict[str, bytes] | None:
         if not raw_name.isascii() or raw_name.endswith(b"/") or b"\x00" in raw_name:
             return None
         name = check_entry_name(raw_name.decode("ascii"), where="ZIP entry")
-        if name in entries:
+        if name in names:
             return None
+        names.add(name)
         declared_total += usize
         if (usize > limits.max_entry_size or declared_total > allowed_total
                 or (usize > limits.ratio_floor and usize > limits.max_ratio * max(csize, 1))):
             return None
-        # the local record: the same flags, method, sizes, CRC and name, no extra field
+        records.append((name, raw_name, flags, method, crc, csize, usize, offset))
+    if pos != end:
+        return None
+    # then each local record, back to back from offset 0 in the same order; then the data (as the
+    # general reader checks the whole layout before it inflates anything)
+    starts: list[int] = []
+    local_pos = 0  # where the next local record must start
+    for _name, raw_name, flags, method, crc, csize, usize, offset in records:
+        if offset != local_pos:
+            return None
+        # the same flags, method, sizes, CRC and name as the central directory, no extra field
         (lsig, _lneed, lflags, lmethod, _lt, _ld, lcrc, lcsize, lusize, lname_len,
          lextra_len) = _LOCAL.unpack_from(data, offset)
         differing = (lflags ^ flags) & _MEANINGFUL_FLAGS
         if (lsig != _LOCAL_SIG or lflags & UNREADABLE_FLAGS or differing not in (0, _UTF8_NAME)
                 or lmethod != method or (lcrc, lcsize, lusize) != (crc, csize, usize) or lextra_len
-                or lname_len != name_len):
+                or lname_len != len(raw_name)):
             return None
-        start = offset + _LOCAL.size + name_len
+        start = offset + _LOCAL.size + lname_len
         if data[offset + _LOCAL.size:start] != raw_name:
             return None
+        starts.append(start)
         local_pos = start + csize
-        if local_pos > cd_offset:
-            return None
+    if local_pos != cd_offset:
+        return None
+    entries: dict[str, bytes] = {}
+    for (name, _raw, _flags, method, crc, csize, usize, _offset), start in zip(records, starts, strict=True):
         out = _inflate(data, start, csize, usize, method, limits)
         if out is None or zlib.crc32(out) != crc:
             return None
         entries[name] = out
-    if pos != end or local_pos != cd_offset:
-        return None
     if sum(map(len, entries.values())) > allowed_total:
         return None
     return entries
