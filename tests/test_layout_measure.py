@@ -8,10 +8,14 @@ the same lines, or a face would move.
 
 from __future__ import annotations
 
+from typing import Literal
+from unittest.mock import patch
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecert.layout import _units, char_em, text_width, wrap_text
+from ecert import layout
+from ecert.layout import FaceField, FaceSpec, _units, char_em, layout_face, text_width, wrap_text
 
 
 def _width(text: str, size: float) -> float:
@@ -66,3 +70,23 @@ def test_a_paragraph_exactly_as_wide_as_the_line() -> None:
         width = _width(text, 5.0)
         for w in (width, width + 1e-9, width - 1e-9):
             assert wrap_text(text, 5.0, w) == _wrap(text, 5.0, w)
+
+
+_FIELD = st.builds(FaceField, st.sampled_from(["ZZBH", "CZZT", "KZ_A", "KZ_B"]), _TEXT.filter(str.strip),
+                   st.text(_CHARS, max_size=400))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_FIELD, max_size=12), st.sampled_from(["portrait", "landscape"]), st.booleans(),
+       _TEXT.filter(str.strip))
+def test_remembered_lines_lay_out_the_same_face(
+    fields: list[FaceField], orientation: Literal["portrait", "landscape"], photo: bool, issuer: str
+) -> None:
+    """The passes of one layout share their wrapped lines; unshared, the face is the same."""
+    spec = FaceSpec("中华人民共和国某某证", tuple(fields), issuer, "2026年11月24日", orientation, photo=photo)
+    def unshared_wrap(self: object, text: str, size: float, width: float) -> tuple[str, ...]:
+        return wrap_text(text, size, width)
+
+    with patch.object(layout._Wrapper, "__call__", unshared_wrap):
+        unshared = layout_face(spec)
+    assert layout_face(spec) == unshared

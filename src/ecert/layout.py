@@ -284,16 +284,33 @@ def layout_face(spec: FaceSpec) -> FaceLayout:
     the border.
     """
     size = _MAX_BODY_SIZE[spec.orientation]
+    wrap = _Wrapper()  # the passes below wrap the same texts at the same sizes and widths again
     while True:
-        _, free = _lay_out(spec, size, 0.0, paginate=False)
+        _, free = _lay_out(spec, size, 0.0, wrap, paginate=False)
         if free is not None or size <= _MIN_BODY_SIZE:
             break
         size = max(_MIN_BODY_SIZE, round(size * 0.92, 3))
     if free is None:
-        return _lay_out(spec, size, 0.0, paginate=True)[0]
+        return _lay_out(spec, size, 0.0, wrap, paginate=True)[0]
     # everything fits: spread the rows over the free height rather than leave it empty below them
     extra = min(_MAX_ROW_GAP - _ROW_GAP, free * 0.8 / max(1, len(spec.fields)))
-    return _lay_out(spec, size, extra, paginate=False)[0]
+    return _lay_out(spec, size, extra, wrap, paginate=False)[0]
+
+
+class _Wrapper:
+    """:func:`wrap_text` remembering its lines for one layout (its passes differ in the row gap only)."""
+
+    __slots__ = ("_lines",)
+
+    def __init__(self) -> None:
+        self._lines: dict[tuple[str, float, float], tuple[str, ...]] = {}
+
+    def __call__(self, text: str, size: float, width: float) -> tuple[str, ...]:
+        key = (text, size, width)
+        lines = self._lines.get(key)
+        if lines is None:
+            lines = self._lines[key] = wrap_text(text, size, width)
+        return lines
 
 
 def _page_size(spec: FaceSpec) -> tuple[float, float]:
@@ -332,7 +349,7 @@ def _header(title: str, subtitle: str, width: float, texts: list[TextBox]) -> fl
 
 
 def _bottom_block(
-    spec: FaceSpec, width: float, height: float, size: float
+    spec: FaceSpec, width: float, height: float, size: float, wrap: _Wrapper
 ) -> tuple[list[TextBox], list[ImageBox]]:
     """QR code bottom left; issuer name (wrapped, with its label), date and seal bottom right."""
     inner_left = _MARGIN + _BORDER_GAP + 10.0
@@ -347,7 +364,7 @@ def _bottom_block(
     label = spec.issuer_label
     label_w = text_width(label + "  ", name_size) if label else 0.0
     room = inner_right - (inner_left + _QR_SIZE + 10.0) - label_w
-    names = wrap_text(spec.issuer_name, name_size, room)
+    names = wrap(spec.issuer_name, name_size, room)
     date_w = text_width(spec.issue_date_text, size)
     block_w = min(room, max(date_w, *(text_width(n, name_size) for n in names)))
     block_x = inner_right - block_w
@@ -371,14 +388,14 @@ def _bottom_block(
 
 
 def _lay_out(
-    spec: FaceSpec, size: float, extra_gap: float, *, paginate: bool
+    spec: FaceSpec, size: float, extra_gap: float, wrap: _Wrapper, *, paginate: bool
 ) -> tuple[FaceLayout, float | None]:
     """The face at body size ``size`` and the height left free below its rows, or None when the
     rows do not fit on the first page (then, with ``paginate``, they continue on further pages)."""
     width, height = _page_size(spec)
     header: list[TextBox] = []
     body_top = _header(spec.title, spec.subtitle, width, header)
-    block_texts, images = _bottom_block(spec, width, height, size)
+    block_texts, images = _bottom_block(spec, width, height, size, wrap)
     left = _MARGIN + _BORDER_GAP + 10.0
     right_edge = width - left
     tops = [b.y for b in images] + [t.y for t in block_texts]
@@ -401,8 +418,8 @@ def _lay_out(
     limit = body_bottom - (line_h if paginate else 0.0)
     for f in spec.fields:
         right = right_edge - (_PHOTO[0] + 4.0) if spec.photo and y < photo_bottom else right_edge
-        labels = wrap_text(f.label, size, label_w)
-        values = list(wrap_text(f.text, size, right - value_x))
+        labels = wrap(f.label, size, label_w)
+        values = list(wrap(f.text, size, right - value_x))
         row_top, labelled, i = y, False, 0
         while i < len(values):
             if y + line_h > limit or (not labelled and y + line_h * len(labels) > limit):
@@ -412,9 +429,9 @@ def _lay_out(
                 limit, labelled = height - (_MARGIN + _BORDER_GAP + 12.0) - line_h, False
                 if right != right_edge:  # the rest of a row beside the photo gets the full width
                     right = right_edge
-                    values = values[:i] + list(wrap_text("".join(values[i:]), size, right - value_x))
+                    values = values[:i] + list(wrap("".join(values[i:]), size, right - value_x))
                 if i > 0:
-                    labels = wrap_text(f"{f.label}（续）", size, label_w)
+                    labels = wrap(f"{f.label}（续）", size, label_w)
             if not labelled:
                 for j, text in enumerate(labels):
                     box = TextBox(
