@@ -20,7 +20,7 @@ randomness of SM2/ECDSA signatures.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -31,10 +31,10 @@ from ecert.crypto.algorithms import SignatureAlgorithm
 from ecert.crypto.digests import DigestAlgorithm, sm3
 from ecert.crypto.signer import Signer
 from ecert.errors import EcertError, InputError
-from ecert.face import face_layout, face_pictures
-from ecert.layout import FaceLayout, char_em, text_width
+from ecert.face import face_pictures, face_spec_for
+from ecert.layout import FaceLayout, char_em, layout_face, text_width
 from ecert.metadata import Authority, CoreMetadata, elements
-from ecert.metadata.document import ATTACHMENT_NAME, certificate_xml
+from ecert.metadata.document import ATTACHMENT_NAME, DataItemText, certificate_xml
 from ecert.ofd import model as ofd
 from ecert.ofd import xmltext
 from ecert.ofd.namespaces import OFD_NS
@@ -155,15 +155,22 @@ def _unsigned(
 ) -> OFDPackage:
     """The unsigned package as entries: the signer reads them directly (no ZIP written and re-read)."""
     pictures = face_pictures(qr_payload=qr_payload, photo=photo, seal=seal_image)  # refuses bad images
-    layout = face_layout(
-        draft, photo=photo is not None, seal=seal_image is not None, qr=qr_payload is not None
-    )
+    items = draft.item_texts()  # the face and the certificate document show the same items
+    spec = face_spec_for(draft.metadata, items, cert_type=draft.cert_type, photo=photo is not None,
+                         seal=seal_image is not None, qr=qr_payload is not None)  # = face_spec(draft, ...)
     resources = {str(kind): data for kind, data in pictures.items()}
-    return OFDPackage.from_entries(document_entries(_document(draft, layout, resources)))
+    return OFDPackage.from_entries(document_entries(_document(draft, layout_face(spec), resources, items)))
 
 
-def _document(draft: CertificateDraft, layout: FaceLayout, resources: Mapping[str, bytes]) -> ofd.Document:
+def _document(
+    draft: CertificateDraft,
+    layout: FaceLayout,
+    resources: Mapping[str, bytes],
+    items: Sequence[DataItemText] | None = None,
+) -> ofd.Document:
     md = draft.metadata
+    if items is None:
+        items = draft.item_texts()
     regular, bold = (
         ofd.Font(id=1, font_name="SimSun", family_name="宋体"),
         ofd.Font(id=2, font_name="SimHei", family_name="黑体"),
@@ -194,7 +201,7 @@ def _document(draft: CertificateDraft, layout: FaceLayout, resources: Mapping[st
         attachments=(
             ofd.Attachment(
                 name=ATTACHMENT_NAME,
-                data=certificate_xml(md, draft.item_texts()),
+                data=certificate_xml(md, items),
                 format="xml",
                 creation_date=created,
             ),
