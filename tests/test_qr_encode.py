@@ -64,9 +64,10 @@ def test_large_versions(text: str) -> None:
 def test_what_it_encodes() -> None:
     assert encodable("EC2:AB-12 $%*+./") and encodable("0123")
     assert not encodable("") and not encodable("ec2") and not encodable("证照") and not encodable("A\n")
-    with pytest.raises(ValueError, match="not numeric or alphanumeric"):
+    with pytest.raises(InvalidQRPayload, match="not numeric or alphanumeric"):
         symbol_bits("abc")
-    with pytest.raises(ValueError, match="too long"):
-        symbol_bits("A" * 4297)  # version 40-M holds 3391 alphanumeric characters
+    with pytest.raises(InvalidQRPayload, match="too long"):
+        symbol_bits("A" * 3392)  # version 40-M holds 3391 alphanumeric characters
+    assert symbol_bits("A" * 3391)[0] == symbol_bits("1" * 5596)[0] == 177  # and 5596 digits
     with pytest.raises(InvalidQRPayload, match="does not fit"):
         qr_image("A" * 4297)

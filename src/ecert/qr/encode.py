@@ -23,6 +23,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ecert.errors import InvalidQRPayload
+
 __all__ = ["ALPHANUMERIC", "encodable", "symbol_bits"]
 
 ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"  # ISO/IEC 18004 Table 5
@@ -116,7 +118,8 @@ def _codewords(text: str, min_version: int = 1) -> tuple[int, bytes]:
         data = bits.to_bytes(used // 8, "big")
         fill = (capacity - used) // 8
         return version, data + (b"\xec\x11" * (fill // 2 + 1))[:fill]
-    raise ValueError("text too long for a QR symbol at level M")
+    raise InvalidQRPayload("text too long for a QR symbol at level M", value=f"{len(text)} characters",
+                           expected="at most 3,391 alphanumeric or 5,596 numeric characters (version 40-M)")
 
 
 # --- Reed-Solomon (§7.5.2): GF(256) with the polynomial x^8 + x^4 + x^3 + x^2 + 1 ----------------
@@ -314,10 +317,11 @@ def symbol_bits(text: str, min_version: int = 1) -> tuple[int, int, int]:
     """(side, row stride, the symbol as an integer: bit ``row * stride + column`` set when dark) of
     the smallest symbol at level M for numeric or alphanumeric ``text`` (see :func:`encodable`).
 
-    :raises ValueError: when ``text`` is not encodable or needs more than version 40.
+    :raises InvalidQRPayload: when ``text`` is not encodable or needs more than version 40.
     """
     if not encodable(text):
-        raise ValueError("text is not numeric or alphanumeric")
+        raise InvalidQRPayload("text is not numeric or alphanumeric", value=repr(text[:40]),
+                               expected=f"non-empty text of {ALPHANUMERIC!r}")
     version, data = _codewords(text, min_version)
     grid = _grid(version)
     codewords = _interleaved(version, data)

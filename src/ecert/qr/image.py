@@ -113,7 +113,8 @@ def _symbol(payload: str, max_version: int) -> tuple[int, bytes]:
 
 
 def qr_version(payload: str) -> int:
-    """The smallest QR version that holds ``payload`` at level M."""
+    """The smallest QR version that holds ``payload`` at level M, encoded as :func:`qr_matrix` encodes it
+    (alphanumeric text in one alphanumeric segment, as spec/qr.md budgets it)."""
     side, _ = _symbol(payload, MAX_VERSION)
     return (side - 17) // 4
 
