@@ -5,7 +5,7 @@ Run: python benchmarks/bench_issue.py [--seconds S] [--json]
 For SM2 and P-256 it measures, in one run:
 * the bare signature over a Signature.xml-sized message, and the bare verification;
 * package(): certificates packaged and signed per second, with the time split into
-  layout (face geometry + QR), XML (certificate XML, OFD parts, PNG), digests (References over
+  layout (face geometry, QR symbol and its PNG), XML (certificate XML, OFD parts), digests (References over
   every file, Signature.xml), signature (CMS SignedData, plus the QR payload signature) and the
   one ZIP written at the end;
 * verify(): certificates verified per second;
@@ -31,7 +31,7 @@ from tests.certs import SIGNED_AT, draft, hierarchy, signer
 
 from ecert.crypto.sm2 import SM2P256V1
 from ecert.crypto.trust import TrustStore
-from ecert.face import face_images, face_layout
+from ecert.face import face_layout, face_pictures
 from ecert.metadata.document import certificate_xml
 from ecert.ofd.signatures import prepare_signature
 from ecert.ofd.writer import build_zip
@@ -63,7 +63,7 @@ def bench(kind: str, seconds: float) -> dict[str, float]:
     out["package_per_s"] = rate(lambda: package(d, issuer, at=SIGNED_AT), seconds)
     out["verify_per_s"] = rate(lambda: verify(data, trust=trust, at=now), seconds)
     # split of one package() call
-    t_layout = per_call(lambda: (face_layout(d), face_images(qr_payload=payload)), seconds / 2)
+    t_layout = per_call(lambda: (face_layout(d), face_pictures(qr_payload=payload)), seconds / 2)
     t_xml = per_call(lambda: certificate_xml(d.metadata, d.item_texts()), seconds / 2)
     t_build = per_call(lambda: _unsigned(d, qr_payload=payload, photo=None, seal_image=None), seconds / 2)
     prepare = lambda: prepare_signature(  # noqa: E731
