@@ -8,9 +8,6 @@ good.  The pull side is held to the same in tests/test_exchange_http.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from ecert.crypto.keys import generate_private_key, save_public_key
@@ -19,21 +16,11 @@ from ecert.exchange import peers
 from ecert.exchange.batch import ExchangePolicy, cursor_of, make_batch
 from ecert.exchange.node import ExchangeNode
 from ecert.exchange.peers import add_peer
-from ecert.registry import SQLiteRegistry
-from ecert.registry.base import Right
+from ecert.registry.base import Registry, Right
 
 from .certs import NOW
 from .share_support import service_signer
 from .test_exchange import exchange_signer, issue
-
-
-@pytest.fixture
-def libraries(tmp_path: Path) -> Iterator[tuple[SQLiteRegistry, SQLiteRegistry]]:
-    city = SQLiteRegistry.open(tmp_path / "city.db")
-    province = SQLiteRegistry.open(tmp_path / "province.db")
-    yield city, province
-    city.close()
-    province.close()
 
 
 def _push_as_the_service_does(node: ExchangeNode, app_id: str, batch: bytes) -> EcertError | None:
@@ -48,9 +35,9 @@ def _push_as_the_service_does(node: ExchangeNode, app_id: str, batch: bytes) -> 
 
 
 def test_a_push_refused_for_too_many_owed_files_keeps_none_of_its_events(
-    libraries: tuple[SQLiteRegistry, SQLiteRegistry], monkeypatch: pytest.MonkeyPatch
+    city_and_province: tuple[Registry, Registry], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    city, province = libraries
+    city, province = city_and_province
     ids = [issue(city, f"2026{n:06d}") for n in range(1, 4)]
     key = generate_private_key("sm2")
     province.add_application(
