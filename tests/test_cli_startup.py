@@ -66,18 +66,24 @@ def test_quick_commands_load_only_their_layers(argv: list[str]) -> None:
         assert not _loaded(out["modules"], heavy), heavy
 
 
-def test_verifying_one_file_builds_no_table_for_g_and_loads_no_image_library(tmp_path: Path) -> None:
+def _verify_one_file(tmp_path: Path) -> dict[str, object]:
+    """``ecert verify FILE --trust DIR`` of a valid file in a fresh process: its exit code, the
+    modules it loaded, and whether it built the table for G."""
     data = tmp_path / "one.ofd"
     data.write_bytes(certs.issued_file())
     (tmp_path / "trust").mkdir()
     (tmp_path / "trust" / "root.pem").write_bytes(certs.hierarchy().root_cert.to_pem())
     argv = [str(data), "--trust", str(tmp_path / "trust"), "--at", certs.NOW.isoformat()]
-    out = _fresh(
+    return _fresh(
         "import contextlib, io, sys\nfrom ecert.cli import main\n"
         f"with contextlib.redirect_stdout(io.StringIO()):\n    code = main(['verify', *{argv!r}])\n"
         "from ecert.crypto.sm2 import SM2P256V1\n"
         "out = {'code': code, 'modules': sorted(sys.modules), 'g_table': 'base' in SM2P256V1._cache}"
     )
+
+
+def test_verifying_one_file_builds_no_table_for_g_and_loads_no_image_library(tmp_path: Path) -> None:
+    out = _verify_one_file(tmp_path)
     assert out["code"] == 0  # a valid file (the check below would mean nothing for a refused one)
     assert out["g_table"] is False
     assert not _loaded(out["modules"], "PIL") and not _loaded(out["modules"], "ecert.render")
@@ -95,16 +101,7 @@ NOT_FOR_VERIFYING = (
 
 
 def test_verifying_one_file_loads_no_signer_key_container_or_json(tmp_path: Path) -> None:
-    data = tmp_path / "one.ofd"
-    data.write_bytes(certs.issued_file())
-    (tmp_path / "trust").mkdir()
-    (tmp_path / "trust" / "root.pem").write_bytes(certs.hierarchy().root_cert.to_pem())
-    argv = [str(data), "--trust", str(tmp_path / "trust"), "--at", certs.NOW.isoformat()]
-    out = _fresh(
-        "import contextlib, io, sys\nfrom ecert.cli import main\n"
-        f"with contextlib.redirect_stdout(io.StringIO()):\n    code = main(['verify', *{argv!r}])\n"
-        "out = {'code': code, 'modules': sorted(sys.modules)}"
-    )
+    out = _verify_one_file(tmp_path)
     assert out["code"] == 0  # the whole verification ran
     for module in NOT_FOR_VERIFYING:
         assert not _loaded(out["modules"], module), module
