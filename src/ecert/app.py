@@ -262,7 +262,7 @@ def decode_qr_image(path: Path) -> str:
     path = Path(path)
     texts: list[str] = []
     for page in _scan_pages(path):
-        results = zxingcpp.read_barcodes(page)
+        results = zxingcpp.read_barcodes(page, text_mode=zxingcpp.TextMode.Plain)  # as read_qr reads
         texts.extend(r.text for r in results if r.valid and r.format == zxingcpp.BarcodeFormat.QRCode)
     if not texts:
         raise InvalidQRPayload(

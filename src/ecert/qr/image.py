@@ -216,7 +216,8 @@ def read_qr(data: bytes, *, where: str = "image") -> str:
                     expected=f"<= {MAX_SCAN_PIXELS} pixels",
                 )
             img.load()
-            results = zxingcpp.read_barcodes(img.convert("L"))
+            # Plain: the text the code holds (the default spells a control character as "<NUL>"...)
+            results = zxingcpp.read_barcodes(img.convert("L"), text_mode=zxingcpp.TextMode.Plain)
     except IMAGE_ERRORS as exc:
         if isinstance(exc, InputError):
             raise
