@@ -285,7 +285,7 @@ def qr_payload_of(data: bytes | OFDPackage) -> str | None:
             img = _decode(item)
             if img is None:
                 continue
-            for result in zxingcpp.read_barcodes(img.convert("L")):
+            for result in zxingcpp.read_barcodes(img.convert("L"), text_mode=zxingcpp.TextMode.Plain):
                 if result.valid and result.format == zxingcpp.BarcodeFormat.QRCode:
                     return str(result.text)
     return None

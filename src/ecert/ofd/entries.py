@@ -29,6 +29,8 @@ _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 def check_entry_name(name: str, where: str = "ZIP entry") -> str:
     """Return ``name`` if it is a safe, relative package path; raise ``UnsafePackage`` otherwise."""
+    if not isinstance(name, str):
+        raise InvalidPackage("entry name must be text", where=where, value=repr(name)[:80])
     if not name:
         raise InvalidPackage("empty entry name", where=where)
     if "\x00" in name:

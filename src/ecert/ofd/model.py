@@ -8,6 +8,7 @@ objects); the writer numbers pages and layers after the largest of them.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -49,20 +50,34 @@ def _check_xml(what: str, *values: str | None) -> None:
             raise InputError("character not allowed in XML", where=what, value=value)
 
 
+# The writer puts these values into XML as text (ofd.writer writes the parts as text, not through
+# lxml): only a plain int or float is written as what it is.  An int subclass could print itself as
+# markup, a bool prints "True", and NaN or infinity is no ST_Box a reader accepts.
+
+
 def _check_id(value: int, what: str) -> None:
-    if not isinstance(value, int) or value <= 0:
-        raise InputError(f"{what} ID must be a positive integer", value=value)
+    if type(value) is not int or value <= 0:
+        raise InputError(f"{what} ID must be a positive integer", value=repr(value))
+
+
+def _check_numbers(what: str, *values: float) -> None:
+    for v in values:
+        if type(v) not in (int, float) or not math.isfinite(v):
+            raise InputError(f"{what} must be finite numbers", value=repr(v))
 
 
 def _check_box(box: Box, what: str) -> None:
     """ST_Box: GB/T 33190 table 2 wants width and height above 0 (ofdrw's ST_Box refuses others)."""
     if len(box) != 4 or not box[2] > 0 or not box[3] > 0:
-        raise InputError(f"{what} boundary must be (x, y, w, h) with w, h > 0", value=box)
+        raise InputError(f"{what} boundary must be (x, y, w, h) with w, h > 0", value=repr(box))
+    _check_numbers(f"{what} boundary", *box)
 
 
 def _check_rgb(rgb: RGB | None, what: str) -> None:
-    if rgb is not None and (len(rgb) != 3 or any(not 0 <= c <= 255 for c in rgb)):
-        raise InputError(f"{what} colour must be three values 0..255", value=rgb)
+    if rgb is not None and (
+        len(rgb) != 3 or any(type(c) is not int or not 0 <= c <= 255 for c in rgb)
+    ):
+        raise InputError(f"{what} colour must be three integers 0..255", value=repr(rgb))
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +127,12 @@ class TextObject:
 
     def __post_init__(self) -> None:
         _check_id(self.id, "text object")
+        _check_id(self.font, f"text object {self.id}: font")
         _check_box(self.boundary, f"text object {self.id}")
+        _check_numbers(f"text object {self.id}: size, X and Y", self.size, self.x,
+                       self.size if self.y is None else self.y)
+        if self.delta_x is not None:
+            _check_numbers(f"text object {self.id}: DeltaX", *self.delta_x)
         _check_rgb(self.fill, f"text object {self.id}")
         _check_xml(f"text object {self.id}", self.text)
         if not self.text or self.size <= 0:
@@ -133,6 +153,7 @@ class ImageObject:
 
     def __post_init__(self) -> None:
         _check_id(self.id, "image object")
+        _check_id(self.resource, f"image object {self.id}: resource")
         _check_box(self.boundary, f"image object {self.id}")
 
 
@@ -150,6 +171,7 @@ class PathObject:
     def __post_init__(self) -> None:
         _check_id(self.id, "path object")
         _check_box(self.boundary, f"path object {self.id}")
+        _check_numbers(f"path object {self.id}: line width", self.line_width)
         _check_rgb(self.stroke, f"path object {self.id}")
         _check_rgb(self.fill, f"path object {self.id}")
         if not self.data.strip():
