@@ -145,23 +145,8 @@ class _Shell:
         return self.service.auth.admit(admission), False
 
     def authenticate(self, request: Request, raw: bytes) -> tuple[Application, bool]:
-        authorization = request.headers.get("authorization")
-        if authorization is not None:
-            scheme, _, token = authorization.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                raise InputError(
-                    "unsupported Authorization header",
-                    where="Authorization",
-                    expected="Bearer <token>, or a signed request",
-                )
-            return self.service.auth.bearer(token.strip()), True
-        raw_path = request.scope.get("raw_path") or request.url.path.encode("ascii", "replace")
-        path = raw_path.decode("latin-1")
-        query = request.scope.get("query_string", b"").decode("latin-1")
-        app, _ = self.service.auth.signed(
-            request.method, path + (f"?{query}" if query else ""), request.headers, raw
-        )
-        return app, False
+        """:meth:`check` and :meth:`admit` at once, for a request run in its own transaction."""
+        return self.admit(self.check(request, raw), object())
 
 
 def _parse(model: type[B], raw: bytes) -> B:
