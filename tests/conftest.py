@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,3 +42,14 @@ def city_and_province(library_location: str, tmp_path: Path) -> Iterator[tuple[R
     yield city, province
     city.close()
     province.close()
+
+
+@pytest.fixture
+def library(library_location: str) -> Iterator[Any]:
+    """A fresh library on each backend holding the share service's sample certificates and
+    applications (tests/share_support.py: ``populate``)."""
+    from .share_support import opened, populate
+
+    with opened(library_location) as lib:
+        populate(lib)
+        yield lib

@@ -5,24 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-
-import pytest
 
 from ecert.errors import EcertError, PermissionDenied
 from ecert.registry.base import Usage
 from ecert.share.batch import GroupCommit
 
-from .share_support import opened, populate
-
-
-@pytest.fixture
-def library(library_location: str) -> Iterator[Any]:
-    with opened(library_location) as lib:
-        populate(lib)
-        yield lib
+from .share_support import opened
 
 
 def use(library: Any, n: int) -> Usage:

@@ -3,7 +3,6 @@ record names the certificate's identifier (so the holder's view lists it) and th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,16 +11,9 @@ from ecert.errors import RecordNotFound
 from ecert.share import Caller, DownloadRequest, Purpose, ShareService, ShareSettings, UsageRequest
 
 from .certs import NOW, hierarchy, trust_store
-from .share_support import ENGINEER, cert_of, opened, populate, service_signer
+from .share_support import ENGINEER, cert_of, service_signer
 
 WHY = Purpose(reason="办理资质审核，核验注册证书")
-
-
-@pytest.fixture
-def library(library_location: str) -> Iterator[Any]:
-    with opened(library_location) as lib:
-        populate(lib)
-        yield lib
 
 
 @pytest.fixture

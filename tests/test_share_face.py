@@ -4,7 +4,6 @@ from the signed original's page as signed, kept beside it, and served like a sto
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,16 +15,9 @@ from ecert.share import Caller, DownloadRequest, Purpose, ShareService, ShareSet
 from ecert.share.service import FACE_DPI
 
 from .certs import NOW, hierarchy, trust_store
-from .share_support import ENGINEER, cert_of, opened, populate, service_signer
+from .share_support import ENGINEER, cert_of, service_signer
 
 WHY = Purpose(reason="办理资质审核，查看证照照面")
-
-
-@pytest.fixture
-def library(library_location: str) -> Iterator[Any]:
-    with opened(library_location) as lib:
-        populate(lib)
-        yield lib
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ application never sent.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,14 +18,7 @@ from ecert.share.settings import ShareSettings
 from ecert.share.signing import request_headers
 
 from .certs import NOW
-from .share_support import app_key, opened, populate, service_signer
-
-
-@pytest.fixture
-def library(library_location: str) -> Iterator[Any]:
-    with opened(library_location) as lib:
-        populate(lib)
-        yield lib
+from .share_support import app_key, service_signer
 
 
 class _RolledBack(Exception):

@@ -3,7 +3,6 @@ use reasons, usage records, one-time downloads, data and file verification."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -49,8 +48,6 @@ from .share_support import (
     ENGINEER,
     cert_of,
     certificates,
-    opened,
-    populate,
     service_signer,
     set_status,
 )
@@ -64,14 +61,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.at
-
-
-@pytest.fixture
-def library(library_location: str) -> Iterator[Any]:
-    """A fresh library on each backend (tests/conftest.py: SQLite and a real PostgreSQL server)."""
-    with opened(library_location) as lib:
-        populate(lib)
-        yield lib
 
 
 @pytest.fixture
