@@ -3,15 +3,11 @@ specification itself and the code is checked against them both ways, so neither 
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from ecert.crypto.cms import sign_cms
 from ecert.errors import InputError, InvalidBundle
 from ecert.exchange.batch import apply_batch, make_batch, read_batch
 from ecert.exchange.codes import (
@@ -26,7 +22,7 @@ from ecert.metadata.status import get_status_profile
 from ecert.registry import CertStatus, SQLiteRegistry
 
 from .certs import NOW, hierarchy
-from .test_exchange import CITY, exchange_signer, issue
+from .test_exchange import CITY, batch_payload, exchange_signer, issue, resealed_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = (ROOT / "spec" / "exchange.md").read_text(encoding="utf-8")
@@ -124,10 +120,6 @@ def test_operate_type_received_is_the_spec_table() -> None:
             assert event_of_operate_type(code, states[core]) == (kind, CertStatus(core))
 
 
-def _payload(data: bytes) -> dict[str, Any]:
-    return json.loads(base64.b64decode(json.loads(data)["payload"]))  # type: ignore[no-any-return]
-
-
 def test_a_batch_carries_the_codes_and_the_receiver_checks_them(tmp_path: Path) -> None:
     city = SQLiteRegistry.open(tmp_path / "city.db")
     province = SQLiteRegistry.open(tmp_path / "province.db")
@@ -136,7 +128,7 @@ def test_a_batch_carries_the_codes_and_the_receiver_checks_them(tmp_path: Path) 
     city.set_status(ident, CertStatus.REVOKED, reason="吊销", by="李四", at=NOW)
     data = make_batch(city, exchange_signer(), sender=city.library_id, status_codes="mohurd-b", at=NOW)
     assert data is not None
-    records = _payload(data)["ministry"]["records"]
+    records = batch_payload(data)["ministry"]["records"]
     assert [(r["certState"], r["operateType"]) for r in records] == [("01", "01"), ("02", "03"), ("03", "05")]
     assert records[0]["zzeCertID"] == ident and records[0]["certStatusDescription"] is None
     batch = read_batch(data, sender_certificate=hierarchy().root_cert, at=NOW)
@@ -144,17 +136,10 @@ def test_a_batch_carries_the_codes_and_the_receiver_checks_them(tmp_path: Path) 
     answer = apply_batch(province, data, sender_certificate=hierarchy().root_cert, policy=CITY, at=NOW)
     assert answer.counts["accepted"] == 3
     # codes that contradict the events, even signed by the sender, are refused by seq
-    payload = _payload(data)
+    payload = batch_payload(data)
     payload["ministry"]["records"][2]["certState"] = "01"
-    raw = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-    cms = sign_cms(raw, exchange_signer(), detached=True, signing_time=NOW)
-    env = {
-        "format": "ecert-exchange-batch/1",
-        "payload": base64.b64encode(raw).decode(),
-        "signature": base64.b64encode(cms).decode(),
-    }
     with pytest.raises(InvalidBundle, match="ministry codes of seq 3 do not say what the event says"):
-        read_batch(json.dumps(env).encode(), sender_certificate=hierarchy().root_cert, at=NOW)
+        read_batch(resealed_batch(payload), sender_certificate=hierarchy().root_cert, at=NOW)
     with pytest.raises(InputError, match="mohurd-z"):
         make_batch(city, exchange_signer(), sender=city.library_id, status_codes="mohurd-z", at=NOW)
     city.close()

@@ -4,7 +4,6 @@ spoken from this process with the real client (httpx) and with hand-made request
 
 from __future__ import annotations
 
-import base64
 import itertools
 import json
 from collections.abc import Iterator
@@ -40,7 +39,7 @@ from ecert.share.signing import request_headers
 from .certs import NOW, OTHER_DEPARTMENT_CODE
 from .share_server import Server, running_server
 from .share_support import BUSINESS, ENGINEER, certificates, library_at, opened, populate, service_signer
-from .test_exchange import exchange_signer, issue
+from .test_exchange import batch_payload, exchange_signer, issue
 
 CITY_REGION = ExchangePolicy(regions=frozenset({"330100"}))
 PROVINCE = ExchangePolicy(regions=frozenset({"330000"}))
@@ -577,7 +576,7 @@ def test_the_commands_push_pull_and_reconcile(
     push = ["exchange", "push", "--library", city_path, *peer, "--cert", str(cert), "--batch-size", "2"]
     assert main([*push, "--status-codes", "mohurd-a"]) == 0
     assert "pushed up to seq 3: 3 accepted, 0 already, 0 refused" in capsys.readouterr().err
-    payloads = [json.loads(base64.b64decode(json.loads(b)["payload"])) for b in sent]
+    payloads = [batch_payload(b) for b in sent]
     assert len(payloads) == 2 and all(p["ministry"]["profile"] == "mohurd-a" for p in payloads)
     with opened(province.location) as library:
         assert view(library, ids) == view(city, ids)

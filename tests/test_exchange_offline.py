@@ -12,7 +12,7 @@ from ecert.exchange.reconcile import compare, differences, summarise
 from ecert.registry import CertStatus, SQLiteRegistry
 
 from .certs import NOW, OTHER_DEPARTMENT_CODE
-from .test_exchange import issue
+from .test_exchange import batch_payload, issue
 
 
 @pytest.fixture(scope="module")
@@ -232,7 +232,7 @@ def test_export_can_carry_the_ministry_codes(
               "--cert", str(keys / "city.pem"), "-o", str(out)]  # fmt: skip
     assert main([*export, "--status-codes", "mohurd-b"]) == 0
     (batch,) = json.loads(out.read_text(encoding="utf-8"))["batches"]
-    payload = json.loads(base64.b64decode(json.loads(base64.b64decode(batch))["payload"]))
+    payload = batch_payload(base64.b64decode(batch))
     assert payload["ministry"]["profile"] == "mohurd-b"
     assert [r["certState"] for r in payload["ministry"]["records"]] == ["01", "02"]
     assert _import(out, province, keys) == 0

@@ -23,7 +23,7 @@ from ecert.registry import CertStatus, CopyRecord, SQLiteRegistry
 from ecert.registry.base import ChainEvent
 
 from .certs import NOW, hierarchy
-from .test_exchange import exchange_signer, issue
+from .test_exchange import batch_payload, exchange_signer, issue
 
 PROVINCE = ExchangePolicy(regions=frozenset({"330000"}))
 
@@ -58,10 +58,6 @@ def apply(city: SQLiteRegistry, data: bytes) -> Any:
     return apply_pull_batch(city, data, sender_certificate=hierarchy().root_cert, policy=PROVINCE)
 
 
-def payload(data: bytes) -> dict[str, Any]:
-    return json.loads(base64.b64decode(json.loads(data)["payload"]))
-
-
 def resealed(body: dict[str, Any]) -> bytes:
     """The payload changed and signed again by the genuine key: only the chain checks can tell."""
     return seal("ecert-exchange-pull/1", canonical(body), exchange_signer(), NOW)
@@ -74,7 +70,7 @@ def test_left_out_events_travel_as_skipped_runs_and_the_chain_still_checks(
     a, b, c = (issue(province, f"20260000{n:02d}") for n in (1, 2, 3))
     province.set_status(b, CertStatus.REVOKED, reason="吊销", by="省局", at=NOW)
     data = make(province, {a, c})
-    body = payload(data)
+    body = batch_payload(data)
     assert [e.get("identifier", e.get("skipped")) for e in body["events"]] == [a, [2, 2], c, [4, 4]]
     assert b not in data.decode()  # nothing of the left-out certificate, not even its identifier
     answer = apply(city, data)
@@ -100,7 +96,7 @@ def test_a_gap_and_a_foreign_chain_are_named_and_nothing_is_applied(
     try:
         for serial in ("2026000007", "2026000008", "2026000009"):
             issue(other, serial)
-        body = payload(make(other, {str(r.identifier) for r in other.iter_records()}, after=2))
+        body = batch_payload(make(other, {str(r.identifier) for r in other.iter_records()}, after=2))
         body["sender"] = province.library_id  # another log under the province's name, seq 3 on
         answer = apply(city, resealed(body))
     finally:
@@ -125,7 +121,7 @@ def test_a_gap_and_a_foreign_chain_are_named_and_nothing_is_applied(
 def test_every_alteration_is_refused(libraries: tuple[SQLiteRegistry, SQLiteRegistry], change: str) -> None:
     province, city = libraries
     a, b, c = (issue(province, f"20260001{n:02d}") for n in (1, 2, 3))
-    body = payload(make(province, {a, c}))
+    body = batch_payload(make(province, {a, c}))
     events = body["events"]
     if change == "event-content":
         events[0]["operator"] = "冒名"
@@ -166,7 +162,7 @@ def test_a_batch_signed_by_another_key_or_altered_after_signing(
     with pytest.raises(TrustError):
         read_pull_batch(made[0], sender_certificate=hierarchy().root_cert)
     genuine = json.loads(make(province, {a}))
-    body = payload(json.dumps(genuine).encode())
+    body = batch_payload(json.dumps(genuine).encode())
     body["events"][0]["reason"] = "改"
     genuine["payload"] = base64.b64encode(canonical(body)).decode()
     with pytest.raises(InvalidBundle, match="signature"):
@@ -193,11 +189,11 @@ def test_an_annotated_copy_always_rides_with_its_file(
     )
     province.record_copy(copy, content, operator="王五", at=NOW)
     first = make(province, {a, b}, budget=0)  # no room for files: the originals go by digest
-    body = payload(first)
+    body = batch_payload(first)
     assert body["last_seq"] == 2 and body["files"] == []  # the copy opens the next batch
     apply(city, first)
     second = make(province, {a, b}, after=2, budget=0)
-    assert [f["sm3"] for f in payload(second)["files"]] == [sm3(content).hex()]
+    assert [f["sm3"] for f in batch_payload(second)["files"]] == [sm3(content).hex()]
     assert apply(city, second).counts == {"accepted": 1, "already": 0, "refused": 0}
     assert city.read_file("JZJ-0301", "copy") == content
 
@@ -217,10 +213,10 @@ def test_a_renewals_two_events_travel_together(libraries: tuple[SQLiteRegistry, 
     province.renew(old, renewed, package_digest=sm3(data + b"v2").hex(), signer="省局", issued_at=NOW)
     new = str(renewed.identifier)
     assert [(e.kind, e.identifier) for e in province.events(after=2)] == [("issued", new), ("status", old)]
-    cut = payload(make_limited(province, {other}, limit=3))
+    cut = batch_payload(make_limited(province, {other}, limit=3))
     assert cut["last_seq"] == 4  # not split at the limit
     for keep in ({new}, {old}):  # either half chosen brings the other
-        body = payload(make_limited(province, keep, limit=10))
+        body = batch_payload(make_limited(province, keep, limit=10))
         assert [e.get("identifier") for e in body["events"] if "seq" in e][-2:] == [new, old], keep
 
 

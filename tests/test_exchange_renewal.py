@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from ecert.crypto.cms import sign_cms
 from ecert.crypto.digests import sm3
 from ecert.errors import RecordNotFound, RegistryError
 from ecert.identifier import Identifier
@@ -20,7 +19,7 @@ from ecert.registry import CertStatus, SQLiteRegistry
 from ecert.registry.base import Registry
 
 from .certs import NOW, OTHER_DEPARTMENT_CODE
-from .test_exchange import certificate, exchange_signer, issue, receive, send, view
+from .test_exchange import certificate, exchange_signer, issue, receive, resealed_batch, send, view
 
 LATER = NOW.replace(hour=6)
 
@@ -75,14 +74,6 @@ def test_the_two_halves_of_a_renewal_travel_in_one_batch(city_and_province: Any)
     assert view(province) == view(city)
 
 
-def _signed(payload: dict[str, Any]) -> bytes:
-    raw = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-    cms = sign_cms(raw, exchange_signer(), detached=True, signing_time=NOW)
-    env = {"format": "ecert-exchange-batch/1", "payload": base64.b64encode(raw).decode(),
-           "signature": base64.b64encode(cms).decode()}  # fmt: skip
-    return json.dumps(env).encode()
-
-
 def test_a_batch_cut_between_the_halves_is_refused_by_name(city_and_province: Any) -> None:
     """A sender other than ecert may cut a batch anywhere: the lone new version is refused, named."""
     city, province = city_and_province
@@ -91,7 +82,7 @@ def test_a_batch_cut_between_the_halves_is_refused_by_name(city_and_province: An
     payload = json.loads(base64.b64decode(json.loads(send(city))["payload"]))
     payload["events"] = payload["events"][:2]
     payload["last_seq"], payload["chain_hash"] = 2, payload["events"][-1]["hash"]
-    answer = receive(province, _signed(payload))
+    answer = receive(province, resealed_batch(payload))
     assert answer.results[1].outcome == "refused"
     assert "travels with the replacement of" in answer.results[1].reason
     assert province.get(old).status is CertStatus.VALID and len(list(province.iter_records())) == 1
